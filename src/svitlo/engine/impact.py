@@ -4,8 +4,8 @@ Tables (pandas, one row per asset or island):
 
 * ``islands``: id, buses, energised, capacity_mw, generation_mw, load_mw, served_mw, shed_mw, population,
   people_without_power
-* ``branches``: id, kind, from_bus, to_bus, in_service, destroyed, island, flow_mw, rate_mw, loading_percent,
-  overloaded
+* ``branches``: id, kind, from_bus, to_bus, in_service, destroyed, island, b_pu (DC susceptance
+  ``1/(x_pu tap_ratio)`` on ``info["base_mva"]``), shift_deg, flow_mw, rate_mw, loading_percent, overloaded
 * ``generators``: id, kind, bus, island, alive, online (in an energised island), forms_island, p_max_mw, p_mw (dispatch after balancing)
 * ``loads``: id, kind, bus, island, tier, p_mw, served_mw, shed_mw, population, people_without_power
 * ``buses``: id, island, alive, energised, theta_deg, lat, lon
@@ -170,7 +170,8 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
     branches = pd.DataFrame({
         "id": cg.branch_ids, "kind": cg.branch_kind, "from_bus": cg.bus_ids[cg.br_f], "to_bus": cg.bus_ids[cg.br_t],
         "in_service": br_alive, "destroyed": np.array([b in destroyed_set for b in cg.branch_ids], dtype=bool),
-        "island": np.where(br_alive, labels[cg.br_f], -1), "flow_mw": r.flow_mw, "rate_mw": rate,
+        "island": np.where(br_alive, labels[cg.br_f], -1), "b_pu": cg.br_b_pu,
+        "shift_deg": np.rad2deg(cg.br_shift_rad), "flow_mw": r.flow_mw, "rate_mw": rate,
         "loading_percent": loading, "overloaded": overloaded,
     })
 
@@ -220,7 +221,7 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
     }
     return Impact(scenario=scenario, grid=cg.name, mode=r.mode, destroyed=tuple(dmg.destroyed),
                   islands=islands_df, branches=branches, generators=generators, loads=loads, buses=buses,
-                  metrics=metrics, info=dict(r.info or {}))
+                  metrics=metrics, info={"base_mva": cg.base_mva, **dict(r.info or {})})
 
 
 def default_tier_weights() -> dict[int, float]:
