@@ -61,6 +61,8 @@ class InputError(SvitloError, ValueError):
 
     def __init__(self, message: str, *, source: str | None = None, field: str | None = None,
                  value: Any = _UNSET) -> None:
+        if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+            value = value.item()  # show 44, not np.int64(44)
         self.message = message
         self.source = source
         self.field = field
