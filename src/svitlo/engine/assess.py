@@ -105,11 +105,11 @@ def assess(grid: Grid | str | Any, scenario: Scenario | dict | str | os.PathLike
         Tables and metrics; see :class:`svitlo.engine.impact.Impact`.
     """
     sc = as_scenario(scenario, grid)
-    if grid is None:
-        grid = load_grid(sc.grid, base_dir=sc.base_dir)
-    g = load_grid(grid, base_dir=sc.base_dir)
-    g = prepare_grid(g, sc)
-    cg = compiled if compiled is not None else compile_grid(g)
+    if compiled is not None:
+        cg = compiled
+    else:
+        g = load_grid(sc.grid if grid is None else grid, base_dir=sc.base_dir)
+        cg = compile_grid(prepare_grid(g, sc))
     ids = resolve_strikes(cg, sc.strikes, seed=sc.seed if seed is None else seed,
                           intact_flows=lambda: intact_flows(cg))
     for a in destroyed or []:
