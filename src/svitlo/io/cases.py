@@ -66,6 +66,8 @@ def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
         spec = spec.model_dump()
     if isinstance(spec, Path):
         spec = {"file": str(spec)}
+    if hasattr(spec, "bus") and hasattr(spec, "line"):  # a pandapower net (a dict subclass)
+        return from_pandapower(spec, people_per_mw=people_per_mw)
     if isinstance(spec, dict):
         if "matpower" in spec:
             from svitlo.io.matpower import matpower_case_path, read_matpower
@@ -97,6 +99,4 @@ def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
             return load_grid({"file": spec}, base_dir=base_dir, people_per_mw=people_per_mw)
         raise GridError("unknown case; run `svitlo cases` for the list, or give {file: PATH}", field="grid",
                         value=spec)
-    if hasattr(spec, "bus") and hasattr(spec, "line"):
-        return from_pandapower(spec, people_per_mw=people_per_mw)
     raise GridError("cannot load a grid from this object", field="grid", value=type(spec).__name__)

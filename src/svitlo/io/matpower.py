@@ -1,6 +1,7 @@
 """Import MATPOWER ``.m`` case files through ``matpowercaseframes`` (a maintained parser).
 
 Asset ids: ``bus:<BUS_I>``, ``branch:<n>``, ``gen:<n>`` (n = 1-based row of the branch / gen matrix),
+the branch ``kind`` column says ``trafo`` (off-nominal tap, phase shift or different end voltages) or ``line``;
 ``load:<BUS_I>`` (the bus's PD) and ``shunt:<BUS_I>`` (the bus's GS, consumed in DC at 1 p.u. voltage).
 All MATPOWER generators are synchronous units and can form an island.
 """
@@ -91,8 +92,13 @@ def read_matpower(path: str | os.PathLike, *, name: str | None = None,
             raise GridError("branch refers to a bus not in mpc.bus", source=src, field=fld, value=bad[0])
     tap = branch["TAP"].to_numpy(float)
     rate = branch["RATE_A"].to_numpy(float)
+    kv = dict(zip(bus_i, bus["BASE_KV"].to_numpy(float)))
+    # a transformer: off-nominal tap, phase shift, or ends at different nominal voltages
+    is_trafo = ((tap != 0) & (tap != 1)) | (branch["SHIFT"].to_numpy(float) != 0) | np.array(
+        [kv[a] != kv[b] for a, b in zip(f, t)], dtype=bool)
     branches = pd.DataFrame({
-        "from_bus": [f"bus:{b}" for b in f], "to_bus": [f"bus:{b}" for b in t], "kind": "branch",
+        "from_bus": [f"bus:{b}" for b in f], "to_bus": [f"bus:{b}" for b in t],
+        "kind": np.where(is_trafo, "trafo", "line"),
         "x_pu": branch["BR_X"].to_numpy(float), "tap_ratio": np.where(tap == 0, 1.0, tap),
         "shift_deg": branch["SHIFT"].to_numpy(float), "rate_mw": np.where(rate > 0, rate, math.inf),
         "in_service": branch["BR_STATUS"].to_numpy(float) > 0,
