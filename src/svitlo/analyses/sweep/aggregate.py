@@ -1,0 +1,160 @@
+"""Query a sweep's result store with DuckDB: metric quantiles, worst scenarios, risk curves, assets to protect.
+
+Every function takes a run folder and returns a :class:`pandas.DataFrame`; DuckDB streams over the Parquet
+part files, so nothing holds all rows in memory. They work on a partial (still running or killed) run too:
+the rows present are the scenarios computed so far.
+
+Per-asset figures count an asset as *lost* in a scenario when a strike destroys it directly (a destroyed bus
+also takes its branches, generators and loads, which are not counted separately).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from svitlo.analyses.sweep.store import PARTS_DIR, read_manifest
+from svitlo.errors import StoreError
+
+__all__ = ["connect", "count_rows", "scenarios", "metric_summary", "worst_scenarios", "risk_curve",
+           "asset_risk", "verify_rows", "SUMMARY_METRICS", "RISK_METRICS"]
+
+#: Metrics summarised by :func:`metric_summary`.
+SUMMARY_METRICS = ("shed_mw", "weighted_shed_mw", "people_without_power", "served_mw", "islands",
+                   "energised_islands", "overloaded_branches", "max_loading_percent", "destroyed_assets")
+#: Metrics with a risk (exceedance) curve.
+RISK_METRICS = ("shed_mw", "people_without_power")
+_QUANTILES = (0.05, 0.5, 0.95, 0.99)
+
+
+def connect(run_dir: str | os.PathLike) -> Any:
+    """An in-memory DuckDB connection with a view ``scenarios`` over the run's part files."""
+    import duckdb
+
+    d = Path(run_dir)
+    read_manifest(d)
+    con = duckdb.connect()
+    parts = sorted((d / PARTS_DIR).glob("part-*.parquet")) if (d / PARTS_DIR).is_dir() else []
+    if parts:
+        glob = str(d / PARTS_DIR / "part-*.parquet").replace("'", "''")
+        con.execute(f"CREATE VIEW scenarios AS SELECT * FROM read_parquet('{glob}')")
+    else:
+        from svitlo.analyses.sweep.evaluate import ROW_SCHEMA
+
+        con.register("no_rows", ROW_SCHEMA.empty_table())
+        con.execute("CREATE VIEW scenarios AS SELECT * FROM no_rows")
+    return con
+
+
+def _df(con: Any, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()
+
+
+def count_rows(run_dir: str | os.PathLike) -> int:
+    """Scenarios stored so far."""
+    con = connect(run_dir)
+    return int(con.execute("SELECT count(*) FROM scenarios").fetchall()[0][0])
+
+
+def scenarios(run_dir: str | os.PathLike, *, columns: list[str] | None = None, where: str | None = None,
+              limit: int | None = None) -> pd.DataFrame:
+    """Per-scenario rows ordered by ``scenario`` (optionally some ``columns``, a DuckDB ``where`` filter and a
+    ``limit``)."""
+    con = connect(run_dir)
+    cols = "*" if not columns else ", ".join(f'"{c}"' for c in columns)
+    sql = f"SELECT {cols} FROM scenarios" + (f" WHERE {where}" if where else "") + " ORDER BY scenario"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return _df(con, sql)
+
+
+def metric_summary(run_dir: str | os.PathLike) -> pd.DataFrame:
+    """One row per metric: mean, std, min, p05, p50, p95, p99, max (quantiles interpolated)."""
+    con = connect(run_dir)
+    rows = []
+    for m in SUMMARY_METRICS:
+        qs = ", ".join(f'quantile_cont("{m}", {q})' for q in _QUANTILES)
+        r = con.execute(f'SELECT avg("{m}"), stddev_samp("{m}"), min("{m}"), {qs}, max("{m}") '
+                        "FROM scenarios").fetchall()[0]
+        rows.append([m, *r])
+    return pd.DataFrame(rows, columns=["metric", "mean", "std", "min", "p05", "p50", "p95", "p99", "max"])
+
+
+def worst_scenarios(run_dir: str | os.PathLike, *, by: str = "shed_mw", k: int = 10) -> pd.DataFrame:
+    """The ``k`` scenarios with the largest ``by`` (ties by scenario number), with their destroyed assets."""
+    from svitlo.analyses.sweep.evaluate import ROW_SCHEMA
+
+    if by not in ROW_SCHEMA.names or by in ("destroyed",):
+        raise StoreError(f"field 'by' = {by!r}: not a per-scenario metric")
+    con = connect(run_dir)
+    return _df(con, f'SELECT scenario, seed, shed_mw, weighted_shed_mw, people_without_power, islands, '
+                    f'energised_islands, overloaded_branches, destroyed_assets, destroyed FROM scenarios '
+                    f'ORDER BY "{by}" DESC, scenario LIMIT {int(k)}')
+
+
+def risk_curve(run_dir: str | os.PathLike, *, metric: str = "shed_mw", points: int = 41) -> pd.DataFrame:
+    """Exceedance probability ``P(metric > threshold)`` at ``points`` thresholds from 0 to the maximum.
+
+    Returns columns ``metric``, ``threshold``, ``exceedance_probability``, ``scenarios_above``.
+    """
+    if metric not in RISK_METRICS + ("weighted_shed_mw",):
+        raise StoreError(f"field 'metric' = {metric!r}: expected one of {list(RISK_METRICS)}")
+    con = connect(run_dir)
+    n, hi = con.execute(f'SELECT count(*), coalesce(max("{metric}"), 0) FROM scenarios').fetchall()[0]
+    thr = np.linspace(0.0, float(hi), max(2, int(points)))
+    if n == 0:
+        return pd.DataFrame({"metric": metric, "threshold": thr, "exceedance_probability": np.nan,
+                             "scenarios_above": 0})
+    con.register("th", pd.DataFrame({"threshold": thr}))
+    df = _df(con, f'SELECT th.threshold, count(s.scenario) AS scenarios_above FROM th '
+                  f'LEFT JOIN scenarios s ON s."{metric}" > th.threshold GROUP BY th.threshold '
+                  f'ORDER BY th.threshold')
+    df["exceedance_probability"] = df["scenarios_above"] / float(n)
+    df.insert(0, "metric", metric)
+    return df[["metric", "threshold", "exceedance_probability", "scenarios_above"]]
+
+
+def asset_risk(run_dir: str | os.PathLike, *, top: int | None = None) -> pd.DataFrame:
+    """Per asset hit in at least one scenario: how often it is lost and what happens then.
+
+    Columns: ``asset``, ``kind``, ``times_lost``, ``loss_probability``, ``expected_shed_when_lost_mw``,
+    ``expected_shed_when_intact_mw``, ``expected_people_without_power_when_lost``, ``protect_score_mw``
+    (= loss probability × (shed when lost − shed when intact): expected shed associated with losing it; the
+    ranking is *what to protect first*), sorted by that score.
+    """
+    con = connect(run_dir)
+    sql = """
+    WITH tot AS (SELECT count(*) AS n, sum(shed_mw) AS s FROM scenarios),
+    hit AS (SELECT unnest(destroyed) AS asset, shed_mw, people_without_power FROM scenarios),
+    per AS (SELECT asset, count(*) AS k, sum(shed_mw) AS s, sum(people_without_power) AS p FROM hit
+            GROUP BY asset)
+    SELECT per.asset AS asset, split_part(per.asset, ':', 1) AS kind, per.k AS times_lost,
+           per.k / tot.n AS loss_probability,
+           per.s / per.k AS expected_shed_when_lost_mw,
+           CASE WHEN tot.n > per.k THEN (tot.s - per.s) / (tot.n - per.k) END AS expected_shed_when_intact_mw,
+           per.p / per.k AS expected_people_without_power_when_lost
+    FROM per, tot
+    """
+    df = _df(con, sql)
+    intact = df["expected_shed_when_intact_mw"].fillna(0.0)
+    df["protect_score_mw"] = df["loss_probability"] * (df["expected_shed_when_lost_mw"] - intact)
+    df = df.sort_values(["protect_score_mw", "asset"], ascending=[False, True], kind="stable")
+    df = df.reset_index(drop=True)
+    return df.head(top) if top is not None else df
+
+
+def verify_rows(run_dir: str | os.PathLike) -> dict[str, int]:
+    """Check the store holds scenarios ``0 … n-1`` exactly once each; raise :class:`StoreError` otherwise."""
+    man = read_manifest(run_dir)
+    con = connect(run_dir)
+    cnt, distinct, lo, hi = con.execute("SELECT count(*), count(DISTINCT scenario), min(scenario), "
+                                        "max(scenario) FROM scenarios").fetchall()[0]
+    n = int(man["n"])
+    if cnt != n or distinct != n or (n and (lo != 0 or hi != n - 1)):
+        raise StoreError(f"{run_dir}: holds {cnt} rows ({distinct} distinct scenarios, range {lo}…{hi}); "
+                         f"expected scenarios 0…{n - 1} once each")
+    return {"rows": int(cnt), "distinct": int(distinct)}

@@ -1,0 +1,233 @@
+"""Drive a sweep: plan, open the store, compute the missing chunks in-process or on Dask, aggregate.
+
+Chunks are independent tasks ``(root seed, start, stop) -> rows``. Only this driver writes the store, chunk by
+chunk as results arrive, with a bounded number of chunks in flight, so memory stays bounded whatever ``n``.
+A Dask worker lost mid-sweep costs nothing: the scheduler reruns its chunks elsewhere and each chunk is written
+once (atomically) when its result arrives.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from svitlo.analyses.sweep.evaluate import SweepContext, engine_name, evaluate_chunk, make_context
+from svitlo.analyses.sweep.plan import make_plan
+from svitlo.analyses.sweep.store import RunStore
+from svitlo.errors import ScenarioError
+
+__all__ = ["sweep", "SweepOutcome", "Progress"]
+
+#: ``progress(done_scenarios, total_scenarios)``, called after every stored chunk.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a call to :func:`sweep` did.
+
+    Attributes
+    ----------
+    path
+        The run folder.
+    run_id
+        The run id (hash of scenario, grid, n, root seed and engine version).
+    n
+        Scenarios in the run.
+    computed
+        Scenarios computed by this call (the rest were already stored).
+    seconds
+        Wall time spent computing and storing chunks in this call (s).
+    engine
+        ``"batch"`` or ``"loop"``.
+    """
+
+    path: Path
+    run_id: str
+    n: int
+    computed: int
+    seconds: float
+    engine: str
+
+    @property
+    def scenarios_per_second(self) -> float:
+        """Throughput of this call (scenarios/s; 0 when nothing was computed)."""
+        return self.computed / self.seconds if self.seconds > 0 and self.computed else 0.0
+
+
+def _local_results(ctx: SweepContext, root: int, todo: list[tuple[int, int, int]]) -> Iterator[tuple[int, Any]]:
+    for c, start, stop in todo:
+        yield c, evaluate_chunk(ctx, root_seed=root, start=start, stop=stop)
+
+
+def _dask_results(ctx: SweepContext, root: int, todo: list[tuple[int, int, int]], *, client: Any,
+                  run_id: str, in_flight: int | None) -> Iterator[tuple[int, Any]]:
+    from distributed import as_completed
+
+    nthreads = sum(client.nthreads().values()) or 1
+    window = max(2, in_flight or 2 * nthreads)
+    ctx_f = client.scatter(ctx, broadcast=True, hash=False)
+    pending = iter(todo)
+    chunk_of: dict[str, int] = {}
+
+    def submit() -> Any:
+        c, start, stop = next(pending)
+        f = client.submit(evaluate_chunk, ctx_f, root_seed=root, start=start, stop=stop,
+                          key=f"svitlo-sweep-{run_id}-{c}-{os.getpid()}", pure=False)
+        chunk_of[f.key] = c
+        return f
+
+    first = []
+    for _ in range(min(window, len(todo))):
+        first.append(submit())
+    ac = as_completed(first)
+    try:
+        for fut in ac:
+            table = fut.result()
+            c = chunk_of.pop(fut.key)
+            fut.release()
+            try:
+                ac.add(submit())
+            except StopIteration:
+                pass
+            yield c, table
+    finally:
+        for f in ac.futures if hasattr(ac, "futures") else []:
+            f.cancel()
+        ctx_f.release()
+
+
+def _client(scheduler: str | None, workers: int | None, processes: bool) -> tuple[Any, Any]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ScenarioError("Dask is not installed; install the 'sweep' extra (pip install svitlo[sweep])",
+                            field="workers", value=workers) from None
+    if scheduler is not None:
+        return Client(scheduler, timeout="20s"), None
+    cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1, processes=processes,
+                           dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def _finalize(store: RunStore, *, risk_points: int = 41) -> None:
+    from svitlo.analyses.sweep.aggregate import RISK_METRICS, asset_risk, metric_summary, risk_curve, verify_rows
+    import pandas as pd
+
+    counts = verify_rows(store.path)
+
+    def parquet(df: pd.DataFrame) -> bytes:
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return buf.getvalue()
+
+    summary = metric_summary(store.path)
+    store.write_file("metrics.parquet", parquet(summary))
+    curves = pd.concat([risk_curve(store.path, metric=m, points=risk_points) for m in RISK_METRICS],
+                       ignore_index=True)
+    store.write_file("risk_curve.parquet", parquet(curves))
+    store.write_file("assets.parquet", parquet(asset_risk(store.path)))
+    means = {r.metric: r.mean for r in summary.itertuples()}
+    store.write_file("summary.json", json.dumps({"run_id": store.manifest["run_id"], "rows": counts["rows"],
+                                                 "mean": means}, indent=2, allow_nan=False,
+                                                default=float).encode())
+    store.update_manifest(complete=True)
+
+
+def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | None = None,
+          chunk_size: int | None = None, workers: int | None = None, scheduler: str | None = None,
+          client: Any = None, processes: bool = True, in_flight: int | None = None,
+          progress: Progress | None = None, grid: Any = None) -> SweepOutcome:
+    """Run (or resume) a Monte Carlo sweep of ``n`` scenarios into the run folder ``out``.
+
+    Each scenario draws the scenario file's random strikes anew from its own seed (fixed strikes stay fixed),
+    is evaluated in the scenario's mode and stored as one row. Rerunning with the same arguments resumes: only
+    missing chunks are computed, and the folder ends with exactly ``n`` rows.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`~svitlo.scenarios.spec.Scenario`, a dict or a YAML path.
+    n
+        Number of scenarios.
+    out
+        Run folder (created; must be empty or hold the same run).
+    root_seed
+        Root of the per-scenario seeds (default: the scenario's ``seed``).
+    chunk_size
+        Scenarios per part file and per task (default: about 200 parts); does not change results.
+    workers
+        Run on a local Dask cluster with this many single-threaded workers (default: in this process).
+    scheduler
+        Address of an existing Dask scheduler (e.g. ``tcp://10.0.0.5:8786``); workers need svitlo installed.
+    client
+        An existing ``distributed.Client`` to use (Python API).
+    processes
+        Local cluster workers as processes (default) or threads.
+    in_flight
+        Chunks submitted ahead of results (default: twice the Dask threads).
+    progress
+        Called with ``(done, total)`` scenarios after each stored chunk.
+    grid
+        Overrides the scenario's grid.
+
+    Returns
+    -------
+    SweepOutcome
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> sc = {"grid": "case9", "seed": 3, "strikes": [{"random": {"k": 2}}]}
+    >>> out = sweep(sc, n=20, out=tempfile.mkdtemp(), chunk_size=8)
+    >>> out.n, out.computed
+    (20, 20)
+    """
+    from svitlo.engine.assess import as_scenario
+
+    sc = as_scenario(scenario, grid)
+    if workers is not None and int(workers) < 1:
+        raise ScenarioError("must be at least 1", field="workers", value=workers)
+    ctx = make_context(sc, grid=grid)
+    plan = make_plan(sc, ctx.cg, n=n, root_seed=root_seed, chunk_size=chunk_size)
+    engine = engine_name()
+    info = {"scenario_name": sc.name, "grid": ctx.cg.name, "mode": sc.mode, "engine": engine}
+    with RunStore.prepare(out, plan, info=info, chunk_size_given=chunk_size is not None) as store:
+        done = store.done_chunks()
+        todo = [(c, *store.chunk_range(c)) for c in range(store.n_chunks) if c not in done]
+        total = plan.n
+        stored = sum(store.chunk_range(c)[1] - store.chunk_range(c)[0] for c in done)
+        if progress:
+            progress(stored, total)
+        t0 = time.perf_counter()
+        computed = 0
+        own_client = own_cluster = None
+        try:
+            if client is None and (scheduler is not None or workers is not None) and todo:
+                own_client, own_cluster = _client(scheduler, workers, processes)
+            use = client if client is not None else own_client
+            results = (_dask_results(ctx, plan.root_seed, todo, client=use, run_id=plan.run_id,
+                                     in_flight=in_flight) if use is not None
+                       else _local_results(ctx, plan.root_seed, todo))
+            for c, table in results:
+                store.write_part(c, table)
+                computed += table.num_rows
+                stored += table.num_rows
+                if progress:
+                    progress(stored, total)
+        finally:
+            if own_client is not None:
+                own_client.close()
+            if own_cluster is not None:
+                own_cluster.close()
+        seconds = time.perf_counter() - t0
+        if computed or not store.manifest.get("complete"):
+            _finalize(store)
+        return SweepOutcome(path=store.path, run_id=plan.run_id, n=plan.n, computed=computed, seconds=seconds,
+                            engine=engine)

@@ -1,0 +1,85 @@
+"""``svitlo report RUN_DIR``: summary of a sweep's result store (quantiles, worst scenarios, risk curve,
+assets to protect first)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from svitlo.cli.common import console, fmt_mw, fmt_people
+from svitlo.cli.main import app
+
+
+def _num(v: float) -> str:
+    return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
+
+
+@app.command("report")
+def report_cmd(
+    run_dir: Path = typer.Argument(..., help="run folder written by `svitlo sweep`"),
+    top: int = typer.Option(10, "--top", min=1, help="rows in the worst-scenario and asset tables"),
+    points: int = typer.Option(11, "--points", min=2, help="risk-curve points per metric"),
+    as_json: bool = typer.Option(False, "--json", help="print the tables as one JSON object"),
+) -> None:
+    """Summarise a sweep: metric quantiles, worst scenarios, risk curves and what to protect first."""
+    import json
+
+    from rich.table import Table
+
+    from svitlo.analyses.sweep import open_run, report_tables
+
+    run = open_run(run_dir)
+    tables = report_tables(run_dir, top=top, points=points)
+    rows = run.rows()
+    if as_json:
+        out = {"run_id": run.manifest["run_id"], "n": run.n, "rows": rows, "complete": run.complete,
+               **{k: json.loads(df.to_json(orient="records")) for k, df in tables.items()}}
+        print(json.dumps(out))
+        return
+    m = run.manifest
+    state = "complete" if run.complete and rows == run.n else f"[yellow]partial: {rows:,} of {run.n:,}[/yellow]"
+    console.print(f"[bold]{m.get('scenario_name', 'sweep')}[/bold] on {m.get('grid', '?')} ({m.get('mode', '?')}) — "
+                  f"{rows:,} scenarios, root seed {m['root_seed']}, run {m['run_id']} ({state})")
+
+    t = Table(title="metrics over scenarios")
+    for c in ("metric", "mean", "p05", "p50", "p95", "p99", "max"):
+        t.add_column(c, justify="right" if c != "metric" else "left")
+    for r in tables["metrics"].itertuples():
+        t.add_row(r.metric, *(_num(float(getattr(r, c))) if getattr(r, c) == getattr(r, c) else "-"
+                              for c in ("mean", "p05", "p50", "p95", "p99", "max")))
+    console.print(t)
+
+    w = Table(title=f"worst {len(tables['worst'])} scenarios by shed MW")
+    for c in ("scenario", "shed MW", "people w/o power", "islands", "destroyed"):
+        w.add_column(c, justify="right" if c != "destroyed" else "left")
+    for r in tables["worst"].itertuples():
+        d = list(r.destroyed)
+        w.add_row(str(r.scenario), fmt_mw(r.shed_mw), fmt_people(r.people_without_power), str(r.islands),
+                  " ".join(d[:8]) + (f" (+{len(d) - 8})" if len(d) > 8 else ""))
+    console.print(w)
+    if len(tables["worst"]):
+        r0 = tables["worst"].iloc[0]
+        console.print(f"reproduce the worst one: svitlo assess SCENARIO.yaml --seed {int(r0['seed'])} "
+                      "(exact when the random strikes carry no seed of their own)")
+
+    rc = tables["risk_curve"]
+    c = Table(title="risk curve: probability that a scenario exceeds the threshold")
+    for col in ("shed MW >", "P", "people w/o power >", "P "):
+        c.add_column(col, justify="right")
+    a = rc[rc["metric"] == "shed_mw"].reset_index(drop=True)
+    b = rc[rc["metric"] == "people_without_power"].reset_index(drop=True)
+    for i in range(max(len(a), len(b))):
+        c.add_row(fmt_mw(a["threshold"][i]) if i < len(a) else "", f"{a['exceedance_probability'][i]:.3f}"
+                  if i < len(a) else "", fmt_people(b["threshold"][i]) if i < len(b) else "",
+                  f"{b['exceedance_probability'][i]:.3f}" if i < len(b) else "")
+    console.print(c)
+
+    s = Table(title=f"protect first: top {len(tables['assets'])} assets by expected shed when lost")
+    for col in ("asset", "P(lost)", "shed when lost MW", "shed when intact MW", "score MW"):
+        s.add_column(col, justify="right" if col != "asset" else "left")
+    for r in tables["assets"].itertuples():
+        intact = r.expected_shed_when_intact_mw
+        s.add_row(r.asset, f"{r.loss_probability:.3f}", fmt_mw(r.expected_shed_when_lost_mw),
+                  fmt_mw(intact) if intact == intact else "-", _num(r.protect_score_mw))
+    console.print(s)

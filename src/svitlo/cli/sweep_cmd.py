@@ -1,0 +1,55 @@
+"""``svitlo sweep SCENARIO.yaml --n N --out DIR``: a Monte Carlo sweep into a resumable result store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from svitlo.cli.common import console, err_console
+from svitlo.cli.main import app
+
+
+@app.command("sweep")
+def sweep_cmd(
+    scenario: Path = typer.Argument(..., help="scenario YAML file; its random strikes are drawn anew per scenario"),
+    n: int = typer.Option(..., "--n", min=1, help="number of scenarios"),
+    out: Path = typer.Option(..., "--out", help="run folder (created; rerun the same command to resume)"),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="root seed (default: the scenario's seed)"),
+    chunk_size: int | None = typer.Option(None, "--chunk-size", min=1, help="scenarios per part file and task"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="run on a local Dask cluster of K workers"),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="address of an existing Dask scheduler"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object with the outcome on stdout"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+) -> None:
+    """Monte Carlo sweep: N strike scenarios, one Parquet row each, resumable; then `svitlo report DIR`."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from svitlo.analyses.sweep import sweep
+    from svitlo.io.scenario_file import load_scenario
+
+    sc = load_scenario(scenario)
+    bar = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("scenarios"),
+                   TimeRemainingColumn(), console=err_console, disable=quiet or as_json, transient=False)
+    task = bar.add_task("sweep", total=n)
+
+    def on_progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        res = sweep(sc, n=n, out=out, root_seed=seed, chunk_size=chunk_size, workers=workers,
+                    scheduler=scheduler, progress=on_progress)
+    outcome = {"run_dir": str(res.path), "run_id": res.run_id, "n": res.n, "computed": res.computed,
+               "seconds": round(res.seconds, 3), "scenarios_per_second": round(res.scenarios_per_second, 1),
+               "engine": res.engine}
+    if as_json:
+        print(json.dumps(outcome))
+        return
+    if res.computed:
+        console.print(f"{res.computed:,} scenarios computed in {res.seconds:,.1f} s "
+                      f"({res.scenarios_per_second:,.0f}/s, engine {res.engine}); run {res.run_id} in {res.path}")
+    else:
+        console.print(f"run {res.run_id} in {res.path} was already complete ({res.n:,} scenarios)")
+    console.print(f"summary: svitlo report {res.path}")
