@@ -24,14 +24,16 @@ Examples
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from svitlo.facilities.defaults import FacilityKind
 from svitlo.model.schema import tier_from_name
+from svitlo.scenarios.geo import DEFAULT_WEAPONS, GeoStrike, WeaponClass
 
 __all__ = ["Scenario", "Strike", "RandomStrike", "TargetedStrike", "GridFile", "GridMatpower", "Tiers",
-           "StrikeKind"]
+           "StrikeKind", "Wave", "Repairs", "ExplicitRepair", "Refuel", "RollingOutages"]
 
 StrikeKind = Literal["bus", "line", "trafo", "impedance", "branch", "gen", "sgen", "ext_grid", "load"]
 
@@ -69,17 +71,18 @@ class TargetedStrike(_Strict):
 
 
 class Strike(_Strict):
-    """One strike: exactly one of ``assets`` (explicit ids), ``random`` or ``targeted``."""
+    """One strike: exactly one of ``assets`` (explicit ids), ``random``, ``targeted`` or ``geographic``."""
 
     assets: list[str] | None = None
     random: RandomStrike | None = None
     targeted: TargetedStrike | None = None
+    geographic: GeoStrike | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Strike":
-        given = [k for k in ("assets", "random", "targeted") if getattr(self, k) is not None]
+        given = [k for k in ("assets", "random", "targeted", "geographic") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("a strike needs exactly one of 'assets', 'random', 'targeted'"
+            raise ValueError("a strike needs exactly one of 'assets', 'random', 'targeted', 'geographic'"
                              f" (got {given or 'none'})")
         return self
 
@@ -118,6 +121,60 @@ class Tiers(_Strict):
         return {str(k): tier_from_name(t) for k, t in v.items()}
 
 
+class Wave(_Strict):
+    """Strikes that land at hour ``at_h`` of a timeline (hour-0 strikes stay the top-level ``strikes:``)."""
+
+    at_h: Annotated[int, Field(ge=0)]
+    strikes: list[Strike]
+
+
+class ExplicitRepair(_Strict):
+    """An asset back in service from hour ``done_h`` on (ignored if it is not destroyed then)."""
+
+    asset: str
+    done_h: Annotated[int, Field(ge=0)]
+
+
+class Repairs(_Strict):
+    """Repair crews: ``crews`` crews from hour ``start_h``, in ``order`` (asset ids or kinds, first = first
+    repaired), each job lasting ``durations_h`` of its asset kind; ``explicit`` repairs finish at fixed hours."""
+
+    crews: Annotated[int, Field(ge=0, le=10_000)] = 0
+    start_h: Annotated[int, Field(ge=0)] = 0
+    order: list[str] = Field(default_factory=list)
+    durations_h: dict[StrikeKind, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    explicit: list[ExplicitRepair] = Field(default_factory=list)
+
+
+class Refuel(_Strict):
+    """Fuel delivered at hour ``at_h`` to facilities (by id and/or kind): ``fuel_h`` hours at rated load,
+    ``fuel_l`` litres, or (neither) a full tank. Tanks never hold more than their initial fuel."""
+
+    at_h: Annotated[int, Field(ge=0)]
+    facilities: list[str] = Field(default_factory=list)
+    kinds: list[FacilityKind] = Field(default_factory=list)
+    fuel_h: Annotated[float, Field(gt=0)] | None = None
+    fuel_l: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _targets(self) -> "Refuel":
+        if not self.facilities and not self.kinds:
+            raise ValueError("a refuel needs 'facilities' (ids) or 'kinds'")
+        if self.fuel_h is not None and self.fuel_l is not None:
+            raise ValueError("give 'fuel_h' or 'fuel_l', not both")
+        return self
+
+
+class RollingOutages(_Strict):
+    """Rolling outage queues for islands short of generation: non-exempt loads are dealt round-robin into
+    ``queues`` queues; queues take turns off in blocks of ``block_h`` hours (see :mod:`svitlo.engine.rolling`)."""
+
+    queues: Annotated[int, Field(ge=1, le=48)] = 6
+    block_h: Annotated[int, Field(ge=1)] = 4
+    exempt_tiers: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1])
+    start_h: Annotated[int, Field(ge=0)] = 0
+
+
 class Scenario(_Strict):
     """A validated scenario. Load one from YAML with :func:`svitlo.load_scenario`."""
 
@@ -125,8 +182,32 @@ class Scenario(_Strict):
     grid: str | GridFile | GridMatpower
     mode: Literal["balance", "opf"] = "balance"
     seed: int = 0
+    weapons: dict[str, WeaponClass] = Field(default_factory=dict)
     strikes: list[Strike] = Field(default_factory=list)
     tiers: Tiers = Field(default_factory=Tiers)
     people_per_mw: Annotated[float, Field(ge=0)] | None = None
     population: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    facilities: str | list[dict[str, Any]] | None = None
+    horizon_h: Annotated[int, Field(ge=1, le=8760)] = 72
+    waves: list[Wave] = Field(default_factory=list)
+    repairs: Repairs | None = None
+    refuel: list[Refuel] = Field(default_factory=list)
+    rolling_outages: RollingOutages | None = None
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")
+
+    @field_validator("strikes", "waves")
+    @classmethod
+    def _weapons_known(cls, v: list, info: ValidationInfo) -> list:
+        known = {**DEFAULT_WEAPONS, **info.data.get("weapons", {})}
+        for i, item in enumerate(v):
+            strikes = item.strikes if isinstance(item, Wave) else [item]
+            pre = f"waves[{i}]." if isinstance(item, Wave) else ""
+            for j, s in enumerate(strikes):
+                if s.geographic is None:
+                    continue
+                for path, name in s.geographic.weapons_used():
+                    if name not in known:
+                        where = f"{pre}strikes[{j}]" if pre else f"strikes[{i}]"
+                        raise ValueError(f"unknown weapon class {name!r} at {where}.geographic.{path}; expected one "
+                                         f"of {sorted(known)} or a class defined under 'weapons:'")
+        return v

@@ -12,12 +12,13 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from svitlo.errors import ScenarioError
 from svitlo.model.compiled import CompiledGrid
+from svitlo.scenarios.geo import WeaponClass, geographic_strike
 from svitlo.scenarios.spec import RandomStrike, Strike, TargetedStrike
 
 __all__ = ["resolve_strikes", "eligible_assets", "strike_rng"]
@@ -25,9 +26,11 @@ __all__ = ["resolve_strikes", "eligible_assets", "strike_rng"]
 _GEN_KINDS = {"gen", "sgen", "ext_grid"}
 
 
-def strike_rng(seed: int | None, index: int) -> np.random.Generator:
-    """The random generator of strike number ``index`` under a scenario ``seed`` (one place for seeding)."""
-    return np.random.default_rng(np.random.SeedSequence([0 if seed is None else int(seed), int(index)]))
+def strike_rng(seed: int | None, index: int, wave: int = 0) -> np.random.Generator:
+    """The random generator of strike number ``index`` (of timeline wave ``wave``, 0 = hour-0 strikes) under a
+    scenario ``seed`` (one place for seeding)."""
+    key = [0 if seed is None else int(seed), int(index)] + ([int(wave)] if wave else [])
+    return np.random.default_rng(np.random.SeedSequence(key))
 
 
 def eligible_assets(cg: CompiledGrid, kinds: Sequence[str]) -> list[str]:
@@ -94,8 +97,8 @@ def _targeted(cg: CompiledGrid, spec: TargetedStrike, flows: Callable[[], np.nda
 
 
 def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | None = 0,
-                    intact_flows: Callable[[], np.ndarray] | None = None, use_strike_seeds: bool = True
-                    ) -> list[str]:
+                    intact_flows: Callable[[], np.ndarray] | None = None, use_strike_seeds: bool = True,
+                    weapons: Mapping[str, WeaponClass] | None = None, wave: int = 0) -> list[str]:
     """Destroyed asset ids (canonical, first-hit order, no duplicates) from a list of strikes.
 
     Parameters
@@ -105,11 +108,15 @@ def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | 
         ``seed`` and ``use_strike_seeds`` is true (a sweep passes ``use_strike_seeds=False`` to draw anew).
     intact_flows
         Callable returning the intact-grid branch flows (MW), for ``targeted: {by: flow}``.
+    weapons
+        User weapon classes for ``geographic`` strikes (on top of :data:`svitlo.scenarios.geo.DEFAULT_WEAPONS`).
+    wave
+        Timeline wave number (0 = hour-0 strikes); waves draw from their own seed streams.
     """
     out: list[str] = []
     seen: set[str] = set()
     for i, s in enumerate(strikes):
-        where = f"strikes[{i}]"
+        where = f"waves[{wave - 1}].strikes[{i}]" if wave else f"strikes[{i}]"
         if s.assets is not None:
             ids = []
             for a in s.assets:
@@ -124,8 +131,12 @@ def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | 
                             "load": cg.load_ids}[cls][j])
         elif s.random is not None:
             rng = strike_rng(s.random.seed, 0) if (use_strike_seeds and s.random.seed is not None) \
-                else strike_rng(seed, i)
+                else strike_rng(seed, i, wave)
             ids = _random(cg, s.random, rng, where)
+        elif s.geographic is not None:
+            rng = strike_rng(s.geographic.seed, 0) if (use_strike_seeds and s.geographic.seed is not None) \
+                else strike_rng(seed, i, wave)
+            ids = geographic_strike(cg, s.geographic, rng, weapons=weapons, where=f"{where}.geographic")
         else:
             assert s.targeted is not None
             ids = _targeted(cg, s.targeted, intact_flows, where)
