@@ -1,0 +1,202 @@
+"""The offline HTML report: one self-contained file (inline CSS, JS and SVG; no network at all).
+
+It shows the grid map with islands coloured and facilities by state, a time slider over the horizon that recolours
+the map for each hour, the resilience curve (critical load served over time) and other hourly curves, one state
+strip per facility, and the tables (hourly metrics, facilities, events). The data behind the slider is embedded
+as JSON in a ``<script type="application/json">`` element; every text is escaped.
+
+Examples
+--------
+>>> from svitlo.report.html import embed_json
+>>> embed_json({"name": "</script><b>"})
+'{"name": "\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e"}'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from html import escape
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from svitlo.io.cases import load_grid
+from svitlo.model.grid import Grid
+from svitlo.report.payload import FACILITY_KINDS, ReportModel, report_model
+from svitlo.report.svg import FACILITY_SYMBOLS, map_svg, state_strips, step_chart
+
+__all__ = ["write_report", "render_report", "embed_json"]
+
+_STATE_WORD = {"g": "grid", "b": "backup", "d": "dark"}
+
+
+def embed_json(data: Any) -> str:
+    """JSON safe inside a ``<script>`` element: ``<``, ``>`` and ``&`` are written as unicode escapes."""
+    text = json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ": "))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _asset(name: str) -> str:
+    return (resources.files("svitlo.report") / name).read_text(encoding="utf-8")
+
+
+def _fmt(v: Any, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):,.{digits}f}"
+    return str(v)
+
+
+def _table(df: pd.DataFrame, *, table_id: str, row_attr: str | None = None, digits: dict[str, int] | None = None,
+           extra: tuple[str, list[str]] | None = None) -> str:
+    digits = digits or {}
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in df.columns)
+    if extra:
+        head += f"<th>{escape(extra[0])}</th>"
+    rows = []
+    for i, r in enumerate(df.itertuples(index=False, name=None)):
+        attr = f' data-h="{int(r[list(df.columns).index(row_attr)])}"' if row_attr else ""
+        cells = "".join(f"<td>{escape(_fmt(v, digits.get(c, 1)))}</td>" for c, v in zip(df.columns, r))
+        if extra:
+            cells += f'<td class="now st-{escape(extra[1][i])}">{escape(_STATE_WORD.get(extra[1][i], ""))}</td>'
+        rows.append(f"<tr{attr}>{cells}</tr>")
+    return (f'<div class="scroll"><table id="{table_id}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _charts(hourly: pd.DataFrame) -> str:
+    def col(c: str) -> np.ndarray:
+        return hourly[c].to_numpy(float) if c in hourly.columns else np.full(len(hourly), np.nan)
+
+    crit_load = col("critical_load_mw")
+    crit = col("critical_served_mw")
+    charts = [
+        step_chart([("critical load", crit_load, "s-ref"), ("critical served", crit, "s0")],
+                   title="Resilience curve: critical load served", unit="MW", chart_id="resilience"),
+        step_chart([("load", col("load_mw"), "s-ref"), ("served", col("served_mw"), "s0"),
+                    ("shed", col("shed_mw"), "s1")], title="Load served and shed", unit="MW"),
+        step_chart([("people without power", col("people_without_power"), "s1")], title="People without power",
+                   unit="people"),
+        step_chart([("telecom coverage", col("telecom_coverage"), "s2")], title="Telecom coverage", percent=True,
+                   y_max=1.0, unit="%"),
+    ]
+    dark = [(k, col(f"dark_{k}"), f"k-{k}") for k in FACILITY_KINDS if f"dark_{k}" in hourly.columns]
+    if dark:
+        charts.append(step_chart(dark, title="Dark facilities by kind", unit="count"))
+    charts.append(step_chart([("energy not served", col("ens_mwh"), "s1"),
+                              ("weighted", col("ens_weighted_mwh"), "s-ref")],
+                             title="Energy not served per hour", unit="MWh"))
+    return "".join(f'<figure class="card">{c}</figure>' for c in charts)
+
+
+def _summary(m: ReportModel) -> str:
+    h = m.hourly
+    items: list[tuple[str, str]] = []
+    if len(h):
+        pw = h["people_without_power"].to_numpy(float)
+        i = int(np.nanargmax(pw)) if np.isfinite(pw).any() else 0
+        items.append(("peak people without power", f"{_fmt(float(np.nanmax(pw)), 0)} (hour {i})"))
+        cl, cs = h["critical_load_mw"].to_numpy(float), h["critical_served_mw"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(cl > 0, cs / cl, 1.0)
+        items.append(("lowest share of critical load served", f"{np.nanmin(share) * 100:.0f} %"))
+        items.append(("energy not served", f"{_fmt(float(np.nansum(h['ens_mwh'])), 1)} MWh"))
+        items.append(("lowest telecom coverage", f"{np.nanmin(h['telecom_coverage'].to_numpy(float)) * 100:.0f} %"))
+    dark_ever = sum("d" in s for s in m.fac_states)
+    backup_ever = sum("b" in s for s in m.fac_states)
+    items.append(("facilities ever dark", f"{dark_ever} of {len(m.fac_states)}"))
+    items.append(("facilities ever on backup", f"{backup_ever} of {len(m.fac_states)}"))
+    return "".join(f'<div class="stat"><div class="v">{escape(v)}</div><div class="k">{escape(k)}</div></div>'
+                   for k, v in items)
+
+
+def _legend() -> str:
+    sym = "".join(f'<span class="key"><svg viewBox="-8 -8 16 16" class="sym"><path d="{d}"/></svg>{escape(k)}</span>'
+                  for k, d in FACILITY_SYMBOLS.items())
+    states = "".join(f'<span class="key"><i class="sw st-{c}"></i>{w}</span>' for c, w in _STATE_WORD.items())
+    grid = ('<span class="key"><i class="sw c3"></i>main energised island</span>'
+            '<span class="key"><i class="sw c4"></i><i class="sw c5"></i>other energised islands</span>'
+            '<span class="key"><i class="sw c2"></i>de-energised</span>'
+            '<span class="key"><i class="sw c0"></i>destroyed</span>'
+            '<span class="key"><i class="sw c1"></i>out of service</span>')
+    return f'<div class="legend">{grid}</div><div class="legend">{sym}</div><div class="legend">{states}</div>'
+
+
+def render_report(grid: Grid, timeline: Any, *, title: str | None = None) -> str:
+    """The report as one HTML string (see :func:`write_report`)."""
+    m = report_model(grid, timeline)
+    lay = m.layout
+    fac = m.facilities
+    state0 = [_STATE_WORD[s[0]] if s else "grid" for s in m.fac_states]
+    titles = [f"{r.name} ({r.kind}, {r.id})" for r in fac.itertuples()]
+    map_html = map_svg(width=lay.width, height=lay.height, bus_x=lay.x, bus_y=lay.y, bus_ids=m.bus_ids,
+                       bus_labels=m.bus_labels, bus_code=m.bus_code[:, 0], br_f=m.br_f, br_t=m.br_t,
+                       branch_ids=m.branch_ids, branch_kind=m.branch_kind, branch_code=m.branch_code[:, 0],
+                       fac_x=m.fac_x, fac_y=m.fac_y, fac_true_x=m.fac_true_x, fac_true_y=m.fac_true_y,
+                       fac_ids=list(fac["id"]), fac_kinds=list(fac["kind"].astype(str)), fac_titles=titles,
+                       fac_state=state0, km_per_unit=lay.km_per_unit)
+    strips = state_strips([f"{r.name} · {r.kind}" for r in fac.itertuples()], m.fac_states)
+    fac_cols = [c for c in ("id", "kind", "name", "bus", "population", "tier", "demand_kw", "hours_until_dark",
+                            "hours_dark", "hours_on_backup") if c in fac.columns]
+    now = [s[0] if s else "g" for s in m.fac_states]
+    heading = title or f"{timeline.scenario} — {timeline.grid}"
+    parts = {
+        "TITLE": escape(heading),
+        "SUBTITLE": escape(f"scenario {timeline.scenario} · grid {timeline.grid} · {m.data['horizon_h']} h horizon"
+                           f" · {len(m.bus_ids)} buses, {len(m.branch_ids)} branches, {len(fac)} facilities"),
+        "CSS": _asset("report.css"),
+        "JS": _asset("report.js"),
+        "DATA": embed_json(m.data),
+        "SUMMARY": _summary(m),
+        "MAP": map_html,
+        "MAX_HOUR": str(m.data["horizon_h"] - 1),
+        "LEGEND": _legend(),
+        "CHARTS": _charts(m.hourly),
+        "STRIPS": strips,
+        "HOURLY_TABLE": _table(m.hourly, table_id="t-hourly", row_attr="hour" if "hour" in m.hourly else None,
+                               digits={"telecom_coverage": 2, "people_without_power": 0}),
+        "FACILITY_TABLE": _table(fac[fac_cols], table_id="t-facilities", digits={"population": 0},
+                                 extra=("state now", now)),
+        "EVENT_TABLE": _table(m.events, table_id="t-events", row_attr="hour"),
+    }
+    template = _asset("template.html")
+    return re.sub(r"\{\{([A-Z_]+)\}\}", lambda mt: parts[mt.group(1)], template)
+
+
+def write_report(grid: Grid | Any, timeline: Any, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Write the offline HTML report of ``timeline`` (simulated on ``grid``) to ``path``.
+
+    Parameters
+    ----------
+    grid
+        The grid the timeline was simulated on: a :class:`~svitlo.model.grid.Grid` or anything
+        :func:`svitlo.load_grid` accepts. Bus latitude/longitude draw the map.
+    timeline
+        A :class:`svitlo.engine.timeline.Timeline` (only its contract fields are read).
+    path
+        The HTML file to write (folders are created).
+    title
+        Page title (default: scenario and grid names).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    g = grid if isinstance(grid, Grid) else load_grid(grid)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(g, timeline, title=title), encoding="utf-8")
+    return out

@@ -1,0 +1,167 @@
+"""The data a report embeds: a timeline turned into JSON-ready lists, with its map geometry.
+
+:func:`report_model` reads only the fields of the timeline contract (``svitlo.engine.timeline.Timeline``):
+``scenario, grid, horizon_h, hourly, facilities, facility_states, backup_left_h, bus_energised, bus_island,
+branch_in_service, events``. The HTML side (:mod:`svitlo.report.html`) draws from the returned model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from svitlo.errors import InputError
+from svitlo.model.grid import Grid
+from svitlo.report.frames import (STATE_CODES, branch_codes, bus_codes, dedupe_frames, hour_matrix,
+                                  struck_since)
+from svitlo.report.layout import Layout, layout_buses, project_points
+from svitlo.report.svg import spread_markers
+
+__all__ = ["ReportModel", "report_model", "HOURLY_COLUMNS", "FACILITY_KINDS"]
+
+#: Hourly columns of the timeline contract (``dark_<kind>`` columns come on top).
+HOURLY_COLUMNS = ("hour", "load_mw", "served_mw", "shed_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power",
+                  "critical_load_mw", "critical_served_mw", "telecom_coverage", "islands", "energised_islands")
+#: Facility kinds of the contract, in legend order.
+FACILITY_KINDS = ("hospital", "water", "heating", "telecom", "shelter", "emergency")
+
+
+@dataclass(frozen=True)
+class ReportModel:
+    """Everything the HTML needs, computed once (positions in SVG units, codes per hour)."""
+
+    layout: Layout
+    bus_ids: list[str]
+    bus_labels: list[str]
+    br_f: np.ndarray
+    br_t: np.ndarray
+    branch_ids: list[str]
+    branch_kind: list[str]
+    bus_code: np.ndarray
+    branch_code: np.ndarray
+    facilities: pd.DataFrame
+    fac_x: np.ndarray
+    fac_y: np.ndarray
+    fac_true_x: np.ndarray
+    fac_true_y: np.ndarray
+    fac_states: list[str]
+    hourly: pd.DataFrame
+    events: pd.DataFrame
+    data: dict[str, Any]
+
+
+def _missing(kind: str, table: pd.DataFrame | None, ids: list[str], source: str) -> None:
+    if table is None:
+        raise InputError("the timeline has no such table", source=source, field=kind)
+    have = set(map(str, table.index))
+    for i in ids:
+        if i not in have:
+            raise InputError(f"the timeline does not cover asset {i!r} of the grid; was it simulated on another "
+                             "grid?", source=source, field=kind, value=i)
+
+
+def report_model(grid: Grid, timeline: Any, *, width: float = 1000.0) -> ReportModel:
+    """Build the :class:`ReportModel` of ``timeline`` simulated on ``grid`` (pure)."""
+    src = f"timeline {getattr(timeline, 'scenario', '?')!r}"
+    hours = int(timeline.horizon_h)
+    if hours < 1:
+        raise InputError("expected a horizon of at least one hour", source=src, field="horizon_h", value=hours)
+    bus_ids = [str(b) for b in grid.buses.index]
+    branch_ids = [str(b) for b in grid.branches.index]
+    pos = {b: i for i, b in enumerate(bus_ids)}
+    br_f = grid.branches["from_bus"].map(pos).to_numpy(np.int64)
+    br_t = grid.branches["to_bus"].map(pos).to_numpy(np.int64)
+    lay = layout_buses(grid.buses["lat"].to_numpy(float), grid.buses["lon"].to_numpy(float), br_f, br_t,
+                       width=width)
+
+    _missing("bus_island", timeline.bus_island, bus_ids, src)
+    _missing("bus_energised", timeline.bus_energised, bus_ids, src)
+    _missing("branch_in_service", timeline.branch_in_service, branch_ids, src)
+    island = hour_matrix(timeline.bus_island, bus_ids, hours, fill=-1).astype(np.int64)
+    energised = hour_matrix(timeline.bus_energised, bus_ids, hours, fill=False).astype(bool)
+    in_service = hour_matrix(timeline.branch_in_service, branch_ids, hours, fill=False).astype(bool)
+    events = _events(timeline.events)
+    bcode = bus_codes(island, energised)
+    struck = struck_since(events, branch_ids, hours)
+    brcode = branch_codes(bcode, br_f, br_t, in_service, struck)
+
+    fac = timeline.facilities.reset_index(drop=True).copy()
+    fac["id"] = fac["id"].astype(str)
+    states_tab = timeline.facility_states
+    st = hour_matrix(states_tab, list(fac["id"]), hours, fill="grid") if len(fac) else np.zeros((0, hours), object)
+    bad = ~np.isin(st.astype(str), list(STATE_CODES))
+    if bad.any():
+        i, h = map(int, np.argwhere(bad)[0])
+        raise InputError(f"unknown facility state; expected one of {list(STATE_CODES)}", source=src,
+                         field=f"facility_states[{fac['id'].iloc[i]!r}][{h}]", value=st[i, h])
+    fac_states = ["".join(STATE_CODES[s] for s in row) for row in st.astype(str)]
+    tx, ty = _facility_points(fac, lay, pos)
+    fx, fy = spread_markers(tx, ty)
+    left = hour_matrix(timeline.backup_left_h, list(fac["id"]), hours, fill=np.nan) if len(fac) else \
+        np.zeros((0, hours))
+
+    hourly = timeline.hourly.reset_index(drop=True)
+    bus_frames, bus_at = dedupe_frames(bcode)
+    br_frames, br_at = dedupe_frames(brcode)
+    data: dict[str, Any] = {
+        "scenario": str(timeline.scenario), "grid": str(timeline.grid), "horizon_h": hours,
+        "hourly": {c: [_num(v) for v in hourly[c].to_numpy()] for c in hourly.columns},
+        "bus_frames": bus_frames, "bus_at": bus_at, "branch_frames": br_frames, "branch_at": br_at,
+        "facilities": [{"id": r.id, "kind": str(r.kind), "name": str(r.name)} for r in fac.itertuples()],
+        "fac_states": fac_states,
+        "fac_backup_h": [[_num(v, 1) for v in row] for row in left.astype(float)],
+        "events": [[int(h), str(k), str(s), str(t)] for h, k, s, t in
+                   zip(events["hour"], events["kind"], events["subject"], events["text"])],
+    }
+    labels = [f"{b} {n}".strip() if n and n != b else b for b, n in
+              zip(bus_ids, grid.buses["name"].astype(str).tolist())]
+    return ReportModel(layout=lay, bus_ids=bus_ids, bus_labels=labels, br_f=br_f, br_t=br_t, branch_ids=branch_ids,
+                       branch_kind=grid.branches["kind"].astype(str).tolist(), bus_code=bcode, branch_code=brcode,
+                       facilities=fac, fac_x=fx, fac_y=fy, fac_true_x=tx, fac_true_y=ty, fac_states=fac_states,
+                       hourly=hourly, events=events, data=data)
+
+
+def _events(ev: pd.DataFrame | None) -> pd.DataFrame:
+    cols = ["hour", "kind", "subject", "text"]
+    if ev is None or len(ev) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=int if c == "hour" else object) for c in cols})
+    out = ev.reset_index(drop=True)[cols].copy()
+    out["hour"] = pd.to_numeric(out["hour"]).astype(int)
+    for c in cols[1:]:
+        out[c] = out[c].fillna("").astype(str)
+    return out.sort_values("hour", kind="stable").reset_index(drop=True)
+
+
+def _facility_points(fac: pd.DataFrame, lay: Layout, pos: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    n = len(fac)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    if n and lay.geographic and {"lat", "lon"} <= set(fac.columns):
+        x, y = project_points(lay, pd.to_numeric(fac["lat"], errors="coerce").to_numpy(float),
+                              pd.to_numeric(fac["lon"], errors="coerce").to_numpy(float))
+    if n and "bus" in fac.columns:
+        for i, b in enumerate(fac["bus"].astype(str)):
+            if not np.isfinite(x[i]) and b in pos:
+                x[i], y[i] = lay.x[pos[b]], lay.y[pos[b]]
+    missing = ~(np.isfinite(x) & np.isfinite(y))
+    x[missing] = lay.width / 2
+    y[missing] = lay.height / 2
+    return x, y
+
+
+def _num(v: Any, digits: int | None = None) -> Any:
+    """A JSON-ready scalar: numpy numbers to Python, non-finite floats to ``None``."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if not math.isfinite(f):
+            return None
+        return round(f, digits) if digits is not None else f
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
