@@ -46,7 +46,7 @@ class Impact:
     metrics
         Scalars: ``load_mw``, ``served_mw``, ``shed_mw``, ``shed_mw_by_tier``, ``weighted_shed_mw``,
         ``generation_mw``, ``population``, ``people_without_power``, ``islands``, ``energised_islands``,
-        ``overloaded_branches``, ``destroyed_assets``.
+        ``overloaded_branches``, ``destroyed_assets``, ``mode``.
     """
 
     scenario: str
@@ -218,10 +218,12 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
         "energised_islands": int(energised.sum()),
         "overloaded_branches": int(overloaded.sum()),
         "destroyed_assets": len(dmg.destroyed),
+        "mode": r.mode,
     }
     return Impact(scenario=scenario, grid=cg.name, mode=r.mode, destroyed=tuple(dmg.destroyed),
                   islands=islands_df, branches=branches, generators=generators, loads=loads, buses=buses,
-                  metrics=metrics, info={"base_mva": cg.base_mva, **dict(r.info or {})})
+                  metrics=metrics, extras=dict(r.extras or {}),
+                  info={"base_mva": cg.base_mva, **dict(r.info or {})})
 
 
 def default_tier_weights() -> dict[int, float]:

@@ -47,6 +47,7 @@ class StateResult:
     flow_mw: np.ndarray
     mode: str = "balance"
     info: dict | None = None
+    extras: dict | None = None  # further tables by name (e.g. ``binding`` from ``opf``), for Impact.extras
 
 
 def bus_injections_mw(cg: CompiledGrid, gen_p_mw: np.ndarray, load_served_mw: np.ndarray) -> np.ndarray:
@@ -77,6 +78,7 @@ def evaluate_state(cg: CompiledGrid, damage: DamageState, *, mode: Mode = "balan
     """
     labels, n = islands(cg.n_bus, cg.br_f, cg.br_t, damage.branch_alive, damage.bus_alive)
     info: dict = {}
+    extras: dict = {}
     if mode == "balance":
         d = balance_dispatch(labels=labels, n_islands=n, gen_bus=cg.gen_bus, gen_p_mw=cg.gen_p_mw,
                              gen_p_max_mw=cg.gen_p_max_mw, gen_forms=cg.gen_forms_island,
@@ -89,6 +91,7 @@ def evaluate_state(cg: CompiledGrid, damage: DamageState, *, mode: Mode = "balan
         o = opf_dispatch(cg, damage, labels, n, **(options or {}))
         gen_p, served, energised, cap = o.gen_p_mw, o.load_served_mw, o.energised, o.capacity_mw
         info.update(o.info)
+        extras.update(o.tables)
     else:
         raise ValueError(f"unknown mode {mode!r}; expected 'balance' or 'opf'")
     p_bus = bus_injections_mw(cg, gen_p, served)
@@ -98,4 +101,4 @@ def evaluate_state(cg: CompiledGrid, damage: DamageState, *, mode: Mode = "balan
                            p_bus_mw=p_bus, base_mva=cg.base_mva, refs=refs)
     return StateResult(damage=damage, labels=labels, n_islands=n, energised=energised, capacity_mw=cap,
                        gen_p_mw=gen_p, load_served_mw=served, p_bus_mw=p_bus, theta_rad=theta, flow_mw=flow,
-                       mode=mode, info=info)
+                       mode=mode, info=info, extras=extras)

@@ -135,6 +135,8 @@ def from_pandapower(net: Any, *, name: str | None = None, source: str | None = N
             x = float(np.real(r[3]))
             tap = float(np.real(r[8])) or 1.0
             rate = float(np.real(r[5]))
+            if _no_rating_placeholder(kind, row):
+                rate = 0.0  # pandapower's converter stand-in for "no rating" (MATPOWER RATE_A = 0)
             rows.append({
                 "from_bus": bus_id[int(row[fcol])], "to_bus": bus_id[int(row[tcol])], "kind": kind,
                 "x_pu": x, "tap_ratio": tap, "shift_deg": float(np.real(r[9])),
@@ -151,6 +153,16 @@ def from_pandapower(net: Any, *, name: str | None = None, source: str | None = N
     return make_grid(buses=buses, branches=branches, generators=gens, loads=loads,
                      name=name or str(getattr(net, "name", "") or "pandapower"), base_mva=base_mva,
                      aliases=aliases, source=src)
+
+
+def _no_rating_placeholder(kind: str, row: pd.Series) -> bool:
+    """True when a branch's rating is the placeholder pandapower's MATPOWER converter writes for RATE_A = 0:
+    ``max_i_ka = 99999`` for lines, ``sn_mva = 99999`` (or 99.999, the same number from its former kVA units, as
+    in the bundled PEGASE and RTE cases) for transformers and impedances."""
+    if kind == "line":
+        return float(row.get("max_i_ka", 0.0)) >= 99999.0
+    sn = float(row.get("sn_mva", 0.0))
+    return bool(np.isclose(sn, 99999.0) or np.isclose(sn, 99.999, rtol=0.0, atol=1e-9))
 
 
 def _col(df: pd.DataFrame, name: str, default: float) -> np.ndarray:

@@ -1,0 +1,412 @@
+"""``opf`` mode: DC optimal load shedding under branch ratings and generator limits, solved with HiGHS.
+
+All energised islands are solved in one block LP (islands share no variable or row, so this is the same as one
+LP per island, with one solver call). Variables, for every bus, generator and load of an energised island:
+
+* ``θ_b`` voltage angle (rad), fixed to 0 at the island's reference bus;
+* ``P_g`` generator output (MW), ``0 <= P_g <= p_max``; ``p_min`` is relaxed to 0 by default: in an emergency a
+  unit may be tripped or held at zero rather than force load to be shed (``p_min="case"`` keeps the case's
+  minimum, which can make an island infeasible);
+* ``s_l`` shed of a positive load (MW), ``0 <= s_l <= p_l``;
+* ``c_l`` curtailment of a negative load (a source modelled as negative demand, MW), ``0 <= c_l <= -p_l``.
+
+Rows: the DC power balance at every bus (MATPOWER's ``Bbus θ = P - Pbusinj``, in MW) and, for every branch with a
+finite rating, ``|base_mva b (θ_f - θ_t - φ)| <= rate_mw``.
+
+The objective is lexicographic, so shedding always dominates cost exactly (no big-M weights):
+
+1. minimise the priority-weighted shed ``Σ w(tier_l) s_l`` (weights per tier from
+   :func:`svitlo.engine.impact.default_tier_weights`; a tier beyond the largest weighted one gets a tenth of the
+   weight of the tier before it, so less critical always weighs less);
+2. with the weighted shed held at its optimum, minimise generation cost ``Σ cost_g P_g`` (plus a curtailment
+   cost above every generator cost, so sources modelled as negative load are curtailed last).
+
+Binding branches (at their rating) are reported with the stage-1 shadow price: the priority-weighted MW of shed
+that one more MW of rating would avoid.
+
+Examples
+--------
+>>> import svitlo
+>>> from svitlo.model.compiled import compile_grid
+>>> from svitlo.engine.damage import apply_damage
+>>> from svitlo.topology.islands import islands
+>>> cg = compile_grid(svitlo.load_grid("case9"))
+>>> dmg = apply_damage(cg, ["line:3"])
+>>> labels, n = islands(cg.n_bus, cg.br_f, cg.br_t, dmg.branch_alive, dmg.bus_alive)
+>>> r = opf_dispatch(cg, dmg, labels, n)
+>>> r.info["opf"]["status"], round(float(r.shed_mw.sum()), 6)
+('optimal', 0.0)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from svitlo.engine.damage import DamageState
+from svitlo.engine.dispatch import energised_islands
+from svitlo.errors import SolverError
+from svitlo.model.compiled import CompiledGrid
+
+__all__ = ["OpfResult", "opf_dispatch", "tier_weight_array"]
+
+_BANNER_LOCK = threading.Lock()
+_BANNER_DONE = False
+
+
+@dataclass(frozen=True, eq=False)
+class OpfResult:
+    """Result of :func:`opf_dispatch` (arrays in MW, per generator / load / branch / island of the grid).
+
+    Attributes
+    ----------
+    gen_p_mw
+        Dispatch per generator (0 off or in dark islands).
+    load_served_mw
+        Served power per load (MW); 0 for loads not in an energised island.
+    shed_mw
+        Shed per load in energised islands (MW; positive loads only).
+    energised, capacity_mw
+        Per island, as in :class:`svitlo.engine.dispatch.Dispatch`.
+    flow_mw
+        Branch flows of the LP solution (MW).
+    binding
+        Table of branches at their rating: id, island, flow_mw, rate_mw, loading_percent, shadow_shed_per_mw.
+    info
+        ``{"opf": {...}}``: status, weighted shed, cost, counts, options used.
+    """
+
+    gen_p_mw: np.ndarray
+    load_served_mw: np.ndarray
+    shed_mw: np.ndarray
+    energised: np.ndarray
+    capacity_mw: np.ndarray
+    flow_mw: np.ndarray
+    binding: pd.DataFrame
+    info: dict[str, Any]
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Tables for :attr:`svitlo.engine.impact.Impact.extras`."""
+        return {"binding": self.binding}
+
+
+def tier_weight_array(tiers: np.ndarray, weights: dict[int, float] | None = None) -> np.ndarray:
+    """Shed weight per load from its tier; tiers beyond the largest weighted one get 10x less per tier.
+
+    >>> tier_weight_array(np.array([1, 3, 4, 6])).tolist()
+    [100.0, 1.0, 0.1, 0.001]
+    """
+    if weights is None:
+        from svitlo.engine.impact import default_tier_weights
+
+        weights = default_tier_weights()
+    if not weights:
+        return np.ones(tiers.size)
+    top = max(weights)
+    out = np.empty(tiers.size)
+    for i, t in enumerate(np.asarray(tiers).tolist()):
+        if t in weights:
+            out[i] = float(weights[t])
+        elif t > top:
+            out[i] = float(weights[top]) / 10.0 ** (t - top)
+        else:
+            below = [k for k in weights if k < t]
+            out[i] = float(weights[max(below)]) if below else float(weights[min(weights)])
+    return out
+
+
+def _new_highs():
+    """A silent HiGHS instance. HiGHS prints a banner on fd 1 the first time one is built in a process: keep it
+    off stdout so ``--json`` output stays clean."""
+    global _BANNER_DONE
+    import highspy
+
+    with _BANNER_LOCK:
+        if _BANNER_DONE:
+            h = highspy.Highs()
+        else:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            try:
+                with open(os.devnull, "w") as null:
+                    os.dup2(null.fileno(), 1)
+                    h = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+            _BANNER_DONE = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def _status_name(h) -> str:
+    return h.modelStatusToString(h.getModelStatus()).lower()
+
+
+def opf_dispatch(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands: int, *,
+                 tier_weights: dict[int, float] | None = None, p_min: Literal["zero", "case"] = "zero",
+                 cost_stage: bool = True, on_infeasible: Literal["raise", "flag"] = "raise",
+                 tolerance: float = 1e-9) -> OpfResult:
+    """DC optimal load shedding for every energised island (pure; see the module docstring).
+
+    Parameters
+    ----------
+    cg, damage
+        Compiled grid and survival masks.
+    labels, n_islands
+        Island per bus (-1 dead) and island count, from :func:`svitlo.topology.islands.islands`.
+    tier_weights
+        Shed weight per tier (default :func:`svitlo.engine.impact.default_tier_weights`).
+    p_min
+        ``"zero"`` (default): generators may go down to 0 MW. ``"case"``: keep the case's ``p_min_mw``.
+    cost_stage
+        Run stage 2 (minimum generation cost at the optimal weighted shed).
+    on_infeasible
+        ``"raise"``: an infeasible LP raises :class:`SolverError`. ``"flag"``: ratings become soft (overload
+        penalised above any shed), ``info["opf"]["status"]`` is ``"ratings_relaxed"`` and the overloaded branches
+        are listed in ``info["opf"]["relaxed_branches"]``.
+    tolerance
+        HiGHS primal and dual feasibility tolerance (MW-scaled rows).
+
+    Raises
+    ------
+    SolverError
+        When HiGHS fails, or the LP is infeasible and ``on_infeasible="raise"``.
+    """
+    lp = _build(cg, damage, labels, n_islands, tier_weights=tier_weights, p_min=p_min)
+    h = _new_highs()
+    for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        h.setOptionValue(opt, float(tolerance))
+    status, x, duals, z1, z2 = _solve(h, lp, elastic=False, cost_stage=cost_stage)
+    relaxed: list[str] = []
+    if status == "infeasible":
+        if on_infeasible != "flag":
+            raise SolverError(f"DC OPF infeasible on grid {cg.name!r}: no dispatch and shedding meets every branch "
+                              f"rating and generator limit (p_min={p_min!r}); use on_infeasible='flag' to relax "
+                              "ratings")
+        h = _new_highs()
+        for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(opt, float(tolerance))
+        status, x, duals, z1, z2 = _solve(h, lp, elastic=True, cost_stage=cost_stage)
+        if status != "optimal":
+            raise SolverError(f"DC OPF with relaxed ratings failed on grid {cg.name!r}: HiGHS status {status!r}")
+        status = "ratings_relaxed"
+    elif status != "optimal":
+        raise SolverError(f"DC OPF failed on grid {cg.name!r}: HiGHS status {status!r}")
+    return _result(cg, lp, x, duals, z1, z2, status, relaxed, p_min=p_min)
+
+
+@dataclass(frozen=True, eq=False)
+class _Lp:
+    energised: np.ndarray
+    capacity_mw: np.ndarray
+    en_bus: np.ndarray        # bus indices with a θ variable
+    gens: np.ndarray          # generator indices with a P variable
+    pos: np.ndarray           # positive loads with a shed variable
+    neg: np.ndarray           # negative loads with a curtailment variable
+    rated: np.ndarray         # branch indices with a rating row
+    flow_br: np.ndarray       # branch indices in energised islands (flows)
+    a: sp.csc_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    w_shed: np.ndarray        # stage-1 cost per column
+    c_cost: np.ndarray        # stage-2 cost per column
+    flow_mat: sp.csr_matrix   # flows of flow_br = flow_mat @ x + flow_off (MW)
+    flow_off: np.ndarray
+    n_bal: int
+
+
+def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands: int, *,
+           tier_weights: dict[int, float] | None, p_min: str) -> _Lp:
+    from svitlo.engine.state import slack_references
+
+    base = cg.base_mva
+    energised = energised_islands(labels, n_islands, cg.gen_bus, cg.gen_forms_island, damage.gen_alive)
+    bus_en = np.zeros(cg.n_bus, dtype=bool)
+    ok = labels >= 0
+    bus_en[ok] = energised[labels[ok]]
+    en_bus = np.flatnonzero(bus_en)
+    col_of_bus = np.full(cg.n_bus, -1, dtype=np.int64)
+    col_of_bus[en_bus] = np.arange(en_bus.size)
+    n_th = en_bus.size
+
+    gmask = damage.gen_alive & bus_en[cg.gen_bus]
+    gens = np.flatnonzero(gmask)
+    pmax = np.maximum(np.where(np.isnan(cg.gen_p_max_mw), 0.0, cg.gen_p_max_mw), 0.0)
+    cap = np.zeros(n_islands)
+    inf_cap = np.zeros(n_islands, dtype=bool)
+    if gens.size:
+        gi = labels[cg.gen_bus[gens]]
+        fin = np.isfinite(pmax[gens])
+        cap = np.bincount(gi[fin], weights=pmax[gens][fin], minlength=n_islands)
+        inf_cap[gi[~fin]] = True
+    cap = np.where(inf_cap, np.inf, cap)
+
+    lmask = damage.load_alive & bus_en[cg.load_bus]
+    pos = np.flatnonzero(lmask & (cg.load_p_mw > 0))
+    neg = np.flatnonzero(lmask & (cg.load_p_mw < 0))
+    fixed = np.flatnonzero(lmask)
+    ng, npos, nneg = gens.size, pos.size, neg.size
+    n_col = n_th + ng + npos + nneg
+    c_g, c_s, c_c = n_th, n_th + ng, n_th + ng + npos
+
+    flow_br = np.flatnonzero(damage.branch_alive & bus_en[cg.br_f] & bus_en[cg.br_t])
+    b = cg.br_b_pu[flow_br]
+    sh = cg.br_shift_rad[flow_br]
+    nf = flow_br.size
+    # flow rows: base * b * (θ_f - θ_t) - base * b * φ
+    rows = np.repeat(np.arange(nf), 2)
+    cols = np.column_stack([col_of_bus[cg.br_f[flow_br]], col_of_bus[cg.br_t[flow_br]]]).ravel()
+    vals = np.repeat(base * b, 2) * np.tile([1.0, -1.0], nf)
+    flow_mat = sp.csr_matrix((vals, (rows, cols)), shape=(nf, n_col))
+    flow_off = -base * b * sh
+    # balance rows: Σ_out flow - Σ_in flow - Σ P_g - Σ s_l + Σ c_l = -Σ p_l   (per energised bus)
+    inc = sp.csr_matrix((np.tile([1.0, -1.0], nf), (rows, cols)), shape=(nf, n_th)) if nf else \
+        sp.csr_matrix((0, n_th))
+    bal_theta = (inc.T @ flow_mat[:, :n_th]).tocsr() if nf else sp.csr_matrix((n_th, n_th))
+    shift_inj = np.asarray(inc.T @ flow_off).ravel() if nf else np.zeros(n_th)
+    gen_blk = sp.csr_matrix((-np.ones(ng), (col_of_bus[cg.gen_bus[gens]], np.arange(ng))), shape=(n_th, ng))
+    shed_blk = sp.csr_matrix((-np.ones(npos), (col_of_bus[cg.load_bus[pos]], np.arange(npos))), shape=(n_th, npos))
+    curt_blk = sp.csr_matrix((np.ones(nneg), (col_of_bus[cg.load_bus[neg]], np.arange(nneg))), shape=(n_th, nneg))
+    bal = sp.hstack([bal_theta, gen_blk, shed_blk, curt_blk], format="csr")
+    rhs = -np.bincount(col_of_bus[cg.load_bus[fixed]], weights=cg.load_p_mw[fixed], minlength=n_th) - shift_inj
+
+    rate = cg.br_rate_mw[flow_br]
+    has_rate = np.isfinite(rate)
+    rated = flow_br[has_rate]
+    a = sp.vstack([bal, flow_mat[np.flatnonzero(has_rate)]], format="csc")
+    row_lo = np.concatenate([rhs, -rate[has_rate] - flow_off[has_rate]])
+    row_hi = np.concatenate([rhs, rate[has_rate] - flow_off[has_rate]])
+
+    inf = np.inf
+    col_lo = np.full(n_col, -inf)
+    col_hi = np.full(n_col, inf)
+    refs = slack_references(cg, labels, n_islands, damage.gen_alive)
+    ref_en = refs[(refs >= 0) & energised] if n_islands else np.zeros(0, dtype=np.int64)
+    col_lo[col_of_bus[ref_en]] = 0.0
+    col_hi[col_of_bus[ref_en]] = 0.0
+    lo_g = np.zeros(ng) if p_min == "zero" else np.clip(np.nan_to_num(cg.gen_p_min_mw[gens]), 0.0, pmax[gens])
+    col_lo[c_g:c_s] = lo_g
+    col_hi[c_g:c_s] = pmax[gens]
+    col_lo[c_s:c_c] = 0.0
+    col_hi[c_s:c_c] = cg.load_p_mw[pos]
+    col_lo[c_c:] = 0.0
+    col_hi[c_c:] = -cg.load_p_mw[neg]
+
+    w_shed = np.zeros(n_col)
+    w_shed[c_s:c_c] = tier_weight_array(cg.load_tier[pos], tier_weights)
+    c_cost = np.zeros(n_col)
+    gc = np.nan_to_num(cg.gen_cost[gens])
+    c_cost[c_g:c_s] = gc
+    c_cost[c_c:] = (float(np.max(np.abs(gc))) if ng else 0.0) + 1.0
+    return _Lp(energised=energised, capacity_mw=cap, en_bus=en_bus, gens=gens, pos=pos, neg=neg, rated=rated,
+               flow_br=flow_br, a=a, row_lo=row_lo, row_hi=row_hi, col_lo=col_lo, col_hi=col_hi, w_shed=w_shed,
+               c_cost=c_cost, flow_mat=flow_mat, flow_off=flow_off, n_bal=n_th)
+
+
+def _solve(h, lp: _Lp, *, elastic: bool, cost_stage: bool):
+    """Stage 1 (weighted shed), then stage 2 (cost). Returns status, x, stage-1 row duals, z1, z2."""
+    import highspy
+
+    a, col_lo, col_hi, w, c = lp.a, lp.col_lo, lp.col_hi, lp.w_shed, lp.c_cost
+    n_rated = lp.rated.size
+    if elastic and n_rated:
+        # overload slacks on every rating row: rating row - o+ + o- in [lo, hi]; penalty above any shed weight
+        pen = 1e3 * max(1.0, float(np.max(w, initial=1.0)))
+        eye = sp.identity(n_rated, format="csr")
+        top = sp.csr_matrix((lp.n_bal, 2 * n_rated))
+        a = sp.hstack([a, sp.vstack([top, sp.hstack([-eye, eye])])], format="csc")
+        col_lo = np.concatenate([col_lo, np.zeros(2 * n_rated)])
+        col_hi = np.concatenate([col_hi, np.full(2 * n_rated, np.inf)])
+        w = np.concatenate([w, np.full(2 * n_rated, pen)])
+        c = np.concatenate([c, np.zeros(2 * n_rated)])
+    n_col = a.shape[1]
+    if n_col == 0:
+        return "optimal", np.zeros(0), np.zeros(0), 0.0, 0.0
+    inf = highspy.kHighsInf
+    model = highspy.HighsLp()
+    model.num_col_ = n_col
+    model.num_row_ = a.shape[0]
+    model.col_cost_ = w
+    model.col_lower_ = np.where(np.isinf(col_lo), -inf, col_lo)
+    model.col_upper_ = np.where(np.isinf(col_hi), inf, col_hi)
+    model.row_lower_ = lp.row_lo
+    model.row_upper_ = lp.row_hi
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = a.indptr.astype(np.int32)
+    model.a_matrix_.index_ = a.indices.astype(np.int32)
+    model.a_matrix_.value_ = a.data.astype(float)
+    h.passModel(model)
+    h.run()
+    status = _status_name(h)
+    if status != "optimal":
+        return ("infeasible" if "infeasible" in status else status), None, None, None, None
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value)
+    duals = np.asarray(sol.row_dual) if sol.dual_valid else np.full(a.shape[0], np.nan)
+    z1 = float(w @ x)
+    z2 = float(c @ x)
+    if cost_stage and np.any(c != 0):
+        nz = np.flatnonzero(w)
+        bound = z1  # the row sits at its bound in the optimal basis, so stage 2 starts feasible
+        h.addRow(-inf, bound, nz.size, nz.astype(np.int32), w[nz])
+        h.changeColsCost(n_col, np.arange(n_col, dtype=np.int32), c)
+        h.run()
+        status = _status_name(h)
+        if status != "optimal":
+            return status, None, None, None, None
+        x = np.asarray(h.getSolution().col_value)
+        z1, z2 = float(w @ x), float(c @ x)
+    return "optimal", x, duals, z1, z2
+
+
+def _result(cg: CompiledGrid, lp: _Lp, x: np.ndarray, duals: np.ndarray, z1: float, z2: float, status: str,
+            relaxed: list[str], *, p_min: str) -> OpfResult:
+    n_th, ng, npos = lp.en_bus.size, lp.gens.size, lp.pos.size
+    c_g, c_s, c_c = n_th, n_th + ng, n_th + ng + npos
+    n_base = lp.flow_mat.shape[1]
+    xb = x[:n_base]
+    gen_p = np.zeros(cg.n_gen)
+    gen_p[lp.gens] = np.clip(xb[c_g:c_s], lp.col_lo[c_g:c_s], lp.col_hi[c_g:c_s])
+    shed = np.zeros(cg.n_load)
+    shed[lp.pos] = np.clip(xb[c_s:c_c], 0.0, cg.load_p_mw[lp.pos])
+    served = np.zeros(cg.n_load)
+    served[lp.pos] = cg.load_p_mw[lp.pos] - shed[lp.pos]
+    curt = np.clip(xb[c_c:], 0.0, -cg.load_p_mw[lp.neg])
+    served[lp.neg] = cg.load_p_mw[lp.neg] + curt
+    flow = np.zeros(cg.n_branch)
+    flow[lp.flow_br] = lp.flow_mat @ xb + lp.flow_off
+
+    rate = cg.br_rate_mw[lp.rated]
+    fr = flow[lp.rated]
+    tol = 1e-6 * np.maximum(1.0, rate)
+    at = np.abs(fr) >= rate - tol
+    if status == "ratings_relaxed":
+        over = np.abs(fr) > rate + tol
+        relaxed = [str(i) for i in cg.branch_ids[lp.rated[over]]]
+    d = duals[lp.n_bal:lp.n_bal + lp.rated.size] if duals.size else np.zeros(lp.rated.size)
+    br = lp.rated[at]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loading = np.abs(fr[at]) / rate[at] * 100.0
+    binding = pd.DataFrame({
+        "id": cg.branch_ids[br], "from_bus": cg.bus_ids[cg.br_f[br]], "to_bus": cg.bus_ids[cg.br_t[br]],
+        "flow_mw": fr[at], "rate_mw": rate[at], "loading_percent": loading,
+        "shadow_shed_per_mw": np.abs(d[at]),
+    })
+    info = {"opf": {
+        "status": status, "solver": "highs", "weighted_shed_mw": z1, "generation_cost": z2,
+        "shed_mw": float(shed.sum()), "binding_branches": int(br.size), "p_min": p_min,
+        "variables": int(lp.a.shape[1]), "rows": int(lp.a.shape[0]), "relaxed_branches": relaxed,
+    }}
+    return OpfResult(gen_p_mw=gen_p, load_served_mw=served, shed_mw=shed, energised=lp.energised,
+                     capacity_mw=lp.capacity_mw, flow_mw=flow, binding=binding, info=info)
