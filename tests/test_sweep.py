@@ -68,6 +68,10 @@ def test_fixed_and_targeted_strikes_stay_fixed(tmp_path):
     for d in df["destroyed"]:
         assert list(d[:2]) == ["line:3", top]
         assert len(d) in (2, 3)
+    risk = asset_risk(tmp_path / "r").set_index("asset")
+    assert risk.loc["line:3", "loss_probability"] == 1.0
+    assert np.isnan(risk.loc["line:3", "protect_score_mw"])  # never intact: no comparison possible
+    assert risk.index[-2:].tolist() == sorted(["line:3", top])
 
 
 def test_results_do_not_depend_on_chunk_size(tmp_path):
@@ -201,3 +205,46 @@ def test_cli_sweep_and_report(tmp_path, capsys):
     assert "refusing to mix" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 1
     assert main(["sweep", str(tmp_path / "missing.yaml"), "--n", "2", "--out", str(tmp_path / "z")]) == 2
+
+
+def test_geographic_strikes_and_facilities(tmp_path):
+    """The demo scenario: bombs scattered anew per scenario; facilities without grid match the Impact tables."""
+    from importlib.resources import files
+
+    from svitlo.analyses.sweep.facility_loss import SHED_TOL_MW
+    from svitlo.engine.damage import apply_damage
+    from svitlo.engine.impact import build_impact
+    from svitlo.engine.invariants import check_impact
+    from svitlo.engine.state import evaluate_state
+    from svitlo.facilities.attach import facility_load_id
+
+    y = Path(str(files("svitlo") / "data" / "demo" / "izum_like.yaml"))
+    sc = svitlo.load_scenario(y)
+    out = sweep(sc, n=24, out=tmp_path / "run", chunk_size=10)
+    run = open_run(out.path)
+    df = run.scenarios()
+    assert df["destroyed"].map(tuple).nunique() > 5  # the strike's own seed is ignored: impacts scatter anew
+    ctx = make_context(sc)
+    fac = ctx.facilities.table
+    for row in df.sample(4, random_state=2).itertuples():
+        ids = svitlo.scenarios.strikes.resolve_strikes(ctx.cg, sc.strikes, seed=int(row.seed),
+                                                       use_strike_seeds=False)
+        assert ids == list(row.destroyed)
+        imp = build_impact(ctx.cg, evaluate_state(ctx.cg, apply_damage(ctx.cg, ids)))
+        check_impact(imp)
+        assert row.shed_mw == pytest.approx(imp.metrics["shed_mw"], abs=1e-6)
+        buses = imp.buses.set_index("id")["energised"]
+        shed = imp.loads.set_index("id")["shed_mw"]
+        want = []
+        for f in fac.itertuples():
+            lid = facility_load_id(f.id)
+            if not buses[f.bus] or (lid in shed.index and shed[lid] > SHED_TOL_MW):
+                want.append(f.id)
+        assert sorted(row.facilities_without_grid) == sorted(want)
+    risk = run.facilities()
+    assert len(risk) == len(fac) and set(risk["facility"]) == set(fac["id"])
+    long = df.explode("facilities_without_grid")
+    for r in risk.itertuples():
+        assert r.probability_without_grid == pytest.approx((long["facilities_without_grid"] == r.facility).sum() / 24)
+    assert "facilities" in report_tables(out.path)
+    assert (out.path / "facilities.parquet").is_file()

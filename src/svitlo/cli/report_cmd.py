@@ -81,5 +81,22 @@ def report_cmd(
     for r in tables["assets"].itertuples():
         intact = r.expected_shed_when_intact_mw
         s.add_row(r.asset, f"{r.loss_probability:.3f}", fmt_mw(r.expected_shed_when_lost_mw),
-                  fmt_mw(intact) if intact == intact else "-", _num(r.protect_score_mw))
+                  fmt_mw(intact) if intact == intact else "-",
+                  _num(r.protect_score_mw) if r.protect_score_mw == r.protect_score_mw else "always lost")
     console.print(s)
+
+    if "facilities" in tables:
+        fac = tables["facilities"]
+        f = Table(title=f"facilities: probability of losing grid supply at hour 0 ({len(fac)} facilities)")
+        for col in ("facility", "kind", "tier", "people served", "P(no grid)", "backup"):
+            f.add_column(col, justify="left" if col in ("facility", "kind", "backup") else "right", no_wrap=True)
+        for r in fac.head(max(top, 20)).itertuples():
+            backup = []
+            if getattr(r, "gen_kw", 0) and r.gen_kw > 0:
+                backup.append(f"gen {r.gen_kw:,.0f} kW/{r.fuel_h:,.0f} h")
+            if getattr(r, "battery_kwh", 0) and r.battery_kwh > 0:
+                backup.append(f"bat {r.battery_kwh:,.0f} kWh")
+            f.add_row(str(r.facility), str(getattr(r, "kind", "")), str(getattr(r, "tier", "")),
+                      fmt_people(getattr(r, "population", float("nan"))), f"{r.probability_without_grid:.3f}",
+                      "; ".join(backup) or "[red]none[/red]")
+        console.print(f)

@@ -21,7 +21,7 @@ from svitlo.analyses.sweep.store import PARTS_DIR, read_manifest
 from svitlo.errors import StoreError
 
 __all__ = ["connect", "count_rows", "scenarios", "metric_summary", "worst_scenarios", "risk_curve",
-           "asset_risk", "verify_rows", "SUMMARY_METRICS", "RISK_METRICS"]
+           "asset_risk", "facility_risk", "verify_rows", "FACILITY_TABLE", "SUMMARY_METRICS", "RISK_METRICS"]
 
 #: Metrics summarised by :func:`metric_summary`.
 SUMMARY_METRICS = ("shed_mw", "weighted_shed_mw", "people_without_power", "served_mw", "islands",
@@ -29,6 +29,9 @@ SUMMARY_METRICS = ("shed_mw", "weighted_shed_mw", "people_without_power", "serve
 #: Metrics with a risk (exceedance) curve.
 RISK_METRICS = ("shed_mw", "people_without_power")
 _QUANTILES = (0.05, 0.5, 0.95, 0.99)
+#: The scenario's facility table, stored in the run folder when the scenario has facilities.
+FACILITY_TABLE = "facility_table.parquet"
+_FACILITY_INFO = ("kind", "name", "bus", "tier", "population", "demand_kw", "gen_kw", "fuel_h", "battery_kwh")
 
 
 def connect(run_dir: str | os.PathLike) -> Any:
@@ -124,7 +127,9 @@ def asset_risk(run_dir: str | os.PathLike, *, top: int | None = None) -> pd.Data
     Columns: ``asset``, ``kind``, ``times_lost``, ``loss_probability``, ``expected_shed_when_lost_mw``,
     ``expected_shed_when_intact_mw``, ``expected_people_without_power_when_lost``, ``protect_score_mw``
     (= loss probability × (shed when lost − shed when intact): expected shed associated with losing it; the
-    ranking is *what to protect first*), sorted by that score.
+    ranking is *what to protect first*), sorted by that score. An asset lost in every scenario (an explicit
+    strike, or one a geographic strike always reaches) has no intact scenarios to compare with: its
+    intact shed and score are NaN and it is listed last — rank it with the ``rank`` analysis instead.
     """
     con = connect(run_dir)
     sql = """
@@ -140,11 +145,40 @@ def asset_risk(run_dir: str | os.PathLike, *, top: int | None = None) -> pd.Data
     FROM per, tot
     """
     df = _df(con, sql)
-    intact = df["expected_shed_when_intact_mw"].fillna(0.0)
-    df["protect_score_mw"] = df["loss_probability"] * (df["expected_shed_when_lost_mw"] - intact)
-    df = df.sort_values(["protect_score_mw", "asset"], ascending=[False, True], kind="stable")
+    df["protect_score_mw"] = df["loss_probability"] * (df["expected_shed_when_lost_mw"]
+                                                       - df["expected_shed_when_intact_mw"])
+    df = df.sort_values(["protect_score_mw", "times_lost", "asset"], ascending=[False, False, True],
+                        kind="stable", na_position="last")
     df = df.reset_index(drop=True)
     return df.head(top) if top is not None else df
+
+
+def facility_risk(run_dir: str | os.PathLike) -> pd.DataFrame:
+    """Per facility of the scenario: how often it loses grid supply (hour 0, before repairs).
+
+    Columns: ``facility``, the facility's ``kind``, ``name``, ``bus``, ``tier``, ``population``, ``demand_kw``,
+    backup (``gen_kw``, ``fuel_h``, ``battery_kwh``), ``times_without_grid``, ``probability_without_grid``,
+    ``expected_shed_when_without_grid_mw``; sorted by probability, then population. Empty when the scenario
+    has no facilities.
+    """
+    d = Path(run_dir)
+    con = connect(d)
+    n = int(con.execute("SELECT count(*) FROM scenarios").fetchall()[0][0])
+    per = _df(con, "SELECT f AS facility, count(*) AS times_without_grid, avg(shed_mw) AS "
+                   "expected_shed_when_without_grid_mw FROM (SELECT unnest(facilities_without_grid) AS f, shed_mw "
+                   "FROM scenarios) GROUP BY f")
+    table = d / FACILITY_TABLE
+    if table.is_file():
+        info = pd.read_parquet(table)
+        info = info[["id", *[c for c in _FACILITY_INFO if c in info.columns]]].rename(columns={"id": "facility"})
+        df = info.merge(per, on="facility", how="left")
+    else:
+        df = per
+    df["times_without_grid"] = df["times_without_grid"].fillna(0).astype(np.int64)
+    df["probability_without_grid"] = df["times_without_grid"] / n if n else np.nan
+    sort = ["probability_without_grid"] + (["population"] if "population" in df else [])
+    df = df.sort_values(sort + ["facility"], ascending=[False] * len(sort) + [True], kind="stable")
+    return df.reset_index(drop=True)
 
 
 def verify_rows(run_dir: str | os.PathLike) -> dict[str, int]:

@@ -17,12 +17,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from svitlo.analyses.sweep.facility_loss import FacilityIndex, bus_energised, facility_index, without_grid
 from svitlo.analyses.sweep.plan import scenario_seeds
 from svitlo.engine.impact import build_impact, default_tier_weights
 from svitlo.model.compiled import CompiledGrid
@@ -50,7 +51,7 @@ METRIC_COLUMNS: dict[str, pa.DataType] = {
 ROW_SCHEMA = pa.schema(
     [pa.field("scenario", pa.int64()), pa.field("seed", pa.int64()), pa.field("destroyed_assets", pa.int32())]
     + [pa.field(k, t) for k, t in METRIC_COLUMNS.items()]
-    + [pa.field("destroyed", pa.list_(pa.string()))]
+    + [pa.field("destroyed", pa.list_(pa.string())), pa.field("facilities_without_grid", pa.list_(pa.string()))]
 )
 
 
@@ -59,16 +60,19 @@ class SweepContext:
     """Everything a worker needs to evaluate scenarios (picklable; built once and shipped to workers).
 
     ``strikes`` are the scenario's strikes with the seed-independent ones (explicit lists, targeted)
-    already resolved to explicit asset lists, so a scenario only draws its random strikes.
+    already resolved to explicit asset lists, so a scenario only draws its random and geographic strikes.
+    ``facilities`` indexes the scenario's facilities (their demand carved into loads of their own), if any.
     """
 
     cg: CompiledGrid
     strikes: tuple[Strike, ...]
     mode: str
     tier_weights: dict[int, float]
+    weapons: dict[str, Any] = field(default_factory=dict)
+    facilities: FacilityIndex | None = None
 
 
-def _presolve(cg: CompiledGrid, strikes: Sequence[Strike]) -> tuple[Strike, ...]:
+def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any]) -> tuple[Strike, ...]:
     """Replace seed-independent strikes by their resolved asset lists (same index, same result)."""
     from svitlo.engine.assess import intact_flows
 
@@ -82,7 +86,7 @@ def _presolve(cg: CompiledGrid, strikes: Sequence[Strike]) -> tuple[Strike, ...]
     out = []
     for s in strikes:
         if s.assets is not None or s.targeted is not None:
-            ids = resolve_strikes(cg, [s], seed=0, intact_flows=lazy_flows)
+            ids = resolve_strikes(cg, [s], seed=0, intact_flows=lazy_flows, weapons=weapons)
             out.append(Strike(assets=ids) if ids else s)
         else:
             out.append(s)
@@ -90,15 +94,25 @@ def _presolve(cg: CompiledGrid, strikes: Sequence[Strike]) -> tuple[Strike, ...]
 
 
 def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
-    """Load and compile the scenario's grid (with its tiers) and pre-resolve its fixed strikes."""
+    """Load and compile the scenario's grid (tiers, population, facility loads carved) and pre-resolve its
+    fixed strikes."""
     from svitlo.engine.assess import prepare_grid
     from svitlo.io.cases import load_grid
     from svitlo.model.compiled import compile_grid
 
-    g = load_grid(scenario.grid if grid is None else grid, base_dir=scenario.base_dir)
-    cg = compile_grid(prepare_grid(g, scenario))
-    return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes), mode=scenario.mode,
-                        tier_weights=default_tier_weights())
+    g = prepare_grid(load_grid(scenario.grid if grid is None else grid, base_dir=scenario.base_dir), scenario)
+    fac = None
+    if scenario.facilities is not None:
+        from svitlo.facilities.attach import carve_facility_loads
+        from svitlo.facilities.io import load_facilities
+
+        fac = load_facilities(scenario.facilities, g, base_dir=scenario.base_dir)
+        g, fac = carve_facility_loads(g, fac)
+    cg = compile_grid(g)
+    weapons = dict(scenario.weapons)
+    return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons), mode=scenario.mode,
+                        tier_weights=default_tier_weights(), weapons=weapons,
+                        facilities=None if fac is None else facility_index(fac, cg))
 
 
 def engine_name() -> str:
@@ -110,18 +124,19 @@ def engine_name() -> str:
     return "batch"
 
 
-def _loop_metrics(cg: CompiledGrid, id_lists: Sequence[Sequence[str]], *, mode: str,
-                  tier_weights: dict[int, float]) -> dict[str, np.ndarray]:
-    """The metrics of :data:`METRIC_COLUMNS` per scenario, one full evaluation each (reference path)."""
+def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
+                  ) -> tuple[dict[str, np.ndarray], list[list[str]]]:
+    """Metrics per scenario, one full evaluation each (the reference path), and facilities without grid."""
     from svitlo.engine.damage import apply_damage
     from svitlo.engine.state import evaluate_state
 
-    n = len(id_lists)
+    cg, n = ctx.cg, len(id_lists)
     out = {k: np.zeros(n, dtype=t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
-    opts = {"tier_weights": tier_weights} if mode == "opf" else None
+    dark: list[list[str]] = [[] for _ in range(n)]
+    opts = {"tier_weights": ctx.tier_weights} if ctx.mode == "opf" else None
     for s, ids in enumerate(id_lists):
-        r = evaluate_state(cg, apply_damage(cg, ids), mode=mode, options=opts)  # type: ignore[arg-type]
-        imp = build_impact(cg, r, tier_weights=tier_weights)
+        r = evaluate_state(cg, apply_damage(cg, ids), mode=ctx.mode, options=opts)  # type: ignore[arg-type]
+        imp = build_impact(cg, r, tier_weights=ctx.tier_weights)
         m = imp.metrics
         for k in METRIC_COLUMNS:
             if k != "max_loading_percent":
@@ -129,34 +144,47 @@ def _loop_metrics(cg: CompiledGrid, id_lists: Sequence[Sequence[str]], *, mode: 
         br = imp.branches
         lp = br["loading_percent"].to_numpy(float)[br["in_service"].to_numpy(bool)]
         out["max_loading_percent"][s] = float(lp.max()) if lp.size else 0.0
-    return out
+        if ctx.facilities is not None:
+            dark[s] = without_grid(ctx.facilities, imp.buses["energised"].to_numpy(bool),
+                                   imp.loads["shed_mw"].to_numpy(float))
+    return out, dark
 
 
-def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
-    """Metrics per scenario for lists of destroyed asset ids, with the best engine available."""
-    if engine_name() == "batch":
-        from svitlo.engine.batch import evaluate_batch, outages_from_ids
+def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
+                 ) -> tuple[dict[str, np.ndarray], list[list[str]]]:
+    """Metrics per scenario for lists of destroyed asset ids, with the best engine available, and the ids of
+    the facilities left without grid supply in each."""
+    if engine_name() == "loop":
+        return _loop_metrics(ctx, id_lists)
+    from svitlo.engine.batch import evaluate_batch, outages_from_ids
 
-        res = evaluate_batch(ctx.cg, outages_from_ids(ctx.cg, [list(x) for x in id_lists]), mode=ctx.mode,
-                             tier_weights=ctx.tier_weights)
-        out = {}
-        for k, t in METRIC_COLUMNS.items():
-            out[k] = np.asarray(getattr(res, k)).astype(t.to_pandas_dtype())
-        return out
-    return _loop_metrics(ctx.cg, id_lists, mode=ctx.mode, tier_weights=ctx.tier_weights)
+    fac = ctx.facilities
+    res = evaluate_batch(ctx.cg, outages_from_ids(ctx.cg, [list(x) for x in id_lists]), mode=ctx.mode,
+                         tier_weights=ctx.tier_weights, return_loads=fac is not None)
+    out = {k: np.asarray(getattr(res, k)).astype(t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
+    dark: list[list[str]] = [[] for _ in id_lists]
+    if fac is not None:
+        from svitlo.engine.damage import apply_damage
+
+        shed = np.asarray(res.load_shed_mw)
+        for s, ids in enumerate(id_lists):
+            dark[s] = without_grid(fac, bus_energised(ctx.cg, apply_damage(ctx.cg, ids)), shed[s])
+    return out, dark
 
 
 def evaluate_chunk(ctx: SweepContext, *, root_seed: int, start: int, stop: int) -> pa.Table:
     """Rows ``start`` … ``stop - 1`` of a sweep as an Arrow table with :data:`ROW_SCHEMA` (pure)."""
     seeds = scenario_seeds(root_seed, start, stop)
-    id_lists = [resolve_strikes(ctx.cg, ctx.strikes, seed=int(s), use_strike_seeds=False) for s in seeds]
-    metrics = evaluate_ids(ctx, id_lists)
+    id_lists = [resolve_strikes(ctx.cg, ctx.strikes, seed=int(s), use_strike_seeds=False, weapons=ctx.weapons)
+                for s in seeds]
+    metrics, dark = evaluate_ids(ctx, id_lists)
     cols: dict[str, Any] = {
         "scenario": np.arange(start, stop, dtype=np.int64),
         "seed": seeds,
         "destroyed_assets": np.fromiter((len(x) for x in id_lists), dtype=np.int32, count=len(id_lists)),
         **metrics,
         "destroyed": id_lists,
+        "facilities_without_grid": dark,
     }
     return pa.table(cols, schema=ROW_SCHEMA)
 

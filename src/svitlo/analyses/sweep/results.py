@@ -69,6 +69,10 @@ class SweepRun:
         """Per-asset loss probability and shed when lost, ranked: what to protect first."""
         return agg.asset_risk(self.path, top=top)
 
+    def facilities(self) -> pd.DataFrame:
+        """Per facility: probability of losing grid supply (empty without facilities)."""
+        return agg.facility_risk(self.path)
+
     def connect(self) -> Any:
         """A DuckDB connection with the view ``scenarios``, for your own queries."""
         return agg.connect(self.path)
@@ -82,8 +86,12 @@ def open_run(path: str | os.PathLike) -> SweepRun:
 
 def report_tables(path: str | os.PathLike, *, top: int = 10, points: int = 11) -> dict[str, pd.DataFrame]:
     """The tables of a sweep report: ``metrics`` (quantiles), ``worst`` scenarios, ``risk_curve`` points
-    (shed MW and people without power) and ``assets`` to protect first (``top`` rows each)."""
+    (shed MW and people without power), ``assets`` to protect first (``top`` rows each) and, when the
+    scenario has facilities, ``facilities`` (all of them, most often without grid first)."""
     run = open_run(path)
     curves = pd.concat([run.risk_curve(metric=m, points=points) for m in agg.RISK_METRICS], ignore_index=True)
-    return {"metrics": run.metrics(), "worst": run.worst(k=top), "risk_curve": curves,
-            "assets": run.assets(top=top)}
+    out = {"metrics": run.metrics(), "worst": run.worst(k=top), "risk_curve": curves,
+           "assets": run.assets(top=top)}
+    if (run.path / agg.FACILITY_TABLE).is_file():
+        out["facilities"] = run.facilities()
+    return out

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from svitlo.analyses.sweep.aggregate import FACILITY_TABLE
 from svitlo.analyses.sweep.evaluate import SweepContext, engine_name, evaluate_chunk, make_context
 from svitlo.analyses.sweep.plan import make_plan
 from svitlo.analyses.sweep.store import RunStore
@@ -117,8 +118,10 @@ def _client(scheduler: str | None, workers: int | None, processes: bool) -> tupl
 
 
 def _finalize(store: RunStore, *, risk_points: int = 41) -> None:
-    from svitlo.analyses.sweep.aggregate import RISK_METRICS, asset_risk, metric_summary, risk_curve, verify_rows
     import pandas as pd
+
+    from svitlo.analyses.sweep.aggregate import (RISK_METRICS, asset_risk, facility_risk, metric_summary, risk_curve,
+                                                 verify_rows)
 
     counts = verify_rows(store.path)
 
@@ -133,6 +136,8 @@ def _finalize(store: RunStore, *, risk_points: int = 41) -> None:
                        ignore_index=True)
     store.write_file("risk_curve.parquet", parquet(curves))
     store.write_file("assets.parquet", parquet(asset_risk(store.path)))
+    if (store.path / FACILITY_TABLE).is_file():
+        store.write_file("facilities.parquet", parquet(facility_risk(store.path)))
     means = {r.metric: r.mean for r in summary.itertuples()}
     store.write_file("summary.json", json.dumps({"run_id": store.manifest["run_id"], "rows": counts["rows"],
                                                  "mean": means}, indent=2, allow_nan=False,
@@ -199,6 +204,10 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
     engine = engine_name()
     info = {"scenario_name": sc.name, "grid": ctx.cg.name, "mode": sc.mode, "engine": engine}
     with RunStore.prepare(out, plan, info=info, chunk_size_given=chunk_size is not None) as store:
+        if ctx.facilities is not None:
+            buf = io.BytesIO()
+            ctx.facilities.table.to_parquet(buf, index=False)
+            store.write_file(FACILITY_TABLE, buf.getvalue())
         done = store.done_chunks()
         todo = [(c, *store.chunk_range(c)) for c in range(store.n_chunks) if c not in done]
         total = plan.n

@@ -5,7 +5,8 @@ Layout of a run folder::
     manifest.json          run id, scenario, n, root seed, chunk size, engine version, completeness
     parts/part-0000000.parquet   rows of chunk 0 (scenarios 0 … chunk_size - 1), one row per scenario
     parts/part-0000001.parquet   …
-    assets.parquet, risk_curve.parquet, metrics.parquet, summary.json   aggregates, written at the end
+    facility_table.parquet  the scenario's facilities (when it has some)
+    assets.parquet, facilities.parquet, risk_curve.parquet, metrics.parquet, summary.json   aggregates
 
 A part is written under a temporary name and moved into place with :func:`os.replace`, so a part file either
 exists complete or not at all: a sweep killed at any moment resumes by recomputing only the missing chunks.
@@ -44,7 +45,7 @@ MANIFEST = "manifest.json"
 PARTS_DIR = "parts"
 _PART_RE = re.compile(r"^part-(\d{7})\.parquet$")
 _OURS = {MANIFEST, PARTS_DIR, ".lock", "assets.parquet", "risk_curve.parquet", "metrics.parquet",
-         "facilities.parquet", "summary.json"}
+         "facilities.parquet", "facility_table.parquet", "summary.json"}
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
