@@ -217,8 +217,26 @@ def test_geographic_strikes_and_facilities(tmp_path):
     from svitlo.engine.invariants import check_impact
     from svitlo.engine.state import evaluate_state
     from svitlo.facilities.attach import facility_load_id
+    from svitlo.scenarios.strikes import resolve_strikes
 
-    y = Path(str(files("svitlo") / "data" / "demo" / "izum_like.yaml"))
+    demo = Path(str(files("svitlo") / "data" / "demo"))
+    y = tmp_path / "geo.yaml"
+    y.write_text(f"""name: bombs on a town
+grid: {{file: {demo / 'oberrhein_chp.json'}}}
+seed: 4
+facilities: {demo / 'facilities.csv'}
+people_per_mw: 2000
+weapons:
+  glide-500: {{explosive_kg: 250, cep_m: 60}}
+strikes:
+  - geographic:
+      aim:
+        - {{lat: 48.45694, lon: 7.91396, weapon: glide-500, n: 2}}
+        - {{lat: 48.4590, lon: 7.8830, weapon: FAB-250, n: 2}}
+        - {{lat: 48.4700, lon: 7.8780, weapon: glide-500, n: 1}}
+      seed: 7
+  - random: {{k: 1, kinds: [line]}}
+""")
     sc = svitlo.load_scenario(y)
     out = sweep(sc, n=24, out=tmp_path / "run", chunk_size=10)
     run = open_run(out.path)
@@ -227,8 +245,8 @@ def test_geographic_strikes_and_facilities(tmp_path):
     ctx = make_context(sc)
     fac = ctx.facilities.table
     for row in df.sample(4, random_state=2).itertuples():
-        ids = svitlo.scenarios.strikes.resolve_strikes(ctx.cg, sc.strikes, seed=int(row.seed),
-                                                       use_strike_seeds=False)
+        ids = resolve_strikes(ctx.cg, sc.strikes, seed=int(row.seed), use_strike_seeds=False,
+                              weapons=sc.weapons)
         assert ids == list(row.destroyed)
         imp = build_impact(ctx.cg, evaluate_state(ctx.cg, apply_damage(ctx.cg, ids)))
         check_impact(imp)
