@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from svitlo.engine.backup import facility_snapshot
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import Impact, build_impact, default_tier_weights
 from svitlo.engine.state import evaluate_state
 from svitlo.errors import ScenarioError
+from svitlo.facilities.attach import prepare_facilities
 from svitlo.io.cases import load_grid
 from svitlo.io.scenario_file import load_scenario, parse_scenario
 from svitlo.model.compiled import CompiledGrid, compile_grid
@@ -97,7 +99,8 @@ def assess(grid: Grid | str | Any, scenario: Scenario | dict | str | os.PathLike
     destroyed
         Extra asset ids to destroy, on top of the scenario's strikes.
     compiled
-        A compiled form of ``grid`` (after the scenario's tiers) to reuse across calls.
+        A compiled form of ``grid`` (after the scenario's tiers) to reuse across calls. With it, the scenario's
+        facilities are not read again: no ``facilities`` table is added.
 
     Returns
     -------
@@ -105,13 +108,15 @@ def assess(grid: Grid | str | Any, scenario: Scenario | dict | str | os.PathLike
         Tables and metrics; see :class:`svitlo.engine.impact.Impact`.
     """
     sc = as_scenario(scenario, grid)
+    fac = None
     if compiled is not None:
         cg = compiled
     else:
         g = load_grid(sc.grid if grid is None else grid, base_dir=sc.base_dir)
-        cg = compile_grid(prepare_grid(g, sc))
+        g, fac = prepare_facilities(prepare_grid(g, sc), sc)  # facility demand carved out of its bus's load
+        cg = compile_grid(g)
     ids = resolve_strikes(cg, sc.strikes, seed=sc.seed if seed is None else seed,
-                          intact_flows=lambda: intact_flows(cg))
+                          intact_flows=lambda: intact_flows(cg), weapons=sc.weapons)
     for a in destroyed or []:
         canon = str(cg.aliases.get(a, a))
         cg.asset(canon)
@@ -121,4 +126,7 @@ def assess(grid: Grid | str | Any, scenario: Scenario | dict | str | os.PathLike
     m = mode or sc.mode
     weights = default_tier_weights()
     r = evaluate_state(cg, dmg, mode=m, options={"tier_weights": weights} if m == "opf" else None)
-    return build_impact(cg, r, scenario=sc.name, tier_weights=weights)
+    imp = build_impact(cg, r, scenario=sc.name, tier_weights=weights)
+    if fac is not None:  # facility states over hour 0: grid, backup or dark
+        imp.extras["facilities"] = facility_snapshot(cg, r, fac, seed=sc.seed if seed is None else seed)
+    return imp

@@ -28,9 +28,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from svitlo.facilities.io import load_facilities
 from svitlo.model.grid import Grid
+from svitlo.scenarios.spec import Scenario
 
-__all__ = ["carve_facility_loads", "facility_load_id"]
+__all__ = ["carve_facility_loads", "facility_load_id", "prepare_facilities"]
 
 
 def facility_load_id(facility_id: str) -> str:
@@ -81,3 +83,13 @@ def carve_facility_loads(grid: Grid, fac: pd.DataFrame) -> tuple[Grid, pd.DataFr
             dt = loads[col].dtype
             extra[col] = "" if dt == object else (False if dt == bool else np.nan)
     return grid.with_tables(loads=pd.concat([loads, extra[loads.columns]])), out
+
+
+def prepare_facilities(grid: Grid, sc: Scenario) -> tuple[Grid, pd.DataFrame | None]:
+    """The scenario's facilities read, attached and carved out of ``grid``: ``(new grid, facility table)``;
+    ``(grid, None)`` when the scenario has no facilities."""
+    if sc.facilities is None:
+        return grid, None
+    src = None if isinstance(sc.facilities, str) else "scenario: facilities"
+    fac = load_facilities(sc.facilities, grid, base_dir=sc.base_dir, source=src)
+    return carve_facility_loads(grid, fac)
