@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from svitlo.engine.backup import facility_snapshot
+from svitlo.engine.cascade import cascade_settings, run_cascade
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import Impact, build_impact, default_tier_weights
 from svitlo.engine.state import evaluate_state
@@ -83,7 +84,8 @@ def intact_flows(cg: CompiledGrid) -> np.ndarray:
 
 def assess(grid: Grid | str | Any, scenario: Scenario | dict | str | os.PathLike | None = None, *,
            seed: int | None = None, mode: str | None = None, destroyed: list[str] | None = None,
-           compiled: CompiledGrid | None = None) -> Impact:
+           compiled: CompiledGrid | None = None, cascade: bool | dict | None = None,
+           ac: bool | None = None) -> Impact:
     """Assess one strike scenario: damage, islands, per-island dispatch and shedding, DC flows.
 
     Parameters
@@ -101,6 +103,13 @@ def assess(grid: Grid | str | Any, scenario: Scenario | dict | str | os.PathLike
     compiled
         A compiled form of ``grid`` (after the scenario's tiers) to reuse across calls. With it, the scenario's
         facilities are not read again: no ``facilities`` table is added.
+
+    cascade
+        Overrides the scenario's ``cascade`` block: True/False, or a dict of thresholds (turns it on). The
+        final state is reported; the steps go to ``extras["cascade"]`` (:mod:`svitlo.engine.cascade`).
+    ac
+        Overrides the scenario's ``ac_check``: an AC power flow per energised island of the final state
+        (:mod:`svitlo.engine.ac`), in ``extras["ac_islands"]``, ``extras["ac_violations"]`` and ``info["ac"]``.
 
     Returns
     -------
@@ -125,8 +134,21 @@ def assess(grid: Grid | str | Any, scenario: Scenario | dict | str | os.PathLike
     dmg = apply_damage(cg, ids)
     m = mode or sc.mode
     weights = default_tier_weights()
-    r = evaluate_state(cg, dmg, mode=m, options={"tier_weights": weights} if m == "opf" else None)
+    opts = {"tier_weights": weights} if m == "opf" else None
+    casc = cascade_settings(sc.cascade, cascade)
+    c = run_cascade(cg, dmg, mode=m, options=opts, **casc) if casc is not None else None
+    r = c.final if c is not None else evaluate_state(cg, dmg, mode=m, options=opts)
     imp = build_impact(cg, r, scenario=sc.name, tier_weights=weights)
     if fac is not None:  # facility states over hour 0: grid, backup or dark
         imp.extras["facilities"] = facility_snapshot(cg, r, fac, seed=sc.seed if seed is None else seed)
+    if c is not None:
+        imp.extras["cascade"] = c.steps
+        imp.info["cascade"] = c.summary()
+    if sc.ac_check if ac is None else ac:
+        from svitlo.engine.ac import ac_check  # pandapower AC power flow
+
+        src = g if compiled is None else load_grid(sc.grid if grid is None else grid, base_dir=sc.base_dir)
+        a = ac_check(src, cg, r)
+        imp.extras.update(a.tables)
+        imp.info["ac"] = a.summary()
     return imp

@@ -35,7 +35,7 @@ _SUPPORTED_BRANCHES = {"line": ("from_bus", "to_bus"), "trafo": ("hv_bus", "lv_b
 _UNSUPPORTED = ("trafo3w", "dcline", "ward", "xward", "svc", "tcsc", "ssc", "vsc")
 
 
-def _ppc_of(net: Any, source: str) -> tuple[dict, dict]:
+def _ppc_of(net: Any, source: str) -> tuple[dict, dict, Any]:
     import pandapower as pp
 
     work = copy.deepcopy(net)
@@ -46,7 +46,7 @@ def _ppc_of(net: Any, source: str) -> tuple[dict, dict]:
             pp.rundcpp(work, check_connectivity=False)
     except Exception as exc:  # pandapower raises many kinds; name the source
         raise GridError(f"pandapower could not convert the network: {exc}", source=source) from None
-    return work._ppc, work._pd2ppc_lookups
+    return work._ppc, work._pd2ppc_lookups, work
 
 
 def _geo(bus: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +94,7 @@ def from_pandapower(net: Any, *, name: str | None = None, source: str | None = N
                             field=table, value=len(df))
     if len(net.bus) == 0:
         raise GridError("empty grid: no buses", source=src, field="bus")
-    ppc, lookups = _ppc_of(net, src)
+    ppc, lookups, work = _ppc_of(net, src)
     base_mva = float(ppc["baseMVA"])
     bus_lookup = np.asarray(lookups["bus"])
     pp_bus_idx = net.bus.index.to_numpy()
@@ -152,7 +152,7 @@ def from_pandapower(net: Any, *, name: str | None = None, source: str | None = N
     loads = _loads(net, bus_id, people_per_mw)
     return make_grid(buses=buses, branches=branches, generators=gens, loads=loads,
                      name=name or str(getattr(net, "name", "") or "pandapower"), base_mva=base_mva,
-                     aliases=aliases, source=src)
+                     aliases=aliases, source=src, source_net=work)
 
 
 def _no_rating_placeholder(kind: str, row: pd.Series) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import pandas as pd
 
@@ -61,6 +62,9 @@ class Grid:
         Tables indexed by asset id; columns as declared in :mod:`svitlo.model.schema`.
     aliases
         Other ids that name the same asset (e.g. buses fused by closed bus-bus switches) -> canonical id.
+    source_net
+        The pandapower network the grid was imported from (the importer's own copy; treat it as read-only),
+        used by the AC check; None for other sources.
     """
 
     name: str
@@ -70,6 +74,7 @@ class Grid:
     generators: pd.DataFrame
     loads: pd.DataFrame
     aliases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    source_net: Any = field(default=None, repr=False)
 
     def summary(self) -> dict[str, object]:
         """Counts and total load (MW) of the in-service grid."""
@@ -98,12 +103,13 @@ class Grid:
         """A new grid with some tables replaced (validated again)."""
         kw = {k: getattr(self, k) for k in ("buses", "branches", "generators", "loads")}
         kw.update(tables)
-        return make_grid(**kw, name=self.name, base_mva=self.base_mva, aliases=dict(self.aliases))
+        return make_grid(**kw, name=self.name, base_mva=self.base_mva, aliases=dict(self.aliases),
+                         source_net=self.source_net)
 
 
 def make_grid(*, buses: pd.DataFrame, branches: pd.DataFrame, generators: pd.DataFrame, loads: pd.DataFrame,
               name: str = "grid", base_mva: float = 100.0, aliases: Mapping[str, str] | None = None,
-              source: str | None = None) -> Grid:
+              source: str | None = None, source_net: Any = None) -> Grid:
     """Validate four tables against the schema and their cross references, and return a :class:`Grid`.
 
     Raises
@@ -138,4 +144,4 @@ def make_grid(*, buses: pd.DataFrame, branches: pd.DataFrame, generators: pd.Dat
                             f"{[k + ':1' for k, t in ASSET_KINDS.items() if t == table]}",
                             source=src, field=f"{table}.id")
     return Grid(name=name, base_mva=float(base_mva), buses=buses, branches=branches, generators=generators,
-                loads=loads, aliases=MappingProxyType(dict(aliases or {})))
+                loads=loads, aliases=MappingProxyType(dict(aliases or {})), source_net=source_net)

@@ -14,6 +14,8 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
       default: standard
       loads: {load:3: critical}
       buses: {bus:10: essential}
+    cascade: {enabled: true, instant_percent: 120, delayed_percent: 100, delay_steps: 2, max_steps: 20}
+    ac_check: true                # AC power flow per energised island (pandapower grids)
 
 Examples
 --------
@@ -33,7 +35,7 @@ from svitlo.model.schema import tier_from_name
 from svitlo.scenarios.geo import DEFAULT_WEAPONS, GeoStrike, WeaponClass
 
 __all__ = ["Scenario", "Strike", "RandomStrike", "TargetedStrike", "GridFile", "GridMatpower", "Tiers",
-           "StrikeKind", "Wave", "Repairs", "ExplicitRepair", "Refuel", "RollingOutages"]
+           "StrikeKind", "Wave", "Repairs", "ExplicitRepair", "Refuel", "RollingOutages", "Cascade"]
 
 StrikeKind = Literal["bus", "line", "trafo", "impedance", "branch", "gen", "sgen", "ext_grid", "load"]
 
@@ -175,6 +177,17 @@ class RollingOutages(_Strict):
     start_h: Annotated[int, Field(ge=0)] = 0
 
 
+class Cascade(_Strict):
+    """Cascading overload trips (:mod:`svitlo.engine.cascade`): trip at once above ``instant_percent`` of
+    rating, or after ``delay_steps`` consecutive steps above ``delayed_percent``; at most ``max_steps`` rounds."""
+
+    enabled: bool = False
+    instant_percent: Annotated[float, Field(gt=0)] = 120.0
+    delayed_percent: Annotated[float, Field(gt=0)] = 100.0
+    delay_steps: Annotated[int, Field(ge=1)] = 2
+    max_steps: Annotated[int, Field(ge=0, le=10_000)] = 20
+
+
 class Scenario(_Strict):
     """A validated scenario. Load one from YAML with :func:`svitlo.load_scenario`."""
 
@@ -193,6 +206,8 @@ class Scenario(_Strict):
     repairs: Repairs | None = None
     refuel: list[Refuel] = Field(default_factory=list)
     rolling_outages: RollingOutages | None = None
+    cascade: Cascade = Field(default_factory=Cascade)
+    ac_check: bool = False
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")
 
     @field_validator("strikes", "waves")
