@@ -1,0 +1,206 @@
+"""Everything the batched engine precomputes once per compiled grid.
+
+* base components (islands of the intact grid), one reference bus per component and a BFS spanning tree
+  rooted there (used to prove quickly that the parts of a split component are still connected);
+* the dense inverse ``Z`` of the reduced intact susceptance matrix (row ``k`` = ``B^{-1} e_k``, zero at
+  reference and dead buses) from one sparse LU factorisation;
+* per-bus asset features (:mod:`~svitlo.engine.batch.island_rule`) and, for every component larger than the
+  search bound, the angle images ``Z^T F`` of those features — so the distributed-slack and shedding terms of
+  an island's new injection are a handful of precomputed vectors;
+* the intact dispatch of every component and its angles.
+
+Examples
+--------
+>>> import svitlo
+>>> from svitlo.model.compiled import compile_grid
+>>> fac = factorise(compile_grid(svitlo.load_grid("case14")))
+>>> fac.Z.shape, int(fac.comp_size[0]), fac.n_tiers
+((14, 14), 14, 1)
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order
+
+from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, NINF, POS, UPFIN, island_rule, n_features
+from svitlo.engine.batch.trisolve import sparse_inverse_rows
+from svitlo.model.compiled import CompiledGrid
+from svitlo.topology.islands import islands
+
+__all__ = ["BatchFactor", "factorise", "DEFAULT_BOUND"]
+
+#: Buses a local search explores from an outage endpoint before it calls the part "large" (the rest of the
+#: grid). Components up to this size are handled entirely explicitly.
+DEFAULT_BOUND = 64
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True, eq=False)
+class BatchFactor:
+    """Precomputed arrays of one compiled grid for :func:`~svitlo.engine.batch.evaluate_batch` (read-only)."""
+
+    dtype: type
+    bound: int
+    n_tiers: int
+    tiers: np.ndarray
+    bus_comp: np.ndarray
+    comp_size: np.ndarray
+    comp_img: np.ndarray
+    comp_root: np.ndarray
+    tree_parent: np.ndarray
+    tree_pbr: np.ndarray
+    adj_ptr: np.ndarray
+    adj_bus: np.ndarray
+    adj_br: np.ndarray
+    feat: np.ndarray
+    feat_gen: np.ndarray
+    feat_load: np.ndarray
+    feat_comp: np.ndarray
+    Z: np.ndarray
+    img: np.ndarray
+    theta0: np.ndarray
+    coef0: np.ndarray
+    comp_out: np.ndarray
+    comp_frac: np.ndarray
+    br_pfinj_pu: np.ndarray
+    br_alive0: np.ndarray
+    gen_alive0: np.ndarray
+    load_alive0: np.ndarray
+    bus_alive0: np.ndarray
+    intact_ok: bool
+
+
+def _features(cg: CompiledGrid, tiers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    nt = tiers.size
+    nf = n_features(nt)
+    bus_ok = cg.bus_in_service
+    g_ok = cg.gen_in_service & bus_ok[cg.gen_bus]
+    pmax = np.maximum(cg.gen_p_max_mw, 0.0)
+    base = np.clip(cg.gen_p_mw, 0.0, pmax)
+    fin = np.isfinite(pmax)
+    fg = np.zeros((cg.n_gen, nf))
+    fg[:, FORMS] = cg.gen_forms_island
+    fg[:, NINF] = ~fin
+    fg[:, CAPFIN] = np.where(fin, pmax, 0.0)
+    fg[:, BASE] = base
+    fg[:, UPFIN] = np.where(fin, pmax - base, 0.0)
+    fg[~g_ok] = 0.0
+    l_ok = cg.load_in_service & bus_ok[cg.load_bus]
+    p = np.where(l_ok, cg.load_p_mw, 0.0)
+    pop = np.where(l_ok & (p > 0), cg.load_population, 0.0)
+    col = np.searchsorted(tiers, cg.load_tier)
+    fl = np.zeros((cg.n_load, nf))
+    rows = np.arange(cg.n_load)
+    if cg.n_load:
+        fl[rows, POS + col] = np.maximum(p, 0.0)
+        fl[rows, POS + nt + col] = pop
+        fl[:, POS + 2 * nt] = np.minimum(p, 0.0)
+    feat = np.zeros((cg.n_bus, nf))
+    np.add.at(feat, cg.gen_bus, fg)
+    np.add.at(feat, cg.load_bus, fl)
+    return feat, fg, fl, g_ok
+
+
+def _tree(cg: CompiledGrid, adj: sp.csr_matrix, bus_comp: np.ndarray, n_comp: int, br_alive: np.ndarray):
+    """Root (highest-degree bus) and BFS spanning tree of each base component."""
+    deg = np.diff(adj.indptr)
+    alive = np.flatnonzero(bus_comp >= 0)
+    order = alive[np.lexsort((alive, -deg[alive]))]
+    root = np.full(n_comp, -1, dtype=np.int64)
+    c = bus_comp[order]
+    first = np.unique(c, return_index=True)[1]
+    root[c[first]] = order[first]
+    parent = np.full(cg.n_bus, -1, dtype=np.int64)
+    for r in root:
+        if r >= 0 and deg[r] > 0:
+            _, pred = breadth_first_order(adj, int(r), directed=False, return_predecessors=True)
+            sel = pred >= 0
+            parent[sel] = pred[sel]
+    # branch to the parent: any alive branch joining the pair
+    f, t = cg.br_f[br_alive], cg.br_t[br_alive]
+    ids = np.flatnonzero(br_alive)
+    n = np.int64(cg.n_bus)
+    keys = np.minimum(f, t) * n + np.maximum(f, t)
+    srt = np.argsort(keys, kind="stable")
+    child = np.flatnonzero(parent >= 0)
+    q = np.minimum(child, parent[child]) * n + np.maximum(child, parent[child])
+    pbr = np.full(cg.n_bus, -1, dtype=np.int64)
+    pbr[child] = ids[srt[np.searchsorted(keys[srt], q)]]
+    return root, parent, pbr
+
+
+def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAULT_BOUND) -> BatchFactor:
+    """Precompute (and cache, per grid object) the arrays of the batched engine.
+
+    Parameters
+    ----------
+    dtype
+        ``np.float64`` or ``np.float32`` for the dense inverse and the images (the memory-bound part).
+    bound
+        Local search bound (buses), see :data:`DEFAULT_BOUND`.
+    """
+    key = (np.dtype(dtype).name, int(bound))
+    per = _CACHE.setdefault(cg, {})
+    if key in per:
+        return per[key]
+    tiers = np.unique(cg.load_tier).astype(np.int64)
+    nt = tiers.size
+    feat, fg, fl, g_ok = _features(cg, tiers)
+    bus_ok = cg.bus_in_service.copy()
+    br_ok = cg.br_in_service & bus_ok[cg.br_f] & bus_ok[cg.br_t]
+    bus_comp, n_comp = islands(cg.n_bus, cg.br_f, cg.br_t, br_ok, bus_ok)
+    comp_size = np.bincount(bus_comp[bus_comp >= 0], minlength=n_comp).astype(np.int64)
+    f, t = cg.br_f[br_ok], cg.br_t[br_ok]
+    ids = np.flatnonzero(br_ok)
+    adj = sp.csr_matrix((np.ones(2 * f.size), (np.r_[f, t], np.r_[t, f])), shape=(cg.n_bus, cg.n_bus))
+    src = np.r_[f, t]
+    srt = np.argsort(src, kind="stable")
+    adj_ptr = np.zeros(cg.n_bus + 1, dtype=np.int64)
+    adj_ptr[1:] = np.cumsum(np.bincount(src, minlength=cg.n_bus))
+    adj_bus = np.r_[t, f][srt].astype(np.int64)
+    adj_br = np.r_[ids, ids][srt].astype(np.int64)
+    root, parent, pbr = _tree(cg, adj, bus_comp, n_comp, br_ok)
+
+    active = np.flatnonzero(bus_ok)
+    active = active[~np.isin(active, root)]
+    bbus = cg.bbus(br_ok)
+    z = sparse_inverse_rows(bbus[active][:, active], dtype=dtype, index=active, size=cg.n_bus)
+
+    nf = n_features(nt)
+    feat_comp = np.zeros((n_comp, nf))
+    np.add.at(feat_comp, bus_comp[bus_ok], feat[bus_ok])
+    coef0 = np.zeros((n_comp, nf))
+    comp_out = np.zeros((n_comp, 4))
+    comp_frac = np.zeros((n_comp, max(nt, 1)))
+    intact_ok = True
+    for c in range(n_comp):
+        flag = island_rule(feat_comp[c], nt, coef0[c], comp_frac[c], comp_out[c])
+        intact_ok &= flag == 0
+    p0 = np.zeros(cg.n_bus)
+    p0[bus_ok] = np.einsum("ij,ij->i", feat[bus_ok], coef0[bus_comp[bus_ok]])
+    pfinj = np.where(br_ok, -cg.br_b_pu * cg.br_shift_rad, 0.0)
+    rhs = p0 / cg.base_mva - np.asarray(cg.incidence.T @ pfinj).ravel()
+    rhs[~bus_ok] = 0.0
+    theta0 = rhs @ z.astype(np.float64, copy=False) if dtype != np.float64 else rhs @ z
+    big = np.flatnonzero(comp_size > bound)
+    comp_img = np.full(n_comp, -1, dtype=np.int64)
+    comp_img[big] = np.arange(big.size)
+    img = np.zeros((big.size, nf, cg.n_bus), dtype=dtype)
+    for j, c in enumerate(big):
+        fc = np.where((bus_comp == c)[:, None], feat, 0.0) / cg.base_mva
+        img[j] = (fc.T.astype(dtype) @ z)
+    fac = BatchFactor(dtype=dtype, bound=int(bound), n_tiers=nt, tiers=tiers, bus_comp=bus_comp.astype(np.int64),
+                      comp_size=comp_size, comp_img=comp_img, comp_root=root, tree_parent=parent, tree_pbr=pbr,
+                      adj_ptr=adj_ptr, adj_bus=adj_bus, adj_br=adj_br, feat=feat, feat_gen=fg, feat_load=fl,
+                      feat_comp=feat_comp, Z=z, img=img, theta0=np.asarray(theta0, dtype=np.float64),
+                      coef0=coef0, comp_out=comp_out, comp_frac=comp_frac, br_pfinj_pu=pfinj, br_alive0=br_ok,
+                      gen_alive0=g_ok, load_alive0=cg.load_in_service & bus_ok[cg.load_bus], bus_alive0=bus_ok,
+                      intact_ok=bool(intact_ok))
+    per[key] = fac
+    return fac
