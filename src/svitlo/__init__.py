@@ -18,8 +18,10 @@ from svitlo.engine.assess import assess
 from svitlo.engine.damage import DamageState, apply_damage
 from svitlo.engine.impact import Impact
 from svitlo.engine.state import StateResult, evaluate_state
+from svitlo.engine.timeline import Timeline, simulate
 from svitlo.errors import (FacilityError, GridError, InputError, ScenarioError, SolverError, StoreError,
                            SvitloError, SvitloWarning)
+from svitlo.facilities.io import load_facilities
 from svitlo.io.cases import CASES, load_grid
 from svitlo.io.scenario_file import load_scenario, parse_scenario
 from svitlo.model.compiled import CompiledGrid, compile_grid
@@ -30,8 +32,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "assess", "load_grid", "load_scenario", "parse_scenario", "compile_grid", "make_grid", "apply_damage",
-    "evaluate_state",
-    "Grid", "CompiledGrid", "Scenario", "Impact", "DamageState", "StateResult", "CASES",
+    "evaluate_state", "simulate", "load_facilities",
+    "Grid", "Timeline", "CompiledGrid", "Scenario", "Impact", "DamageState", "StateResult", "CASES",
     "SvitloError", "InputError", "GridError", "ScenarioError", "FacilityError", "SolverError", "StoreError",
     "SvitloWarning", "__version__",
 ]
