@@ -10,12 +10,24 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
       - assets: [line:3, bus:7]
       - random: {k: 10, kinds: [line, trafo], seed: 1}
       - targeted: {k: 5, by: degree}
+      - geographic: {aim: [{lat: 48.46, lon: 7.91, weapon: FAB-500, n: 2}], seed: 3}   # svitlo.scenarios.geo
+    weapons: {glide-250: {explosive_kg: 95, cep_m: 60}}                              # user weapon classes
     tiers:
       default: standard
       loads: {load:3: critical}
       buses: {bus:10: essential}
     cascade: {enabled: true, instant_percent: 120, delayed_percent: 100, delay_steps: 2, max_steps: 20}
     ac_check: true                # AC power flow per energised island (pandapower grids)
+
+The timeline (:func:`svitlo.simulate`) reads more keys::
+
+    facilities: facilities.csv    # or .geojson (relative to the YAML), or an inline list of rows
+    horizon_h: 72
+    waves: [{at_h: 24, strikes: [{assets: [line:5]}]}]
+    repairs: {crews: 4, start_h: 2, order: [line:3, trafo, line], durations_h: {line: 8},
+              explicit: [{asset: bus:7, done_h: 40}]}
+    refuel: [{at_h: 18, kinds: [hospital], fuel_h: 48}]
+    rolling_outages: {queues: 6, block_h: 4, exempt_tiers: [1]}
 
 Examples
 --------
