@@ -74,6 +74,10 @@ def _sized(page, selector: str) -> int:
                   "return r.width > 0 && r.height > 0; }).length")
 
 
+def _zoom(page) -> float:
+    return float(page.get_attribute("#zoom", "transform").split("scale(")[1].rstrip(")"))
+
+
 def test_report_draws_and_the_slider_moves_the_states(browser, tmp_path):
     path = write_report(small_grid(), hand_timeline(), tmp_path / "report.html")
     page, problems = open_report(browser, path)
@@ -105,10 +109,16 @@ def test_report_draws_and_the_slider_moves_the_states(browser, tmp_path):
         page.keyboard.press("Home")
         assert _states(page) == ["grid", "grid", "grid"]
         assert float(page.get_attribute("#resilience rect.cursor", "x")) < cursor_x
-        # zoom buttons work and markers keep a size
+        # zoom buttons work, markers keep a size, the scale bar label follows the zoom
+        km0 = page.text_content("#map g.scale text")
         page.click("#zin")
         assert "scale(1.5)" in page.get_attribute("#zoom", "transform")
         assert _sized(page, "#map g.fac") == 3
+        assert page.text_content("#map g.scale text") != km0
+        page.click("#zreset")
+        page.click("#zfocus")   # the box around the struck lines: here nearly the whole grid
+        assert page.get_attribute("#map", "data-focus")
+        assert _zoom(page) >= 1
         # the hostile name is text, never markup
         assert page.eval_on_selector_all("script", "els => els.length") == 2
         assert '<script>alert("x")</script>' in page.text_content("#t-facilities")
@@ -116,3 +126,27 @@ def test_report_draws_and_the_slider_moves_the_states(browser, tmp_path):
     finally:
         page.close()
 
+
+def test_demo_report_in_the_browser(browser, tmp_path):
+    """The report of the shipped demo scenario draws with no error (and is the screenshot in docs/)."""
+    from svitlo.cli.demo_cmd import run_demo
+
+    result = run_demo()
+    path = write_report(result.grid, result.timeline, tmp_path / "demo.html")
+    page, problems = open_report(browser, path, width=1400, height=1000)
+    try:
+        n_bus = len(result.grid.buses)
+        assert _sized(page, "#map circle.bus") == n_bus
+        assert _sized(page, "#map g.fac") == len(result.timeline.facilities)
+        before = _states(page)
+        page.focus("#hour")
+        for _ in range(12):
+            page.keyboard.press("ArrowRight")
+        assert _states(page) != before
+        page.click("#zfocus")   # the strike area is a small part of the region
+        assert _zoom(page) > 2
+        assert problems == []
+        if os.environ.get("SVITLO_SCREENSHOT"):   # how docs/report.png is made
+            page.screenshot(path=os.environ["SVITLO_SCREENSHOT"], full_page=False)
+    finally:
+        page.close()

@@ -1,34 +1,140 @@
-"""``svitlo demo``: an Izum-like strike on an embedded default grid, offline."""
+"""``svitlo demo``: the embedded Izum-like scenario end to end, offline — ten glide bombs on a town, then 72 hours
+of islands, backups, repairs and a refuel — told as a story, with the HTML report written beside it.
+
+The scenario, grid and facilities live in ``svitlo/data/demo`` (see the README there).
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import time
+from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import typer
 
-from svitlo.cli.common import console, fmt_mw, fmt_people, impact_tables
+from svitlo.cli.common import console, fmt_mw, fmt_people
 from svitlo.cli.main import app
+from svitlo.model.grid import Grid
+from svitlo.scenarios.spec import Scenario
+
+__all__ = ["DemoResult", "run_demo", "demo_scenario_path", "print_story"]
+
+
+def demo_scenario_path() -> Path:
+    """Path of the embedded demo scenario YAML (its grid and facility files sit beside it)."""
+    return Path(str(resources.files("svitlo").joinpath("data", "demo", "izum_like.yaml")))
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """The demo run: scenario, grid (as loaded, before the scenario's tiers), timeline, and run time (s)."""
+
+    scenario: Scenario
+    grid: Grid
+    timeline: Any
+    elapsed_s: float
+
+
+def run_demo(*, seed: int | None = None) -> DemoResult:
+    """Load and simulate the embedded demo scenario (no network, no files written)."""
+    from svitlo.engine.timeline import simulate
+    from svitlo.io.cases import load_grid
+    from svitlo.io.scenario_file import load_scenario
+
+    t0 = time.perf_counter()
+    sc = load_scenario(demo_scenario_path())
+    grid = load_grid(sc.grid, base_dir=sc.base_dir)
+    tl = simulate(grid, sc, seed=seed)
+    return DemoResult(scenario=sc, grid=grid, timeline=tl, elapsed_s=time.perf_counter() - t0)
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        return _clean(v.item())
+    return v
+
+
+def print_story(result: DemoResult, *, every_h: int = 6) -> None:
+    """Tell the demo's story on the console with rich."""
+    from rich.table import Table
+
+    from svitlo.report.story import tell
+
+    tl = result.timeline
+    st = tell(tl)
+    console.rule(f"[bold]{tl.scenario}")
+    console.print(f"grid {tl.grid}: {len(result.grid.buses)} buses, {len(result.grid.branches)} branches; "
+                  f"{len(tl.facilities)} critical facilities; {tl.horizon_h} h simulated in {result.elapsed_s:.1f} s")
+    titles = {"hit": "What was hit", "islands": "Which islands formed", "facilities": "What went dark and when",
+              "backups": "Backups and fuel", "restoration": "Repairs and power back",
+              "people": "People without power, telecom coverage"}
+    for key, lines in st.sections.items():
+        if not lines:
+            continue
+        console.print(f"\n[bold]{titles[key]}[/bold]")
+        for line in lines[:25]:
+            console.print(f"  {line}", highlight=False)
+        if len(lines) > 25:
+            console.print(f"  … and {len(lines) - 25} more (see the report)")
+
+    h = tl.hourly
+    t = Table(title=f"every {every_h} hours")
+    for c in ("hour", "served MW", "shed MW", "people w/o power", "critical served", "telecom", "dark facilities"):
+        t.add_column(c, justify="right")
+    dark_cols = [c for c in h.columns if str(c).startswith("dark_")]
+    rows = list(range(0, len(h), every_h))
+    if len(h) - 1 not in rows:
+        rows.append(len(h) - 1)
+    for i in rows:
+        r = h.iloc[i]
+        crit = r["critical_served_mw"] / r["critical_load_mw"] * 100 if r["critical_load_mw"] > 0 else 100.0
+        t.add_row(str(int(r["hour"])), fmt_mw(r["served_mw"]), fmt_mw(r["shed_mw"]),
+                  fmt_people(r["people_without_power"]), f"{crit:.0f} %", f"{r['telecom_coverage'] * 100:.0f} %",
+                  str(int(sum(r[c] for c in dark_cols))))
+    console.print(t)
+
+    f = tl.facilities.sort_values(["hours_until_dark", "hours_on_backup"], ascending=[True, False])
+    ft = Table(title="facilities (first dark first)")
+    for c in ("facility", "kind", "dark from hour", "hours dark", "hours on backup"):
+        ft.add_column(c, justify="left" if c in ("facility", "kind") else "right")
+    for r in f.itertuples():
+        until = "-" if not math.isfinite(float(r.hours_until_dark)) else f"{float(r.hours_until_dark):g}"
+        ft.add_row(str(r.name), str(r.kind), until, f"{float(r.hours_dark):g}", f"{float(r.hours_on_backup):g}")
+    console.print(ft)
 
 
 @app.command("demo")
-def demo(as_json: bool = typer.Option(False, "--json", help="print the impact as one JSON object")) -> None:
-    """Run the embedded Izum-like scenario and tell its story."""
-    from svitlo.engine.assess import assess
-    from svitlo.io.scenario_file import load_scenario
+def demo(
+    report: Path = typer.Option(Path("svitlo-report.html"), "--report",
+                                help="where to write the offline HTML report"),
+    no_report: bool = typer.Option(False, "--no-report", help="do not write the HTML report"),
+    as_json: bool = typer.Option(False, "--json", help="print the story facts and the timeline as one JSON object"),
+    seed: int | None = typer.Option(None, "--seed", help="override the scenario seed"),
+) -> None:
+    """Run the embedded Izum-like scenario (glide bombs on a town, 72 h after) and tell its story."""
+    from svitlo.report.html import write_report
+    from svitlo.report.story import tell
 
-    with resources.as_file(resources.files("svitlo") / "data" / "demo_core.yaml") as path:
-        sc = load_scenario(path)
-    imp = assess(None, sc)
+    result = run_demo(seed=seed)
+    written = None if no_report else write_report(result.grid, result.timeline, report)
     if as_json:
-        print(imp.to_json())
+        out = {"scenario": result.timeline.scenario, "grid": result.timeline.grid,
+               "horizon_h": result.timeline.horizon_h, "elapsed_s": round(result.elapsed_s, 3),
+               "report": str(written) if written else None, "story": tell(result.timeline).facts,
+               "timeline": result.timeline.to_dict()}
+        print(json.dumps(_clean(out), allow_nan=False))
         return
-    m = imp.metrics
-    console.rule(f"[bold]{sc.name}")
-    console.print(f"{m['destroyed_assets']} assets destroyed: {', '.join(imp.destroyed)}")
-    dark = imp.islands[~imp.islands["energised"] & (imp.islands["load_mw"] > 0)]
-    console.print(f"The grid split into {m['islands']} islands; {m['energised_islands']} still hold a generator "
-                  f"that can form an island, {len(dark)} with load are dark.")
-    console.print(f"{fmt_mw(m['shed_mw'])} of {fmt_mw(m['load_mw'])} MW is lost; about "
-                  f"{fmt_people(m['people_without_power'])} people are without power.")
-    for t in impact_tables(imp):
-        console.print(t)
+    print_story(result)
+    if written is not None:
+        console.print(f"\nreport written to [bold]{written}[/bold] (one file, opens offline in any browser)",
+                      soft_wrap=True)

@@ -8,7 +8,7 @@ Codes shared by buses and branches (the palette lives in ``report.css``):
 ====  ==========================================================
 code  meaning
 ====  ==========================================================
-0     destroyed (struck and not yet repaired)
+0     destroyed (struck and not repaired since)
 1     out of service (open, or an end bus is gone) — branches only
 2     in service but de-energised (dark)
 3     energised, the largest energised island of that hour
@@ -101,17 +101,25 @@ def branch_codes(bus_code: np.ndarray, br_f: np.ndarray, br_t: np.ndarray, in_se
 
 
 def struck_since(events: pd.DataFrame | None, ids: Iterable[str], hours: int) -> np.ndarray:
-    """Bool matrix (id x hour): the asset was the subject of a ``strike`` event at or before that hour."""
+    """Bool matrix (id x hour): the asset was struck and not repaired since (``strike`` and ``repair`` events;
+    a repair and a strike at the same hour: the repair comes first, as in the timeline).
+
+    >>> ev = pd.DataFrame({"hour": [1, 3, 4], "kind": ["strike", "repair", "strike"],
+    ...                    "subject": ["line:1", "line:1", "line:1"]})
+    >>> struck_since(ev, ["line:1", "line:2"], 6).astype(int).tolist()
+    [[0, 1, 1, 0, 1, 1], [0, 0, 0, 0, 0, 0]]
+    """
     ids = list(ids)
     out = np.zeros((len(ids), hours), dtype=bool)
     if events is None or events.empty or hours == 0:
         return out
     pos = {a: i for i, a in enumerate(ids)}
-    ev = events[events["kind"] == "strike"]
-    for subject, hour in zip(ev["subject"].astype(str), ev["hour"]):
+    ev = events[events["kind"].isin(["strike", "repair"])]
+    order = sorted(zip(ev["hour"].astype(int), (ev["kind"] == "strike").astype(int), ev["subject"].astype(str)))
+    for hour, is_strike, subject in order:
         i = pos.get(subject)
-        if i is not None and 0 <= int(hour) < hours:
-            out[i, int(hour):] = True
+        if i is not None and 0 <= hour < hours:
+            out[i, hour:] = bool(is_strike)
     return out
 
 

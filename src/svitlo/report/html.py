@@ -29,11 +29,15 @@ import pandas as pd
 from svitlo.io.cases import load_grid
 from svitlo.model.grid import Grid
 from svitlo.report.payload import FACILITY_KINDS, ReportModel, report_model
+from svitlo.report.story import tell
 from svitlo.report.svg import FACILITY_SYMBOLS, map_svg, state_strips, step_chart
 
 __all__ = ["write_report", "render_report", "embed_json"]
 
 _STATE_WORD = {"g": "grid", "b": "backup", "d": "dark"}
+_SECTION_TITLES = {"hit": "What was hit", "islands": "Islands", "facilities": "Facilities",
+                   "backups": "Backups and fuel", "restoration": "Repairs and power back",
+                   "people": "People and telecom"}
 
 
 def embed_json(data: Any) -> str:
@@ -134,6 +138,19 @@ def _legend() -> str:
     return f'<div class="legend">{grid}</div><div class="legend">{sym}</div><div class="legend">{states}</div>'
 
 
+def _story(timeline: Any, *, max_lines: int = 10) -> str:
+    out = []
+    for key, lines in tell(timeline).sections.items():
+        if not lines:
+            continue
+        items = "".join(f"<li>{escape(x)}</li>" for x in lines[:max_lines])
+        more = f'<li class="more">… {len(lines) - max_lines} more in the tables below</li>' \
+            if len(lines) > max_lines else ""
+        out.append(f'<div class="storysec"><h3>{escape(_SECTION_TITLES.get(key, key))}</h3>'
+                   f"<ul>{items}{more}</ul></div>")
+    return "".join(out)
+
+
 def render_report(grid: Grid, timeline: Any, *, title: str | None = None) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
     m = report_model(grid, timeline)
@@ -146,7 +163,7 @@ def render_report(grid: Grid, timeline: Any, *, title: str | None = None) -> str
                        branch_ids=m.branch_ids, branch_kind=m.branch_kind, branch_code=m.branch_code[:, 0],
                        fac_x=m.fac_x, fac_y=m.fac_y, fac_true_x=m.fac_true_x, fac_true_y=m.fac_true_y,
                        fac_ids=list(fac["id"]), fac_kinds=list(fac["kind"].astype(str)), fac_titles=titles,
-                       fac_state=state0, km_per_unit=lay.km_per_unit)
+                       fac_state=state0, km_per_unit=lay.km_per_unit, focus=m.focus)
     strips = state_strips([f"{r.name} · {r.kind}" for r in fac.itertuples()], m.fac_states)
     fac_cols = [c for c in ("id", "kind", "name", "bus", "population", "tier", "demand_kw", "hours_until_dark",
                             "hours_dark", "hours_on_backup") if c in fac.columns]
@@ -160,6 +177,7 @@ def render_report(grid: Grid, timeline: Any, *, title: str | None = None) -> str
         "JS": _asset("report.js"),
         "DATA": embed_json(m.data),
         "SUMMARY": _summary(m),
+        "STORY": _story(timeline),
         "MAP": map_html,
         "MAX_HOUR": str(m.data["horizon_h"] - 1),
         "LEGEND": _legend(),

@@ -35,6 +35,7 @@ class ReportModel:
     """Everything the HTML needs, computed once (positions in SVG units, codes per hour)."""
 
     layout: Layout
+    focus: tuple[float, float, float, float] | None
     bus_ids: list[str]
     bus_labels: list[str]
     br_f: np.ndarray
@@ -119,7 +120,8 @@ def report_model(grid: Grid, timeline: Any, *, width: float = 1000.0) -> ReportM
     }
     labels = [f"{b} {n}".strip() if n and n != b else b for b, n in
               zip(bus_ids, grid.buses["name"].astype(str).tolist())]
-    return ReportModel(layout=lay, bus_ids=bus_ids, bus_labels=labels, br_f=br_f, br_t=br_t, branch_ids=branch_ids,
+    focus = _strike_box(lay, events, pos, dict(zip(branch_ids, zip(br_f, br_t))), grid)
+    return ReportModel(layout=lay, focus=focus, bus_ids=bus_ids, bus_labels=labels, br_f=br_f, br_t=br_t, branch_ids=branch_ids,
                        branch_kind=grid.branches["kind"].astype(str).tolist(), bus_code=bcode, branch_code=brcode,
                        facilities=fac, fac_x=fx, fac_y=fy, fac_true_x=tx, fac_true_y=ty, fac_states=fac_states,
                        hourly=hourly, events=events, data=data)
@@ -134,6 +136,23 @@ def _events(ev: pd.DataFrame | None) -> pd.DataFrame:
     for c in cols[1:]:
         out[c] = out[c].fillna("").astype(str)
     return out.sort_values("hour", kind="stable").reset_index(drop=True)
+
+
+def _strike_box(lay: Layout, events: pd.DataFrame, pos: dict[str, int], ends: dict[str, tuple[int, int]],
+                grid: Grid) -> tuple[float, float, float, float] | None:
+    """Box (SVG units) around every struck asset, padded, at least 12 % of the map across; None if none."""
+    gen_bus = dict(zip(grid.generators.index.astype(str), grid.generators["bus"].astype(str)))
+    xs: list[float] = []
+    ys: list[float] = []
+    for a in events.loc[events["kind"] == "strike", "subject"]:
+        idx = [pos[a]] if a in pos else list(ends[a]) if a in ends else [pos[gen_bus[a]]] if a in gen_bus else []
+        xs += [float(lay.x[i]) for i in idx]
+        ys += [float(lay.y[i]) for i in idx]
+    if not xs:
+        return None
+    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    half = max(max(xs) - min(xs), max(ys) - min(ys), 0.12 * lay.width) * 0.6
+    return cx - half, cy - half, cx + half, cy + half
 
 
 def _facility_points(fac: pd.DataFrame, lay: Layout, pos: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

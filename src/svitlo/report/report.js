@@ -103,6 +103,11 @@
       facs[i].setAttribute("transform", "translate(" + facPos[i][0] + "," + facPos[i][1] + ") scale(" + s + ")");
     }
     buses.forEach(function (b) { b.setAttribute("r", (3 * s).toFixed(2)); });
+    var bar = svg.querySelector("g.scale");
+    if (bar) {  /* the bar keeps its length on screen; its label follows the zoom */
+      var km = parseFloat(bar.getAttribute("data-km")) / view.k;
+      bar.querySelector("text").textContent = (km >= 1 ? km.toFixed(km >= 10 ? 0 : 1) : Math.round(km * 1000) + " m").toString() + (km >= 1 ? " km" : "");
+    }
   }
   function svgPoint(evt) {
     var p = svg.createSVGPoint(); p.x = evt.clientX; p.y = evt.clientY;
@@ -130,6 +135,15 @@
   document.getElementById("zin").addEventListener("click", function () { zoomAt(vb.width / 2, vb.height / 2, 1.5); });
   document.getElementById("zout").addEventListener("click", function () { zoomAt(vb.width / 2, vb.height / 2, 1 / 1.5); });
   document.getElementById("zreset").addEventListener("click", function () { view = { k: 1, x: 0, y: 0 }; applyView(); });
+  var focus = (svg.getAttribute("data-focus") || "").split(" ").map(parseFloat);
+  var zf = document.getElementById("zfocus");
+  if (focus.length === 4 && focus.every(isFinite)) {
+    zf.addEventListener("click", function () {
+      var k = Math.max(1, Math.min(40, Math.min(vb.width / (focus[2] - focus[0]), vb.height / (focus[3] - focus[1]))));
+      view = { k: k, x: vb.width / 2 - k * (focus[0] + focus[2]) / 2, y: vb.height / 2 - k * (focus[1] + focus[3]) / 2 };
+      applyView();
+    });
+  } else { zf.hidden = true; }
 
   setHour(0);
 })();

@@ -73,7 +73,8 @@ def spread_markers(x: np.ndarray, y: np.ndarray, *, min_dist: float = 13.0, iter
         dx = np.where(same, np.cos(jitter)[:, None], dx)
         dy = np.where(same, np.sin(jitter)[:, None], dy)
         d = np.where(same, 1.0, d)
-        push = np.where(close, (min_dist - d) / (2 * d), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            push = np.where(close, (min_dist - d) / (2 * d), 0.0)
         px += (push * dx).sum(axis=1) * 0.5
         py += (push * dy).sum(axis=1) * 0.5
     return px, py
@@ -84,10 +85,15 @@ def map_svg(*, width: float, height: float, bus_x: np.ndarray, bus_y: np.ndarray
             branch_ids: Sequence[str], branch_kind: Sequence[str], branch_code: Sequence[int],
             fac_x: np.ndarray, fac_y: np.ndarray, fac_true_x: np.ndarray, fac_true_y: np.ndarray,
             fac_ids: Sequence[str], fac_kinds: Sequence[str], fac_titles: Sequence[str],
-            fac_state: Sequence[str], km_per_unit: float = math.nan) -> str:
-    """The grid map: branches (``line.br``), buses (``circle.bus``) and facility markers (``g.fac``)."""
+            fac_state: Sequence[str], km_per_unit: float = math.nan,
+            focus: tuple[float, float, float, float] | None = None) -> str:
+    """The grid map: branches (``line.br``), buses (``circle.bus``) and facility markers (``g.fac``).
+
+    ``focus`` is a box ``(x0, y0, x1, y1)`` (SVG units) the "strike area" button zooms to.
+    """
+    foc = f' data-focus="{" ".join(_f(v) for v in focus)}"' if focus else ""
     out = [f'<svg id="map" class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_f(width)} {_f(height)}" '
-           f'role="img" aria-label="grid map">',
+           f'role="img" aria-label="grid map"{foc}>',
            f'<rect class="map-bg" x="0" y="0" width="{_f(width)}" height="{_f(height)}"/>', '<g id="zoom">',
            '<g class="branches">']
     for i in range(len(branch_ids)):
@@ -126,7 +132,7 @@ def _scale_bar(width: float, height: float, km_per_unit: float) -> str:
     length = km / km_per_unit
     x0, y0 = width - length - 20, height - 12
     label = f"{km:g} km"
-    return (f'<g class="scale"><line x1="{_f(x0)}" y1="{_f(y0)}" x2="{_f(x0 + length)}" y2="{_f(y0)}"/>'
+    return (f'<g class="scale" data-km="{km:g}"><line x1="{_f(x0)}" y1="{_f(y0)}" x2="{_f(x0 + length)}" y2="{_f(y0)}"/>'
             f'<text x="{_f(x0 + length / 2)}" y="{_f(y0 - 4)}" text-anchor="middle">{escape(label)}</text></g>')
 
 
