@@ -25,8 +25,8 @@ Examples
 >>> g = svitlo.load_grid("case9")
 >>> cg = compile_grid(g)
 >>> a = ac_check(g, cg, evaluate_state(cg, apply_damage(cg, ["line:3"])))
->>> a.islands[["island", "converged", "voltage_violations"]].to_dict("records")
-[{'island': 0, 'converged': True, 'voltage_violations': 0}]
+>>> a.islands[["island", "buses", "converged"]].to_dict("records")
+[{'island': 0, 'buses': 8, 'converged': True}, {'island': 1, 'buses': 1, 'converged': True}]
 """
 
 from __future__ import annotations
