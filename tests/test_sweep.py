@@ -91,6 +91,10 @@ def test_store_refuses_to_mix_runs(tmp_path):
         sweep(other, n=10, out=d)
     with pytest.raises(StoreError, match="chunk size"):
         sweep(SC14, n=10, out=d, chunk_size=3)
+    sc = _scenario()
+    other_engine = make_plan(sc, make_context(sc).cg, n=10, engine="another-engine")
+    with pytest.raises(StoreError, match="engine version: stored .* running 0.1.0\\+another-engine"):
+        RunStore.prepare(d, other_engine)
     # a folder holding something else is never written into
     foreign = tmp_path / "foreign"
     foreign.mkdir()

@@ -101,7 +101,7 @@ class SweepPlan:
     grid_fingerprint
         :func:`grid_fingerprint` of the compiled grid the scenario resolves to.
     engine_version
-        svitlo's version; results of different versions are never mixed.
+        svitlo's version and the evaluation path; results of different versions are never mixed.
     """
 
     n: int
@@ -126,8 +126,11 @@ class SweepPlan:
 
 
 def make_plan(scenario: Scenario, cg: CompiledGrid, *, n: int, root_seed: int | None = None,
-              chunk_size: int | None = None) -> SweepPlan:
+              chunk_size: int | None = None, engine: str = "loop") -> SweepPlan:
     """Validate the sweep size and build its plan (root seed defaults to the scenario's ``seed``).
+
+    ``engine`` names the evaluation path (``"batch"`` or ``"loop"``); with svitlo's version it forms the
+    engine version, so rows of different engines never mix in one run.
 
     Examples
     --------
@@ -150,4 +153,4 @@ def make_plan(scenario: Scenario, cg: CompiledGrid, *, n: int, root_seed: int | 
         raise ScenarioError("must be at least 1", field="chunk_size", value=chunk_size)
     sc_json = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
     return SweepPlan(n=int(n), root_seed=int(root), chunk_size=cs, scenario_json=sc_json,
-                     grid_fingerprint=grid_fingerprint(cg), engine_version=__version__)
+                     grid_fingerprint=grid_fingerprint(cg), engine_version=f"{__version__}+{engine}")

@@ -200,8 +200,8 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
     if workers is not None and int(workers) < 1:
         raise ScenarioError("must be at least 1", field="workers", value=workers)
     ctx = make_context(sc, grid=grid)
-    plan = make_plan(sc, ctx.cg, n=n, root_seed=root_seed, chunk_size=chunk_size)
     engine = engine_name()
+    plan = make_plan(sc, ctx.cg, n=n, root_seed=root_seed, chunk_size=chunk_size, engine=engine)
     info = {"scenario_name": sc.name, "grid": ctx.cg.name, "mode": sc.mode, "engine": engine}
     with RunStore.prepare(out, plan, info=info, chunk_size_given=chunk_size is not None) as store:
         if ctx.facilities is not None:
