@@ -162,3 +162,13 @@ def test_real_case_cascade_keeps_invariants(mode, check):
     again = build_impact(cg, svitlo.evaluate_state(cg, apply_damage(cg, ids + list(c.tripped)), mode=mode))
     np.testing.assert_allclose(again.branches["flow_mw"], build_impact(cg, c.final).branches["flow_mw"],
                                atol=1e-6)
+
+
+def test_cli_summary_shows_cascade_and_ac(tmp_path, capsys):
+    from svitlo.cli.main import main
+
+    p = tmp_path / "s.yaml"
+    p.write_text("grid: case118\nstrikes:\n  - random: {k: 20, seed: 3}\n")
+    assert main(["assess", str(p), "--cascade", "--ac"]) == 0
+    out = capsys.readouterr().out
+    assert "cascade" in out and "AC check" in out and "stable" in out

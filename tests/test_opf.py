@@ -250,3 +250,19 @@ def test_p_min_case_is_kept_when_asked():
     r = opf_dispatch(cg, dmg, labels, n, p_min="case")
     assert np.all(r.gen_p_mw >= cg.gen_p_min_mw - 1e-7)
     assert r.info["opf"]["p_min"] == "case"
+
+
+def test_cli_json_is_clean_in_opf_mode(tmp_path):
+    """HiGHS prints a banner on fd 1 the first time a process uses it: it must not reach ``--json`` output
+    (a fresh process, so the banner is really due)."""
+    import subprocess
+    import sys
+
+    p = tmp_path / "s.yaml"
+    p.write_text("grid: case30\nmode: opf\nstrikes:\n  - assets: [line:3]\n")
+    code = "import sys; from svitlo.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    r = subprocess.run([sys.executable, "-c", code, "assess", str(p), "--json"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["metrics"]["mode"] == "opf" and d["info"]["opf"]["status"] == "optimal"

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from svitlo.engine.impact import Impact
 
-__all__ = ["console", "err_console", "impact_tables", "fmt_mw", "fmt_people"]
+__all__ = ["console", "err_console", "impact_tables", "fmt_mw", "fmt_people", "physics_rows", "physics_tables"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,6 +37,7 @@ def impact_tables(imp: Impact, *, max_rows: int = 15) -> list[Table]:
         ("people without power", fmt_people(m["people_without_power"])),
         ("overloaded branches", str(m["overloaded_branches"])),
     ]
+    rows += physics_rows(imp)
     for k, v in rows:
         t.add_row(k, v)
     out = [t]
@@ -58,4 +59,48 @@ def impact_tables(imp: Impact, *, max_rows: int = 15) -> list[Table]:
         for r in ov.head(max_rows).itertuples():
             bt.add_row(r.id, r.from_bus, r.to_bus, fmt_mw(r.flow_mw), fmt_mw(r.rate_mw), f"{r.loading_percent:.0f}")
         out.append(bt)
+    out += physics_tables(imp, max_rows=max_rows)
+    return out
+
+
+def physics_rows(imp: Impact) -> list[tuple[str, str]]:
+    """Summary rows for the ``opf`` solve, the cascade and the AC check, where the impact has them."""
+    rows = []
+    o = imp.info.get("opf")
+    if o:
+        rows.append(("DC OPF (HiGHS)", f"{o['status']}, {o['binding_branches']} branches at rating"))
+    c = imp.info.get("cascade")
+    if c:
+        state = "stable" if c["converged"] else f"[red]bound of {c['max_steps']} steps reached[/red]"
+        rows.append(("cascade", f"{len(c['tripped'])} branches tripped in {c['steps'] - 1} steps, {state}"))
+    a = imp.info.get("ac")
+    if a:
+        conv = "all converged" if a["converged"] else f"[red]not converged: islands {a['not_converged']}[/red]"
+        rows.append(("AC check", f"{conv}; {a['voltage_violations']} voltage violations, "
+                                 f"{a['overloaded_branches']} overloads, losses {fmt_mw(a['losses_mw'])} MW"))
+    return rows
+
+
+def physics_tables(imp: Impact, *, max_rows: int = 15) -> list[Table]:
+    """Tables of cascade steps and AC islands, where the impact has them."""
+    out = []
+    st = imp.extras.get("cascade")
+    if st is not None and len(st) > 1:
+        t = Table(title="cascade steps")
+        for c in ("step", "islands", "shed MW", "max loading %", "tripped"):
+            t.add_column(c, justify="right")
+        for r in st.head(max_rows).itertuples():
+            tr = ", ".join(r.tripped[:6]) + (f" (+{len(r.tripped) - 6})" if len(r.tripped) > 6 else "")
+            t.add_row(str(r.step), str(r.islands), fmt_mw(r.shed_mw), f"{r.max_loading_percent:.0f}", tr)
+        out.append(t)
+    ai = imp.extras.get("ac_islands")
+    if ai is not None and len(ai):
+        t = Table(title="AC check per energised island")
+        for c in ("island", "buses", "slack", "converged", "Vmin pu", "Vmax pu", "V viol.", "max loading %"):
+            t.add_column(c, justify="right")
+        for r in ai.sort_values("buses", ascending=False).head(max_rows).itertuples():
+            t.add_row(str(r.island), str(r.buses), r.slack, "yes" if r.converged else "[red]no[/red]",
+                      f"{r.vm_min_pu:.3f}", f"{r.vm_max_pu:.3f}", str(r.voltage_violations),
+                      f"{r.max_loading_percent:.0f}")
+        out.append(t)
     return out
