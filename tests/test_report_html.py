@@ -226,3 +226,34 @@ def test_report_without_coordinates_uses_a_topological_layout():
     pts = {(a["cx"], a["cy"]) for t, a in p.tags if t == "circle" and "bus" in a.get("class", "")}
     assert len(pts) == 5               # distinct positions
     assert 'class="scale"' not in html  # no km scale bar without geography
+
+
+def test_report_of_a_simulated_timeline_without_facilities():
+    """A real timeline (no facilities, so no telecom coverage): no warning, no 'nan' in the page, and the
+    frames follow the timeline's own island labels."""
+    import warnings
+
+    import svitlo
+    from svitlo.engine.timeline import simulate
+
+    g = svitlo.load_grid("case14")
+    tl = simulate(g, {"strikes": [{"assets": ["line:0", "line:1"]}], "horizon_h": 10,
+                      "repairs": {"crews": 1, "durations_h": {"line": 4}}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        html = render_report(g, tl)
+    assert "nan" not in re.sub(r'<script type="application/json".*?</script>', "", html, flags=re.S).lower()
+    data = _data(html)
+    for h in range(10):
+        codes = np.array(data["bus_frames"][data["bus_at"][h]])
+        island = tl.bus_island[h].to_numpy()
+        energised = tl.bus_energised[h].to_numpy(bool)
+        assert ((codes == DESTROYED) == (island < 0)).all()
+        assert ((codes >= MAIN) == (energised & (island >= 0))).all()
+        # buses of one island share one colour
+        for lab in np.unique(island[energised & (island >= 0)]):
+            assert len(set(codes[island == lab])) == 1
+    repaired = tl.events[tl.events["kind"] == "repair"]
+    assert len(repaired) == 2
+    last = data["branch_frames"][data["branch_at"][9]]
+    assert all(c != DESTROYED for c in last)       # repaired lines are no longer drawn as destroyed

@@ -7,6 +7,13 @@ as JSON in a ``<script type="application/json">`` element; every text is escaped
 
 Examples
 --------
+>>> import pathlib, tempfile, svitlo
+>>> from svitlo.engine.timeline import simulate
+>>> tl = simulate("case9", {"strikes": [{"assets": ["line:3"]}], "horizon_h": 4})
+>>> with tempfile.TemporaryDirectory() as d:
+...     html = write_report(svitlo.load_grid("case9"), tl, pathlib.Path(d) / "r.html").read_text()
+>>> html.count('<circle class="bus'), 'type="range"' in html
+(9, True)
 >>> from svitlo.report.html import embed_json
 >>> embed_json({"name": "</script><b>"})
 '{"name": "\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e"}'
@@ -117,7 +124,9 @@ def _summary(m: ReportModel) -> str:
             share = np.where(cl > 0, cs / cl, 1.0)
         items.append(("lowest share of critical load served", f"{np.nanmin(share) * 100:.0f} %"))
         items.append(("energy not served", f"{_fmt(float(np.nansum(h['ens_mwh'])), 1)} MWh"))
-        items.append(("lowest telecom coverage", f"{np.nanmin(h['telecom_coverage'].to_numpy(float)) * 100:.0f} %"))
+        tel = h["telecom_coverage"].to_numpy(float)
+        if np.isfinite(tel).any():
+            items.append(("lowest telecom coverage", f"{np.nanmin(tel) * 100:.0f} %"))
     dark_ever = sum("d" in s for s in m.fac_states)
     backup_ever = sum("b" in s for s in m.fac_states)
     items.append(("facilities ever dark", f"{dark_ever} of {len(m.fac_states)}"))

@@ -140,9 +140,10 @@ def tell(tl: Any) -> Story:
     if len(pwp):
         sec["people"].append(f"People without power peak at {_people(pwp[peak])} at hour {hours[peak]}; "
                              f"{_people(pwp[-1])} at the last hour.")
-        low = int(np.argmin(tel))
-        sec["people"].append(f"Telecom coverage falls to {tel[low] * 100:.0f} % at hour {hours[low]} and ends at "
-                             f"{tel[-1] * 100:.0f} %.")
+        if np.isfinite(tel).all():
+            low = int(np.argmin(tel))
+            sec["people"].append(f"Telecom coverage falls to {tel[low] * 100:.0f} % at hour {hours[low]} and ends "
+                                 f"at {tel[-1] * 100:.0f} %.")
         worst = float(np.min(crit_share))
         if math.isfinite(worst):
             sec["people"].append(f"Critical load served never falls below {worst * 100:.0f} %.")
