@@ -152,7 +152,7 @@ def step_chart(series: Sequence[tuple[str, Sequence[float], str]], *, title: str
     percent
         Values are fractions drawn as percent.
     """
-    ml, mr, mt, mb = 44.0, 10.0, 24.0, 30.0
+    ml, mr, mt, mb = 44.0, 10.0, 36.0, 30.0
     hours = max((len(v) for _, v, _ in series), default=0)
     pw, ph = width - ml - mr, height - mt - mb
     scale_v = 100.0 if percent else 1.0
@@ -178,8 +178,8 @@ def step_chart(series: Sequence[tuple[str, Sequence[float], str]], *, title: str
     out.append(f'<text class="tick" x="{_f(ml + pw)}" y="{_f(height - 2)}" text-anchor="end">hour</text>')
     if unit:
         out.append(f'<text class="tick" x="4" y="{_f(mt - 6)}">{escape("%" if percent else unit)}</text>')
-    out.append(f'<rect class="cursor" x="{_f(ml)}" y="{_f(mt)}" width="{_f(dx)}" height="{_f(ph)}"/>')
     lx = ml + 4
+    out.append(f'<rect class="cursor" x="{_f(ml)}" y="{_f(mt)}" width="{_f(dx)}" height="{_f(ph)}"/>')
     for (label, _, css), v in zip(series, vals):
         for seg in _segments(v):
             pts = []
@@ -188,7 +188,7 @@ def step_chart(series: Sequence[tuple[str, Sequence[float], str]], *, title: str
                 pts.append(f"{_f(ml + h * dx)},{_f(y)}")
                 pts.append(f"{_f(ml + (h + 1) * dx)},{_f(y)}")
             out.append(f'<polyline class="line {escape(css)}" points="{" ".join(pts)}"/>')
-        out.append(f'<text class="legend {escape(css)}" x="{_f(lx)}" y="{_f(mt + 10)}">{escape(label)}</text>')
+        out.append(f'<text class="legend {escape(css)}" x="{_f(lx)}" y="{_f(mt - 6)}">{escape(label)}</text>')
         lx += 7 * len(label) + 14
     out.append(f'<line class="axis" x1="{_f(ml)}" y1="{_f(mt + ph)}" x2="{_f(ml + pw)}" y2="{_f(mt + ph)}"/>'
                f'<line class="axis" x1="{_f(ml)}" y1="{_f(mt)}" x2="{_f(ml)}" y2="{_f(mt + ph)}"/></svg>')
