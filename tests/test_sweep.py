@@ -215,7 +215,7 @@ def test_geographic_strikes_and_facilities(tmp_path):
     """The demo scenario: bombs scattered anew per scenario; facilities without grid match the Impact tables."""
     from importlib.resources import files
 
-    from svitlo.analyses.sweep.facility_loss import SHED_TOL_MW
+    from svitlo.analyses.sweep.facility_loss import bus_energised, without_grid
     from svitlo.engine.damage import apply_damage
     from svitlo.engine.impact import build_impact
     from svitlo.engine.invariants import check_impact
@@ -256,17 +256,33 @@ strikes:
         check_impact(imp)
         assert row.shed_mw == pytest.approx(imp.metrics["shed_mw"], abs=1e-6)
         buses = imp.buses.set_index("id")["energised"]
-        shed = imp.loads.set_index("id")["shed_mw"]
+        loads = imp.loads.set_index("id")
         want = []
         for f in fac.itertuples():
             lid = facility_load_id(f.id)
-            if not buses[f.bus] or (lid in shed.index and shed[lid] > SHED_TOL_MW):
+            cut = lid in loads.index and loads.at[lid, "served_mw"] < loads.at[lid, "p_mw"] * (1 - 1e-9) - 1e-12
+            if not buses[f.bus] or cut:
                 want.append(f.id)
         assert sorted(row.facilities_without_grid) == sorted(want)
+        # the batch path's rule gives the same on this state
+        shed_arr = imp.loads["shed_mw"].to_numpy(float)
+        got = without_grid(ctx.facilities, bus_energised(ctx.cg, apply_damage(ctx.cg, ids)), shed_arr,
+                           imp.loads["p_mw"].to_numpy(float))
+        assert sorted(got) == sorted(want)
     risk = run.facilities()
     assert len(risk) == len(fac) and set(risk["facility"]) == set(fac["id"])
     long = df.explode("facilities_without_grid")
     for r in risk.itertuples():
         assert r.probability_without_grid == pytest.approx((long["facilities_without_grid"] == r.facility).sum() / 24)
+    by_id = risk.set_index("facility")
+    for f in fac.itertuples():  # dark within the horizon, by hand from the backup columns
+        r = by_id.loc[f.id]
+        bat = (f.battery_kwh / f.demand_kw) if f.battery_kwh == f.battery_kwh else 0.0
+        if f.gen_kw > 0:
+            short = f.gen_fail_prob * (bat < 72) + (1 - f.gen_fail_prob) * (f.fuel_h + bat < 72)
+        else:
+            short = float(bat < 72)
+        assert r.probability_dark_within_horizon == pytest.approx(r.probability_without_grid * short)
     assert "facilities" in report_tables(out.path)
+    assert main(["report", str(out.path), "--top", "3"]) == 0
     assert (out.path / "facilities.parquet").is_file()

@@ -88,15 +88,21 @@ def report_cmd(
     if "facilities" in tables:
         fac = tables["facilities"]
         f = Table(title=f"facilities: probability of losing grid supply at hour 0 ({len(fac)} facilities)")
-        for col in ("facility", "kind", "tier", "people served", "P(no grid)", "backup"):
-            f.add_column(col, justify="left" if col in ("facility", "kind", "backup") else "right", no_wrap=True)
+        horizon = f"P(dark ≤{fac['horizon_h'].iloc[0]:.0f}h)" if "horizon_h" in fac and len(fac) else "P(dark)"
+        for col in ("facility", "kind", "people", "P(no grid)", horizon, "backup"):
+            f.add_column(col, justify="left" if col in ("facility", "kind", "backup") else "right",
+                         no_wrap=col != "backup", min_width=16 if col == "backup" else None)
         for r in fac.head(max(top, 20)).itertuples():
             backup = []
             if getattr(r, "gen_kw", 0) and r.gen_kw > 0:
                 backup.append(f"gen {r.gen_kw:,.0f} kW/{r.fuel_h:,.0f} h")
             if getattr(r, "battery_kwh", 0) and r.battery_kwh > 0:
                 backup.append(f"bat {r.battery_kwh:,.0f} kWh")
-            f.add_row(str(r.facility), str(getattr(r, "kind", "")), str(getattr(r, "tier", "")),
-                      fmt_people(getattr(r, "population", float("nan"))), f"{r.probability_without_grid:.3f}",
+            f.add_row(str(r.facility), str(getattr(r, "kind", "")), fmt_people(getattr(r, "population", float("nan"))),
+                      f"{r.probability_without_grid:.3f}",
+                      f"{getattr(r, 'probability_dark_within_horizon', float('nan')):.3f}",
                       "; ".join(backup) or "[red]none[/red]")
+
         console.print(f)
+        console.print("P(dark): without grid and backup exhausted (or the generator failing to start) within the "
+                      "horizon, if nothing is repaired or refuelled; `svitlo report-html` simulates repairs.")

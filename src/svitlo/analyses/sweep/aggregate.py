@@ -158,8 +158,10 @@ def facility_risk(run_dir: str | os.PathLike) -> pd.DataFrame:
 
     Columns: ``facility``, the facility's ``kind``, ``name``, ``bus``, ``tier``, ``population``, ``demand_kw``,
     backup (``gen_kw``, ``fuel_h``, ``battery_kwh``), ``times_without_grid``, ``probability_without_grid``,
-    ``expected_shed_when_without_grid_mw``; sorted by probability, then population. Empty when the scenario
-    has no facilities.
+    ``expected_shed_when_without_grid_mw``, ``backup_h`` (full tank plus battery, h at demand) and
+    ``probability_dark_within_horizon`` (within the scenario's ``horizon_h`` if nothing is repaired or
+    refuelled, generator start failures included); sorted by probability of losing grid, then population.
+    Empty when the scenario has no facilities.
     """
     d = Path(run_dir)
     con = connect(d)
@@ -176,9 +178,29 @@ def facility_risk(run_dir: str | os.PathLike) -> pd.DataFrame:
         df = per
     df["times_without_grid"] = df["times_without_grid"].fillna(0).astype(np.int64)
     df["probability_without_grid"] = df["times_without_grid"] / n if n else np.nan
+    if table.is_file():
+        horizon = float(read_manifest(d).get("scenario", {}).get("horizon_h", 72))
+        df["backup_h"], df["probability_dark_within_horizon"] = _dark_within(pd.read_parquet(table), df, horizon)
+        df["horizon_h"] = horizon
     sort = ["probability_without_grid"] + (["population"] if "population" in df else [])
     df = df.sort_values(sort + ["facility"], ascending=[False] * len(sort) + [True], kind="stable")
     return df.reset_index(drop=True)
+
+
+def _dark_within(fac: pd.DataFrame, df: pd.DataFrame, horizon_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Backup hours (full tank plus battery) and the probability of going dark within the horizon if nothing
+    is repaired or refuelled: without grid, and the generator fails to start and the battery is shorter than
+    the horizon, or it starts and fuel plus battery are."""
+    from svitlo.engine.backup import backup_spec
+
+    spec = backup_spec(fac)
+    pos = {f: i for i, f in enumerate(fac["id"].astype(str))}
+    idx = np.array([pos[f] for f in df["facility"].astype(str)], dtype=np.int64)
+    bat = np.nan_to_num(spec.battery_cap_h[idx])
+    tank = np.where(spec.has_gen[idx], np.nan_to_num(spec.tank_h[idx]), 0.0)
+    fail = np.where(spec.has_gen[idx], np.nan_to_num(spec.fail_prob[idx]), 1.0)
+    short = fail * (bat < horizon_h) + (1.0 - fail) * (tank + bat < horizon_h)
+    return tank + bat, df["probability_without_grid"].to_numpy(float) * short
 
 
 def verify_rows(run_dir: str | os.PathLike) -> dict[str, int]:

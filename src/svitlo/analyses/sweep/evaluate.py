@@ -127,6 +127,7 @@ def engine_name() -> str:
 def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
                   ) -> tuple[dict[str, np.ndarray], list[list[str]]]:
     """Metrics per scenario, one full evaluation each (the reference path), and facilities without grid."""
+    from svitlo.engine.backup import facility_on_grid
     from svitlo.engine.damage import apply_damage
     from svitlo.engine.state import evaluate_state
 
@@ -145,8 +146,8 @@ def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
         lp = br["loading_percent"].to_numpy(float)[br["in_service"].to_numpy(bool)]
         out["max_loading_percent"][s] = float(lp.max()) if lp.size else 0.0
         if ctx.facilities is not None:
-            dark[s] = without_grid(ctx.facilities, imp.buses["energised"].to_numpy(bool),
-                                   imp.loads["shed_mw"].to_numpy(float))
+            on = facility_on_grid(cg, r, ctx.facilities.load, ctx.facilities.bus)
+            dark[s] = [str(x) for x in ctx.facilities.ids[~on]]
     return out, dark
 
 
@@ -168,7 +169,8 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
 
         shed = np.asarray(res.load_shed_mw)
         for s, ids in enumerate(id_lists):
-            dark[s] = without_grid(fac, bus_energised(ctx.cg, apply_damage(ctx.cg, ids)), shed[s])
+            dark[s] = without_grid(fac, bus_energised(ctx.cg, apply_damage(ctx.cg, ids)), shed[s],
+                                   np.where(ctx.cg.load_in_service, ctx.cg.load_p_mw, 0.0))
     return out, dark
 
 

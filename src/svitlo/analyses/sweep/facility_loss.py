@@ -2,7 +2,8 @@
 
 A facility loses grid power when its bus is destroyed or in a de-energised island, or when any part of the
 load carved for it (:func:`svitlo.facilities.carve_facility_loads`) is shed: a rationed hospital runs on its
-backup. Whether its backup then carries it, and for how long, is a timeline question; the sweep stores the
+backup. This is the rule of :func:`svitlo.engine.backup.facility_on_grid` (the timeline's), applied here to
+the per-load shed of a batch of scenarios. Whether its backup then carries it, and for how long, is a timeline question; the sweep stores the
 facilities without grid supply per scenario and the report gives each facility's probability of losing it.
 
 Examples
@@ -31,10 +32,13 @@ from svitlo.engine.dispatch import energised_islands
 from svitlo.model.compiled import CompiledGrid
 from svitlo.topology.islands import islands
 
-__all__ = ["FacilityIndex", "facility_index", "bus_energised", "without_grid", "SHED_TOL_MW"]
+__all__ = ["FacilityIndex", "facility_index", "bus_energised", "without_grid", "SHED_TOL_MW",
+           "SHED_TOL_REL"]
 
-#: Shed (MW) above which a facility's carved load counts as cut.
-SHED_TOL_MW = 1e-6
+#: Absolute part (MW) of the tolerance below which a carved load counts as fully served.
+SHED_TOL_MW = 1e-12
+#: Relative part of that tolerance (of the load's demand).
+SHED_TOL_REL = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,9 +69,15 @@ def bus_energised(cg: CompiledGrid, damage: DamageState) -> np.ndarray:
     return (labels >= 0) & en[np.maximum(labels, 0)]
 
 
-def without_grid(fac: FacilityIndex, bus_en: np.ndarray, load_shed_mw: np.ndarray) -> list[str]:
-    """Ids of facilities without (full) grid supply, given bus energisation and shed per load (MW)."""
+def without_grid(fac: FacilityIndex, bus_en: np.ndarray, load_shed_mw: np.ndarray,
+                 load_p_mw: np.ndarray | None = None) -> list[str]:
+    """Ids of facilities without (full) grid supply, given bus energisation and shed per load (MW).
+
+    ``load_p_mw`` (demand per load) sets the relative tolerance; without it only the absolute one applies.
+    """
     dark = ~bus_en[fac.bus]
     has = fac.load >= 0
-    dark[has] |= load_shed_mw[fac.load[has]] > SHED_TOL_MW
+    j = fac.load[has]
+    tol = SHED_TOL_MW + (SHED_TOL_REL * load_p_mw[j] if load_p_mw is not None else 0.0)
+    dark[has] |= load_shed_mw[j] > tol
     return [str(x) for x in fac.ids[dark]]
