@@ -122,10 +122,14 @@ def reaches_root(seed, stamp, root, parent, pbr, adj_ptr, adj_bus, adj_br, br_st
             if br_st[adj_br[a]] == stamp:
                 continue
             v = adj_bus[a]
-            if vis_st[v] == stamp:
-                continue
-            vis_st[v] = stamp
-            if _walk(v, stamp, root, parent, pbr, br_st, bus_st, bus_lab, ok_st, fail_st, path):
+            if ok_st[v] != stamp:
+                if vis_st[v] == stamp:
+                    continue
+                vis_st[v] = stamp
+            if ok_st[v] == stamp or _walk(v, stamp, root, parent, pbr, br_st, bus_st, bus_lab, ok_st, fail_st,
+                                          path):
+                for i in range(tail):  # everything this search reached is connected to the root too
+                    ok_st[queue[i]] = stamp
                 return True
             queue[tail] = v
             tail += 1

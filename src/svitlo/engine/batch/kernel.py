@@ -152,7 +152,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         kind, cnt = bounded_search(b, ng, stamp, bound, adj_ptr, adj_bus, adj_br, br_st, bus_st, bus_lab, buf,
                                    nbuf, g_big, g_par)
         if kind == 3:
-            return 1
+            return 2
         g_start[ng] = nbuf
         g_len[ng] = cnt
         nbuf += cnt
@@ -161,16 +161,22 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     for i in range(naff):
         c = aff[i]
         first = -1
+        first_ok = 0
         for g in range(ng):
             if g_comp[g] != c or not g_big[g] or g_par[g] != g:
                 continue
             if first < 0:
                 first = g
                 continue
-            for h in (first, g):
-                if not reaches_root(g_seed[h], stamp, comp_root[c], tree_parent, tree_pbr, adj_ptr, adj_bus,
-                                    adj_br, br_st, bus_st, bus_lab, ok_st, fail_st, vis_st, path, queue):
-                    return 1
+            if first_ok == 0:
+                first_ok = 1 if reaches_root(g_seed[first], stamp, comp_root[c], tree_parent, tree_pbr, adj_ptr,
+                                             adj_bus, adj_br, br_st, bus_st, bus_lab, ok_st, fail_st, vis_st,
+                                             path, queue) else 2
+            if first_ok == 2:
+                return 3
+            if not reaches_root(g_seed[g], stamp, comp_root[c], tree_parent, tree_pbr, adj_ptr, adj_bus, adj_br,
+                                br_st, bus_st, bus_lab, ok_st, fail_st, vis_st, path, queue):
+                return 3
             g_par[g] = first
 
     # ---- 3. island features and dispatch -------------------------------------------------------------
@@ -225,17 +231,17 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
             if bus_comp[br_f[klist[k]]] == c:
                 topo = True
         if m_count[i] > 0 and (comp_img[c] < 0 or (topo and not has_big)):
-            return 1
+            return 4
         if m_count[i] > 0:
             if island_rule(m_feat[i], n_tiers, m_coef[i], m_frac[i], m_out[i]) != 0:
-                return 1
+                return 5
         else:
             for m in range(nf):
                 m_coef[i, m] = 0.0
     for g in range(ng):
         if not g_big[g]:
             if island_rule(g_alive[g], n_tiers, g_coef[g], g_frac[g], g_out[g]) != 0:
-                return 1
+                return 6
 
     # ---- metrics -------------------------------------------------------------------------------------
     gen_tot = out_t[0]
@@ -366,7 +372,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
             uf[ru] = rv
         else:
             if nr >= MAX_RANK:
-                return 1
+                return 7
             rlist[nr] = l
             nr += 1
     if nr > 0:
@@ -387,7 +393,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
             mat[k, k] += 1.0 / br_b[l]
             scale = max(scale, abs(mat[k, k]))
         if not lu_solve_inplace(mat, rhs, nr, 1e-10 * scale):
-            return 1
+            return 8
         for k in range(nr):
             l = rlist[k]
             _axpy(theta, rhs[k], Z[br_f[l]])
