@@ -97,6 +97,7 @@ def test_report_draws_and_the_slider_moves_the_states(browser, tmp_path):
         assert _states(page) == ["grid", "backup", "grid"]
         assert page.get_attribute("#map circle.bus[data-i='4']", "class") != bus4
         assert "destroyed" in page.text_content("#nowevents")
+        assert page.text_content("#nowbackup") == "Base station (telecom): 3.0 h left"
         assert page.get_attribute("#map line.br[data-i='1']", "class").split()[-1] == "c0"
 
         page.keyboard.press("End")

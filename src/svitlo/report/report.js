@@ -12,6 +12,7 @@
   var label = document.getElementById("hourlabel");
   var nowList = document.getElementById("now");
   var nowEvents = document.getElementById("nowevents");
+  var nowBackup = document.getElementById("nowbackup");
   var cursors = document.querySelectorAll("svg.chart rect.cursor");
   var hourRows = document.querySelectorAll("#t-hourly tbody tr");
   var eventRows = document.querySelectorAll("#t-events tbody tr");
@@ -66,6 +67,15 @@
     row(nowList, "telecom coverage", val("telecom_coverage") === null ? "–" : fmt(100 * val("telecom_coverage"), 0) + " %");
     row(nowList, "islands (energised)", fmt(val("islands"), 0) + " (" + fmt(val("energised_islands"), 0) + ")");
     row(nowList, "facilities grid / backup / dark", counts.g + " / " + counts.b + " / " + counts.d);
+    nowBackup.textContent = "";
+    D.facilities.forEach(function (f, i) {
+      if ((D.fac_states[i] || "").charAt(h) !== "b") { return; }
+      var left = (D.fac_backup_h[i] || [])[h];
+      var li = document.createElement("li");
+      li.textContent = f.name + " (" + f.kind + "): " + (left === null || left === undefined ? "?" : fmt(left, 1)) + " h left";
+      nowBackup.appendChild(li);
+    });
+    if (!nowBackup.firstChild) { var nb = document.createElement("li"); nb.textContent = "none"; nowBackup.appendChild(nb); }
     nowEvents.textContent = "";
     D.events.forEach(function (e) {
       if (e[0] === h) { var li = document.createElement("li"); li.textContent = e[3] || (e[1] + " " + e[2]); nowEvents.appendChild(li); }
