@@ -98,7 +98,8 @@ def test_report_html_command(tmp_path, capsys):
 
 
 def test_shipped_demo_grid_equals_its_rebuild():
-    spec = importlib.util.spec_from_file_location("build_grid", demo_scenario_path().with_name("build_grid.py"))
+    path = demo_scenario_path().with_name("build_grid.py")
+    spec = importlib.util.spec_from_file_location("build_grid", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     rebuilt = from_pandapower(mod.build_net(), name="oberrhein_chp")

@@ -42,7 +42,8 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _need_browser("Python Playwright is not installed (pip install playwright; no browser download needed)")
+        _need_browser("Python Playwright is not installed (pip install playwright; no browser download "
+                      "is needed)")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         try:
@@ -55,9 +56,17 @@ def open_report(browser, path: Path, *, width: int = 1280, height: int = 900):
     """A page on the report, collecting console errors, page errors and any network request."""
     page = browser.new_page(viewport={"width": width, "height": height})
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    def on_console(m) -> None:
+        if m.type == "error":
+            problems.append(f"console.{m.type}: {m.text}")
+
+    def on_request(r) -> None:
+        if not r.url.startswith("file:"):
+            problems.append(f"request: {r.url}")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-    page.on("request", lambda r: problems.append(f"request: {r.url}") if not r.url.startswith("file:") else None)
+    page.on("request", on_request)
     page.goto(path.resolve().as_uri())
     page.wait_for_load_state("load")
     return page, problems

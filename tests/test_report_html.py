@@ -40,21 +40,24 @@ class HandTimeline:
 def small_grid():
     """Five buses on a line (lat/lon near 48.4 N, 7.8 E): ext grid at bus:0, a CHP at bus:3."""
     ids = [f"bus:{i}" for i in range(5)]
-    buses = pd.DataFrame({"lat": [48.40, 48.405, 48.41, 48.415, 48.42], "lon": [7.80, 7.81, 7.80, 7.81, 7.82],
+    buses = pd.DataFrame({"lat": [48.40, 48.405, 48.41, 48.415, 48.42],
+                          "lon": [7.80, 7.81, 7.80, 7.81, 7.82],
                           "name": ["Sub A", "", "", "Town <centre>", ""]}, index=ids)
-    branches = pd.DataFrame({"from_bus": ids[:-1], "to_bus": ids[1:], "x_pu": 0.1},
-                            index=["trafo:0", "line:1", "line:2", "line:3"]).assign(kind=["trafo", "line", "line",
-                                                                                          "line"])
+    branches = pd.DataFrame({"from_bus": ids[:-1], "to_bus": ids[1:], "x_pu": 0.1,
+                             "kind": ["trafo", "line", "line", "line"]},
+                            index=["trafo:0", "line:1", "line:2", "line:3"])
     gens = pd.DataFrame({"bus": ["bus:0", "bus:3"], "p_max_mw": [np.inf, 2.0], "kind": ["ext_grid", "gen"]},
                         index=["ext_grid:0", "gen:0"])
-    loads = pd.DataFrame({"bus": ids[1:], "p_mw": [1.0, 1.0, 1.0, 1.0]}, index=[f"load:{i}" for i in range(1, 5)])
+    loads = pd.DataFrame({"bus": ids[1:], "p_mw": [1.0, 1.0, 1.0, 1.0]},
+                         index=[f"load:{i}" for i in range(1, 5)])
     return make_grid(buses=buses, branches=branches, generators=gens, loads=loads, name="five-bus")
 
 
 def hand_timeline(hours: int = 6) -> HandTimeline:
-    """Hour 0 intact; hour 1 line:1 is struck (bus:2..4 island on the CHP, which cannot hold bus:4 after
-    line:3 also falls); hour 4 line:1 repaired. Facilities: a hospital (grid -> backup -> grid), a telecom
-    tower (grid -> backup -> dark -> grid) and a shelter with a hostile name."""
+    """Hour 0 intact; hour 1 line:1 and line:3 are struck: bus:2-3 form an island on the CHP, bus:4 is dark;
+    hour 4 line:1 is repaired (bus:2-3 back on the main island), line:3 is not. Facilities: a hospital on
+    bus:2 (always on grid), a telecom tower on bus:4 (grid -> backup -> dark) and a shelter with a hostile
+    name and no coordinates."""
     hs = list(range(hours))
     bus_ids = [f"bus:{i}" for i in range(5)]
     island = pd.DataFrame(0, index=bus_ids, columns=hs)
@@ -65,15 +68,15 @@ def hand_timeline(hours: int = 6) -> HandTimeline:
         island.loc["bus:4", h] = 2
         energised.loc["bus:4", h] = False
         in_service.loc[["line:1", "line:3"], h] = False
-    island.loc["bus:4", 4:] = 0
     in_service.loc["line:3", 4:] = False
     island.loc["bus:4", 4:] = 1
     energised.loc["bus:4", 4:] = False
     fac = pd.DataFrame({
         "id": ["hosp", "tel", "shelter"], "kind": ["hospital", "telecom", "shelter"],
         "name": ["District hospital", "Base station", EVIL], "bus": ["bus:2", "bus:4", "bus:3"],
-        "lat": [48.4101, 48.4201, np.nan], "lon": [7.8001, 7.8201, np.nan], "population": [40000.0, 3000.0, 500.0],
-        "tier": [1, 1, 2], "demand_kw": [300.0, 4.0, 15.0], "hours_until_dark": [np.nan, 3.0, np.nan],
+        "lat": [48.4101, 48.4201, np.nan], "lon": [7.8001, 7.8201, np.nan],
+        "population": [40000.0, 3000.0, 500.0], "tier": [1, 1, 2], "demand_kw": [300.0, 4.0, 15.0],
+        "hours_until_dark": [np.nan, 3.0, np.nan],
         "hours_dark": [0.0, 1.0, 0.0], "hours_on_backup": [0.0, 2.0, 0.0]})
     states = pd.DataFrame("grid", index=fac["id"], columns=hs)
     states.loc["tel", 1:2] = "backup"
@@ -82,12 +85,14 @@ def hand_timeline(hours: int = 6) -> HandTimeline:
     left = pd.DataFrame(np.inf, index=fac["id"], columns=hs)
     left.loc["tel", 1:] = [3.0, 1.0, 0.0, 0.0, 0.0][: hours - 1]
     hourly = pd.DataFrame({
-        "hour": hs, "load_mw": 4.0, "served_mw": [4, 2, 2, 2, 3, 3][:hours], "shed_mw": [0, 2, 2, 2, 1, 1][:hours],
-        "ens_mwh": [0, 2, 2, 2, 1, 1][:hours], "ens_weighted_mwh": [0, 20, 20, 20, 1, 1][:hours],
+        "hour": hs, "load_mw": 4.0, "served_mw": [4, 2, 2, 2, 3, 3][:hours],
+        "shed_mw": [0, 2, 2, 2, 1, 1][:hours], "ens_mwh": [0, 2, 2, 2, 1, 1][:hours],
+        "ens_weighted_mwh": [0, 20, 20, 20, 1, 1][:hours],
         "people_without_power": [0, 4000, 4000, 4000, 2000, 2000][:hours], "critical_load_mw": 0.3,
-        "critical_served_mw": 0.3, "telecom_coverage": [1, 1, 1, 0, 0, 0][:hours], "islands": [1, 3, 3, 3, 2, 2][:hours],
-        "energised_islands": [1, 2, 2, 2, 1, 1][:hours], "dark_hospital": 0, "dark_water": 0, "dark_heating": 0,
-        "dark_telecom": [0, 0, 0, 1, 1, 1][:hours], "dark_shelter": 0, "dark_emergency": 0})
+        "critical_served_mw": 0.3, "telecom_coverage": [1, 1, 1, 0, 0, 0][:hours],
+        "islands": [1, 3, 3, 3, 2, 2][:hours], "energised_islands": [1, 2, 2, 2, 1, 1][:hours],
+        "dark_hospital": 0, "dark_water": 0, "dark_heating": 0, "dark_telecom": [0, 0, 0, 1, 1, 1][:hours],
+        "dark_shelter": 0, "dark_emergency": 0})
     events = pd.DataFrame([
         (1, "strike", "line:1", "line:1 destroyed by a FAB-500"),
         (1, "strike", "line:3", "line:3 destroyed"),
@@ -95,9 +100,9 @@ def hand_timeline(hours: int = 6) -> HandTimeline:
         (3, "backup_empty", "tel", "Base station battery empty: dark"),
         (4, "repair", "line:1", "line:1 repaired by crew 1"),
     ], columns=["hour", "kind", "subject", "text"])
-    return HandTimeline(scenario="hand <made>", grid="five-bus", horizon_h=hours, hourly=hourly, facilities=fac,
-                        facility_states=states, backup_left_h=left, bus_energised=energised, bus_island=island,
-                        branch_in_service=in_service, events=events)
+    return HandTimeline(scenario="hand <made>", grid="five-bus", horizon_h=hours, hourly=hourly,
+                        facilities=fac, facility_states=states, backup_left_h=left, bus_energised=energised,
+                        bus_island=island, branch_in_service=in_service, events=events)
 
 
 class _Collect(HTMLParser):

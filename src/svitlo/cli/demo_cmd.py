@@ -1,5 +1,5 @@
-"""``svitlo demo``: the embedded Izum-like scenario end to end, offline — ten glide bombs on a town, then 72 hours
-of islands, backups, repairs and a refuel — told as a story, with the HTML report written beside it.
+"""``svitlo demo``: the embedded Izum-like scenario end to end, offline — ten glide bombs on a town, then 72
+hours of islands, backups, repairs and a refuel — told as a story, with the HTML report written beside it.
 
 The scenario, grid and facilities live in ``svitlo/data/demo`` (see the README there).
 """
@@ -74,10 +74,11 @@ def print_story(result: DemoResult, *, every_h: int = 6) -> None:
     st = tell(tl)
     console.rule(f"[bold]{tl.scenario}")
     console.print(f"grid {tl.grid}: {len(result.grid.buses)} buses, {len(result.grid.branches)} branches; "
-                  f"{len(tl.facilities)} critical facilities; {tl.horizon_h} h simulated in {result.elapsed_s:.1f} s")
-    titles = {"hit": "What was hit", "islands": "Which islands formed", "facilities": "What went dark and when",
-              "backups": "Backups and fuel", "restoration": "Repairs and power back",
-              "people": "People without power, telecom coverage"}
+                  f"{len(tl.facilities)} critical facilities; {tl.horizon_h} h simulated in "
+                  f"{result.elapsed_s:.1f} s")
+    titles = {"hit": "What was hit", "islands": "Which islands formed",
+              "facilities": "What went dark and when", "backups": "Backups and fuel",
+              "restoration": "Repairs and power back", "people": "People without power, telecom coverage"}
     for key, lines in st.sections.items():
         if not lines:
             continue
@@ -89,7 +90,8 @@ def print_story(result: DemoResult, *, every_h: int = 6) -> None:
 
     h = tl.hourly
     t = Table(title=f"every {every_h} hours")
-    for c in ("hour", "served MW", "shed MW", "people w/o power", "critical served", "telecom", "dark facilities"):
+    for c in ("hour", "served MW", "shed MW", "people w/o power", "critical served", "telecom",
+              "dark facilities"):
         t.add_column(c, justify="right")
     dark_cols = [c for c in h.columns if str(c).startswith("dark_")]
     rows = list(range(0, len(h), every_h))
@@ -98,9 +100,10 @@ def print_story(result: DemoResult, *, every_h: int = 6) -> None:
     for i in rows:
         r = h.iloc[i]
         crit = r["critical_served_mw"] / r["critical_load_mw"] * 100 if r["critical_load_mw"] > 0 else 100.0
+        tel = r["telecom_coverage"]
         t.add_row(str(int(r["hour"])), fmt_mw(r["served_mw"]), fmt_mw(r["shed_mw"]),
-                  fmt_people(r["people_without_power"]), f"{crit:.0f} %", f"{r['telecom_coverage'] * 100:.0f} %",
-                  str(int(sum(r[c] for c in dark_cols))))
+                  fmt_people(r["people_without_power"]), f"{crit:.0f} %",
+                  f"{tel * 100:.0f} %" if math.isfinite(tel) else "-", str(int(sum(r[c] for c in dark_cols))))
     console.print(t)
 
     f = tl.facilities.sort_values(["hours_until_dark", "hours_on_backup"], ascending=[True, False])
@@ -109,7 +112,8 @@ def print_story(result: DemoResult, *, every_h: int = 6) -> None:
         ft.add_column(c, justify="left" if c in ("facility", "kind") else "right")
     for r in f.itertuples():
         until = "-" if not math.isfinite(float(r.hours_until_dark)) else f"{float(r.hours_until_dark):g}"
-        ft.add_row(str(r.name), str(r.kind), until, f"{float(r.hours_dark):g}", f"{float(r.hours_on_backup):g}")
+        ft.add_row(str(r.name), str(r.kind), until, f"{float(r.hours_dark):g}",
+                   f"{float(r.hours_on_backup):g}")
     console.print(ft)
 
 
@@ -118,7 +122,8 @@ def demo(
     report: Path = typer.Option(Path("svitlo-report.html"), "--report",
                                 help="where to write the offline HTML report"),
     no_report: bool = typer.Option(False, "--no-report", help="do not write the HTML report"),
-    as_json: bool = typer.Option(False, "--json", help="print the story facts and the timeline as one JSON object"),
+    as_json: bool = typer.Option(False, "--json",
+                                 help="print the story facts and the timeline as one JSON object"),
     seed: int | None = typer.Option(None, "--seed", help="override the scenario seed"),
 ) -> None:
     """Run the embedded Izum-like scenario (glide bombs on a town, 72 h after) and tell its story."""

@@ -1,5 +1,5 @@
-"""``svitlo report-html SCENARIO.yaml --out report.html``: simulate a scenario's timeline and write the offline
-HTML report (map, hour slider, resilience curve, facility timelines, tables)."""
+"""``svitlo report-html SCENARIO.yaml --out report.html``: simulate a scenario's timeline and write the
+offline HTML report (map, hour slider, resilience curve, facility timelines, tables)."""
 
 from __future__ import annotations
 
@@ -28,5 +28,6 @@ def report_html_cmd(
     grid = load_grid(sc.grid, base_dir=sc.base_dir)
     tl = simulate(grid, sc, seed=seed)
     path = write_report(grid, tl, out, title=title)
-    console.print(f"report of {sc.name!r} ({tl.horizon_h} h, {len(tl.facilities)} facilities) written to {path}",
+    console.print(f"report of {sc.name!r} ({tl.horizon_h} h, {len(tl.facilities)} facilities) written to "
+                  f"{path}",
                   soft_wrap=True)

@@ -115,7 +115,8 @@ def struck_since(events: pd.DataFrame | None, ids: Iterable[str], hours: int) ->
         return out
     pos = {a: i for i, a in enumerate(ids)}
     ev = events[events["kind"].isin(["strike", "repair"])]
-    order = sorted(zip(ev["hour"].astype(int), (ev["kind"] == "strike").astype(int), ev["subject"].astype(str)))
+    order = sorted(zip(ev["hour"].astype(int), (ev["kind"] == "strike").astype(int),
+                       ev["subject"].astype(str)))
     for hour, is_strike, subject in order:
         i = pos.get(subject)
         if i is not None and 0 <= hour < hours:

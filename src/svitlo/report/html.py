@@ -1,9 +1,10 @@
 """The offline HTML report: one self-contained file (inline CSS, JS and SVG; no network at all).
 
-It shows the grid map with islands coloured and facilities by state, a time slider over the horizon that recolours
-the map for each hour, the resilience curve (critical load served over time) and other hourly curves, one state
-strip per facility, and the tables (hourly metrics, facilities, events). The data behind the slider is embedded
-as JSON in a ``<script type="application/json">`` element; every text is escaped.
+It shows the grid map with islands coloured and facilities by state, a time slider over the horizon that
+recolours the map for each hour, the resilience curve (critical load served over time) and other hourly
+curves, one state strip per facility, the story, and the tables (hourly metrics, facilities, events). The
+data behind the slider is embedded as JSON in a ``<script type="application/json">`` element; every text is
+escaped.
 
 Examples
 --------
@@ -70,8 +71,8 @@ def _fmt(v: Any, digits: int = 1) -> str:
     return str(v)
 
 
-def _table(df: pd.DataFrame, *, table_id: str, row_attr: str | None = None, digits: dict[str, int] | None = None,
-           extra: tuple[str, list[str]] | None = None) -> str:
+def _table(df: pd.DataFrame, *, table_id: str, row_attr: str | None = None,
+           digits: dict[str, int] | None = None, extra: tuple[str, list[str]] | None = None) -> str:
     digits = digits or {}
     head = "".join(f"<th>{escape(str(c))}</th>" for c in df.columns)
     if extra:
@@ -81,7 +82,8 @@ def _table(df: pd.DataFrame, *, table_id: str, row_attr: str | None = None, digi
         attr = f' data-h="{int(r[list(df.columns).index(row_attr)])}"' if row_attr else ""
         cells = "".join(f"<td>{escape(_fmt(v, digits.get(c, 1)))}</td>" for c, v in zip(df.columns, r))
         if extra:
-            cells += f'<td class="now st-{escape(extra[1][i])}">{escape(_STATE_WORD.get(extra[1][i], ""))}</td>'
+            code = extra[1][i]
+            cells += f'<td class="now st-{escape(code)}">{escape(_STATE_WORD.get(code, ""))}</td>'
         rows.append(f"<tr{attr}>{cells}</tr>")
     return (f'<div class="scroll"><table id="{table_id}"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')
@@ -98,10 +100,10 @@ def _charts(hourly: pd.DataFrame) -> str:
                    title="Resilience curve: critical load served", unit="MW", chart_id="resilience"),
         step_chart([("load", col("load_mw"), "s-ref"), ("served", col("served_mw"), "s0"),
                     ("shed", col("shed_mw"), "s1")], title="Load served and shed", unit="MW"),
-        step_chart([("people without power", col("people_without_power"), "s1")], title="People without power",
-                   unit="people"),
-        step_chart([("telecom coverage", col("telecom_coverage"), "s2")], title="Telecom coverage", percent=True,
-                   y_max=1.0, unit="%"),
+        step_chart([("people without power", col("people_without_power"), "s1")],
+                   title="People without power", unit="people"),
+        step_chart([("telecom coverage", col("telecom_coverage"), "s2")], title="Telecom coverage",
+                   percent=True, y_max=1.0, unit="%"),
     ]
     dark = [(k, col(f"dark_{k}"), f"k-{k}") for k in FACILITY_KINDS if f"dark_{k}" in hourly.columns]
     if dark:
@@ -136,15 +138,15 @@ def _summary(m: ReportModel) -> str:
 
 
 def _legend() -> str:
-    sym = "".join(f'<span class="key"><svg viewBox="-8 -8 16 16" class="sym"><path d="{d}"/></svg>{escape(k)}</span>'
-                  for k, d in FACILITY_SYMBOLS.items())
+    sym = "".join(f'<span class="key"><svg viewBox="-8 -8 16 16" class="sym"><path d="{d}"/></svg>'
+                  f'{escape(k)}</span>' for k, d in FACILITY_SYMBOLS.items())
     states = "".join(f'<span class="key"><i class="sw st-{c}"></i>{w}</span>' for c, w in _STATE_WORD.items())
     grid = ('<span class="key"><i class="sw c3"></i>main energised island</span>'
             '<span class="key"><i class="sw c4"></i><i class="sw c5"></i>other energised islands</span>'
             '<span class="key"><i class="sw c2"></i>de-energised</span>'
             '<span class="key"><i class="sw c0"></i>destroyed</span>'
             '<span class="key"><i class="sw c1"></i>out of service</span>')
-    return f'<div class="legend">{grid}</div><div class="legend">{sym}</div><div class="legend">{states}</div>'
+    return "".join(f'<div class="legend">{part}</div>' for part in (grid, sym, states))
 
 
 def _story(timeline: Any, *, max_lines: int = 10) -> str:
@@ -174,14 +176,15 @@ def render_report(grid: Grid, timeline: Any, *, title: str | None = None) -> str
                        fac_ids=list(fac["id"]), fac_kinds=list(fac["kind"].astype(str)), fac_titles=titles,
                        fac_state=state0, km_per_unit=lay.km_per_unit, focus=m.focus)
     strips = state_strips([f"{r.name} · {r.kind}" for r in fac.itertuples()], m.fac_states)
-    fac_cols = [c for c in ("id", "kind", "name", "bus", "population", "tier", "demand_kw", "hours_until_dark",
-                            "hours_dark", "hours_on_backup") if c in fac.columns]
+    fac_cols = [c for c in ("id", "kind", "name", "bus", "population", "tier", "demand_kw",
+                            "hours_until_dark", "hours_dark", "hours_on_backup") if c in fac.columns]
     now = [s[0] if s else "g" for s in m.fac_states]
     heading = title or f"{timeline.scenario} — {timeline.grid}"
     parts = {
         "TITLE": escape(heading),
-        "SUBTITLE": escape(f"scenario {timeline.scenario} · grid {timeline.grid} · {m.data['horizon_h']} h horizon"
-                           f" · {len(m.bus_ids)} buses, {len(m.branch_ids)} branches, {len(fac)} facilities"),
+        "SUBTITLE": escape(f"scenario {timeline.scenario} · grid {timeline.grid} · {m.data['horizon_h']} h "
+                           f"horizon · {len(m.bus_ids)} buses, {len(m.branch_ids)} branches, {len(fac)} "
+                           "facilities"),
         "CSS": _asset("report.css"),
         "JS": _asset("report.js"),
         "DATA": embed_json(m.data),
@@ -202,7 +205,8 @@ def render_report(grid: Grid, timeline: Any, *, title: str | None = None) -> str
     return re.sub(r"\{\{([A-Z_]+)\}\}", lambda mt: parts[mt.group(1)], template)
 
 
-def write_report(grid: Grid | Any, timeline: Any, path: str | os.PathLike, *, title: str | None = None) -> Path:
+def write_report(grid: Grid | Any, timeline: Any, path: str | os.PathLike, *,
+                 title: str | None = None) -> Path:
     """Write the offline HTML report of ``timeline`` (simulated on ``grid``) to ``path``.
 
     Parameters

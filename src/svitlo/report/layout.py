@@ -1,9 +1,9 @@
 """Where to draw each bus: a local projection of bus latitude/longitude into SVG units.
 
 Buses with coordinates are projected with an equirectangular projection about the grid's mean latitude
-(distances are true to well under 1 % over a region of a few tens of km). A bus without coordinates is placed at
-the mean of its placed neighbours; when fewer than half the buses carry coordinates the whole grid is laid out
-from its topology instead (spectral layout), and no scale bar is drawn.
+(distances are true to well under 1 % over a region of a few tens of km). A bus without coordinates is placed
+at the mean of its placed neighbours; when fewer than half the buses carry coordinates the whole grid is laid
+out from its topology instead (spectral layout), and no scale bar is drawn.
 
 Examples
 --------

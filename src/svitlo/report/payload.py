@@ -21,11 +21,8 @@ from svitlo.report.frames import (STATE_CODES, branch_codes, bus_codes, dedupe_f
 from svitlo.report.layout import Layout, layout_buses, project_points
 from svitlo.report.svg import spread_markers
 
-__all__ = ["ReportModel", "report_model", "HOURLY_COLUMNS", "FACILITY_KINDS"]
+__all__ = ["ReportModel", "report_model", "FACILITY_KINDS"]
 
-#: Hourly columns of the timeline contract (``dark_<kind>`` columns come on top).
-HOURLY_COLUMNS = ("hour", "load_mw", "served_mw", "shed_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power",
-                  "critical_load_mw", "critical_served_mw", "telecom_coverage", "islands", "energised_islands")
 #: Facility kinds of the contract, in legend order.
 FACILITY_KINDS = ("hospital", "water", "heating", "telecom", "shelter", "emergency")
 
@@ -61,8 +58,8 @@ def _missing(kind: str, table: pd.DataFrame | None, ids: list[str], source: str)
     have = set(map(str, table.index))
     for i in ids:
         if i not in have:
-            raise InputError(f"the timeline does not cover asset {i!r} of the grid; was it simulated on another "
-                             "grid?", source=source, field=kind, value=i)
+            raise InputError(f"the timeline does not cover asset {i!r} of the grid; was it simulated on "
+                             "another grid?", source=source, field=kind, value=i)
 
 
 def report_model(grid: Grid, timeline: Any, *, width: float = 1000.0) -> ReportModel:
@@ -70,7 +67,8 @@ def report_model(grid: Grid, timeline: Any, *, width: float = 1000.0) -> ReportM
     src = f"timeline {getattr(timeline, 'scenario', '?')!r}"
     hours = int(timeline.horizon_h)
     if hours < 1:
-        raise InputError("expected a horizon of at least one hour", source=src, field="horizon_h", value=hours)
+        raise InputError("expected a horizon of at least one hour", source=src, field="horizon_h",
+                         value=hours)
     bus_ids = [str(b) for b in grid.buses.index]
     branch_ids = [str(b) for b in grid.branches.index]
     pos = {b: i for i, b in enumerate(bus_ids)}
@@ -93,7 +91,8 @@ def report_model(grid: Grid, timeline: Any, *, width: float = 1000.0) -> ReportM
     fac = timeline.facilities.reset_index(drop=True).copy()
     fac["id"] = fac["id"].astype(str)
     states_tab = timeline.facility_states
-    st = hour_matrix(states_tab, list(fac["id"]), hours, fill="grid") if len(fac) else np.zeros((0, hours), object)
+    st = (hour_matrix(states_tab, list(fac["id"]), hours, fill="grid") if len(fac)
+          else np.zeros((0, hours), object))
     bad = ~np.isin(st.astype(str), list(STATE_CODES))
     if bad.any():
         i, h = map(int, np.argwhere(bad)[0])
@@ -121,10 +120,10 @@ def report_model(grid: Grid, timeline: Any, *, width: float = 1000.0) -> ReportM
     labels = [f"{b} {n}".strip() if n and n != b else b for b, n in
               zip(bus_ids, grid.buses["name"].astype(str).tolist())]
     focus = _strike_box(lay, events, pos, dict(zip(branch_ids, zip(br_f, br_t))), grid)
-    return ReportModel(layout=lay, focus=focus, bus_ids=bus_ids, bus_labels=labels, br_f=br_f, br_t=br_t, branch_ids=branch_ids,
-                       branch_kind=grid.branches["kind"].astype(str).tolist(), bus_code=bcode, branch_code=brcode,
-                       facilities=fac, fac_x=fx, fac_y=fy, fac_true_x=tx, fac_true_y=ty, fac_states=fac_states,
-                       hourly=hourly, events=events, data=data)
+    return ReportModel(layout=lay, focus=focus, bus_ids=bus_ids, bus_labels=labels, br_f=br_f, br_t=br_t,
+                       branch_ids=branch_ids, branch_kind=grid.branches["kind"].astype(str).tolist(),
+                       bus_code=bcode, branch_code=brcode, facilities=fac, fac_x=fx, fac_y=fy, fac_true_x=tx,
+                       fac_true_y=ty, fac_states=fac_states, hourly=hourly, events=events, data=data)
 
 
 def _events(ev: pd.DataFrame | None) -> pd.DataFrame:
@@ -145,7 +144,12 @@ def _strike_box(lay: Layout, events: pd.DataFrame, pos: dict[str, int], ends: di
     xs: list[float] = []
     ys: list[float] = []
     for a in events.loc[events["kind"] == "strike", "subject"]:
-        idx = [pos[a]] if a in pos else list(ends[a]) if a in ends else [pos[gen_bus[a]]] if a in gen_bus else []
+        if a in pos:
+            idx = [pos[a]]
+        elif a in ends:
+            idx = list(ends[a])
+        else:
+            idx = [pos[gen_bus[a]]] if a in gen_bus else []
         xs += [float(lay.x[i]) for i in idx]
         ys += [float(lay.y[i]) for i in idx]
     if not xs:

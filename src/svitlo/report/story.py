@@ -1,8 +1,9 @@
-"""The story of a timeline in plain sentences: what was hit, which islands formed, what went dark and when, when
-backups ran out, when power came back, people without power and telecom coverage over time.
+"""The story of a timeline in plain sentences: what was hit, which islands formed, what went dark and when,
+when backups ran out, when power came back, people without power and telecom coverage over time.
 
-:func:`tell` reads only the timeline contract (hourly, facilities, facility_states, events, impacts) and returns
-a :class:`Story`: JSON-ready facts plus the sentences that ``svitlo demo`` prints and the report shows.
+:func:`tell` reads only the timeline contract (hourly, facilities, facility_states, events, impacts) and
+returns a :class:`Story`: JSON-ready facts plus the sentences that ``svitlo demo`` prints and the report
+shows.
 
 Examples
 --------
@@ -80,8 +81,9 @@ def _island_facts(tl: Any) -> list[dict[str, Any]]:
         return []
     isl = imp.islands
     live = isl[isl["energised"] & (isl["load_mw"] > 0)].sort_values("load_mw", ascending=False)
-    return [{"island": int(r.id), "buses": int(r.buses), "load_mw": float(r.load_mw), "served_mw": float(r.served_mw),
-             "generation_mw": float(r.generation_mw)} for r in live.itertuples()]
+    return [{"island": int(r.id), "buses": int(r.buses), "load_mw": float(r.load_mw),
+             "served_mw": float(r.served_mw), "generation_mw": float(r.generation_mw)}
+            for r in live.itertuples()]
 
 
 def tell(tl: Any) -> Story:
@@ -129,21 +131,24 @@ def tell(tl: Any) -> Story:
         sec["islands"].append(f"After the strike the grid is in {int(h['islands'].iloc[0])} islands, "
                               f"{int(h['energised_islands'].iloc[0])} of them energised.")
     for isl in islands[1:6]:
-        sec["islands"].append(f"Island {isl['island']} ({isl['buses']} buses) stays lit on its own generation: "
-                              f"{isl['served_mw']:.2f} of {isl['load_mw']:.2f} MW served.")
+        sec["islands"].append(f"Island {isl['island']} ({isl['buses']} buses) stays lit on its own "
+                              f"generation: {isl['served_mw']:.2f} of {isl['load_mw']:.2f} MW served.")
     fac_lines = [(hr, f"Hour {hr}: {names[fid]} ({kinds[fid]}) switches to backup power.")
                  for fid, hr in on_backup.items()]
     fac_lines += [(hr, f"Hour {hr}: {names[fid]} ({kinds[fid]}) goes dark.") for fid, hr in dark.items()]
     sec["facilities"] = [s for _, s in sorted(fac_lines, key=lambda x: x[0])]
-    sec["backups"] = [f"Hour {e['hour']}: {e['text']}" for e in sorted(empty + refuels, key=lambda e: e["hour"])]
-    sec["restoration"] = [f"Hour {e['hour']}: {e['text']}" for e in sorted(repairs + back, key=lambda e: e["hour"])]
+    def by_hour(evs: list[dict[str, Any]]) -> list[str]:
+        return [f"Hour {e['hour']}: {e['text']}" for e in sorted(evs, key=lambda e: e["hour"])]
+
+    sec["backups"] = by_hour(empty + refuels)
+    sec["restoration"] = by_hour(repairs + back)
     if len(pwp):
         sec["people"].append(f"People without power peak at {_people(pwp[peak])} at hour {hours[peak]}; "
                              f"{_people(pwp[-1])} at the last hour.")
         if np.isfinite(tel).all():
             low = int(np.argmin(tel))
-            sec["people"].append(f"Telecom coverage falls to {tel[low] * 100:.0f} % at hour {hours[low]} and ends "
-                                 f"at {tel[-1] * 100:.0f} %.")
+            sec["people"].append(f"Telecom coverage falls to {tel[low] * 100:.0f} % at hour {hours[low]} "
+                                 f"and ends at {tel[-1] * 100:.0f} %.")
         worst = float(np.min(crit_share))
         if math.isfinite(worst):
             sec["people"].append(f"Critical load served never falls below {worst * 100:.0f} %.")

@@ -30,6 +30,7 @@ FACILITY_SYMBOLS: dict[str, str] = {
     "emergency": "M-3,-7H3V-3H7V3H3V7H-3V3H-7V-3H-3Z",               # cross
 }
 _DEFAULT_SYMBOL = "M6,0A6,6 0 1 1 -6,0A6,6 0 1 1 6,0Z"
+_NS = "http://www.w3.org/2000/svg"
 
 
 def _f(v: float) -> str:
@@ -53,8 +54,8 @@ def nice_ticks(vmax: float, n: int = 4) -> list[float]:
     return [round(float(i * step), 10) for i in range(k + 1)]
 
 
-def spread_markers(x: np.ndarray, y: np.ndarray, *, min_dist: float = 13.0, iters: int = 60) -> tuple[np.ndarray,
-                                                                                                       np.ndarray]:
+def spread_markers(x: np.ndarray, y: np.ndarray, *, min_dist: float = 13.0,
+                   iters: int = 60) -> tuple[np.ndarray, np.ndarray]:
     """Marker positions pushed apart to at least about ``min_dist`` units (pure; the input is kept)."""
     px, py = np.array(x, dtype=float), np.array(y, dtype=float)
     n = px.size
@@ -92,7 +93,7 @@ def map_svg(*, width: float, height: float, bus_x: np.ndarray, bus_y: np.ndarray
     ``focus`` is a box ``(x0, y0, x1, y1)`` (SVG units) the "strike area" button zooms to.
     """
     foc = f' data-focus="{" ".join(_f(v) for v in focus)}"' if focus else ""
-    out = [f'<svg id="map" class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_f(width)} {_f(height)}" '
+    out = [f'<svg id="map" class="map" xmlns="{_NS}" viewBox="0 0 {_f(width)} {_f(height)}" '
            f'role="img" aria-label="grid map"{foc}>',
            f'<rect class="map-bg" x="0" y="0" width="{_f(width)}" height="{_f(height)}"/>', '<g id="zoom">',
            '<g class="branches">']
@@ -103,8 +104,8 @@ def map_svg(*, width: float, height: float, bus_x: np.ndarray, bus_y: np.ndarray
                    f'<title>{escape(str(branch_ids[i]))}</title></line>')
     out.append('</g><g class="buses">')
     for i in range(len(bus_ids)):
-        out.append(f'<circle class="bus c{int(bus_code[i])}" data-i="{i}" cx="{_f(bus_x[i])}" cy="{_f(bus_y[i])}" '
-                   f'r="3"><title>{escape(str(bus_labels[i]))}</title></circle>')
+        out.append(f'<circle class="bus c{int(bus_code[i])}" data-i="{i}" cx="{_f(bus_x[i])}" '
+                   f'cy="{_f(bus_y[i])}" r="3"><title>{escape(str(bus_labels[i]))}</title></circle>')
     out.append('</g><g class="leaders">')
     for i in range(len(fac_ids)):
         if math.hypot(fac_x[i] - fac_true_x[i], fac_y[i] - fac_true_y[i]) > 2:
@@ -132,8 +133,10 @@ def _scale_bar(width: float, height: float, km_per_unit: float) -> str:
     length = km / km_per_unit
     x0, y0 = width - length - 20, height - 12
     label = f"{km:g} km"
-    return (f'<g class="scale" data-km="{km:g}"><line x1="{_f(x0)}" y1="{_f(y0)}" x2="{_f(x0 + length)}" y2="{_f(y0)}"/>'
-            f'<text x="{_f(x0 + length / 2)}" y="{_f(y0 - 4)}" text-anchor="middle">{escape(label)}</text></g>')
+    return (f'<g class="scale" data-km="{km:g}">'
+            f'<line x1="{_f(x0)}" y1="{_f(y0)}" x2="{_f(x0 + length)}" y2="{_f(y0)}"/>'
+            f'<text x="{_f(x0 + length / 2)}" y="{_f(y0 - 4)}" text-anchor="middle">'
+            f'{escape(label)}</text></g>')
 
 
 def step_chart(series: Sequence[tuple[str, Sequence[float], str]], *, title: str, unit: str = "",
@@ -157,13 +160,13 @@ def step_chart(series: Sequence[tuple[str, Sequence[float], str]], *, title: str
     pw, ph = width - ml - mr, height - mt - mb
     scale_v = 100.0 if percent else 1.0
     vals = [np.asarray(v, dtype=float) * scale_v for _, v, _ in series]
-    top = y_max * scale_v if y_max is not None else max((float(np.nanmax(v)) for v in vals if np.isfinite(v).any()),
-                                                        default=1.0)
+    finite = [float(np.nanmax(v)) for v in vals if np.isfinite(v).any()]
+    top = y_max * scale_v if y_max is not None else max(finite, default=1.0)
     ticks = nice_ticks(top)
     ymax = ticks[-1]
     dx = pw / max(hours, 1)
     cid = f' id="{escape(chart_id)}"' if chart_id else ""
-    out = [f'<svg class="chart"{cid} xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_f(width)} {_f(height)}" '
+    out = [f'<svg class="chart"{cid} xmlns="{_NS}" viewBox="0 0 {_f(width)} {_f(height)}" '
            f'data-x0="{_f(ml)}" data-dx="{dx:.4f}">',
            f'<text class="title" x="{_f(ml)}" y="15">{escape(title)}</text>']
     for tv in ticks:
@@ -216,7 +219,7 @@ def state_strips(labels: Sequence[str], states: Sequence[str], *, width: float =
     pw = width - label_w - 10
     dx = pw / max(hours, 1)
     height = row * len(labels) + 26
-    out = [f'<svg class="chart strips" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_f(width)} {_f(height)}" '
+    out = [f'<svg class="chart strips" xmlns="{_NS}" viewBox="0 0 {_f(width)} {_f(height)}" '
            f'data-x0="{_f(label_w)}" data-dx="{dx:.4f}">']
     for i, (lab, st) in enumerate(zip(labels, states)):
         y = i * row
