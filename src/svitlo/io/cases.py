@@ -24,7 +24,7 @@ from svitlo.errors import GridError
 from svitlo.io.pandapower_net import DEFAULT_PEOPLE_PER_MW, from_pandapower
 from svitlo.model.grid import Grid
 
-__all__ = ["CASES", "load_grid", "read_pandapower_json"]
+__all__ = ["CASES", "GEOGRAPHIC_CASES", "load_grid", "read_pandapower_json"]
 
 #: pandapower's bundled networks: name -> (buses, branches, generators, loads) of the pandapower net.
 CASES: dict[str, tuple[int, int, int, int]] = {
@@ -40,6 +40,11 @@ CASES: dict[str, tuple[int, int, int, int]] = {
     "case9241pegase": (9241, 16049, 1879, 4461), "GBnetwork": (2224, 3207, 431, 446),
     "GBreducednetwork": (29, 99, 66, 29), "iceland": (189, 206, 35, 51), "mv_oberrhein": (179, 183, 155, 147),
 }
+
+
+#: Bundled cases whose bus coordinates are real WGS84 positions; the others carry plotting positions only, so
+#: their buses get no lat/lon (geographic strikes and facility snapping then refuse them clearly).
+GEOGRAPHIC_CASES = frozenset({"mv_oberrhein"})
 
 
 def read_pandapower_json(path: str | os.PathLike, *, name: str | None = None,
@@ -94,7 +99,7 @@ def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
             import pandapower.networks as pn
 
             return from_pandapower(getattr(pn, spec)(), name=spec, source=f"pandapower.networks.{spec}",
-                                   people_per_mw=people_per_mw)
+                                   people_per_mw=people_per_mw, geographic=spec in GEOGRAPHIC_CASES)
         if spec.endswith((".m", ".json")):
             return load_grid({"file": spec}, base_dir=base_dir, people_per_mw=people_per_mw)
         raise GridError("unknown case; run `svitlo cases` for the list, or give {file: PATH}", field="grid",

@@ -64,7 +64,7 @@ def _geo(bus: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def from_pandapower(net: Any, *, name: str | None = None, source: str | None = None,
-                    people_per_mw: float = DEFAULT_PEOPLE_PER_MW) -> Grid:
+                    people_per_mw: float = DEFAULT_PEOPLE_PER_MW, geographic: bool = True) -> Grid:
     """Convert a pandapower net (left unchanged) into a validated :class:`Grid`.
 
     Parameters
@@ -77,6 +77,10 @@ def from_pandapower(net: Any, *, name: str | None = None, source: str | None = N
         Where the net came from, for error messages.
     people_per_mw
         Population attributed per MW of load (people/MW).
+    geographic
+        Read bus ``geo`` points as WGS84 longitude/latitude (GeoJSON's convention). Pass False for nets whose
+        coordinates are only plotting positions (most of pandapower's bundled transmission cases); buses then have
+        no lat/lon. Points outside [-90, 90] x [-180, 180] are never read as lat/lon.
 
     Examples
     --------
@@ -107,6 +111,9 @@ def from_pandapower(net: Any, *, name: str | None = None, source: str | None = N
     bus_id = {int(b): f"bus:{canon[int(p)]}" for b, p in zip(pp_bus_idx, ppc_of_bus)}
     aliases = {f"bus:{b}": bid for b, bid in bus_id.items() if f"bus:{b}" != bid}
     lat, lon = _geo(net.bus)
+    if not geographic or np.any(np.abs(lat[np.isfinite(lat)]) > 90) or np.any(np.abs(lon[np.isfinite(lon)]) > 180):
+        lat = np.full(len(net.bus), np.nan)
+        lon = np.full(len(net.bus), np.nan)
     keep = np.array([f"bus:{b}" == bus_id[int(b)] for b in pp_bus_idx])
     in_service_group: dict[str, bool] = {}
     for b, ok in zip(pp_bus_idx, net.bus["in_service"].to_numpy(bool)):
