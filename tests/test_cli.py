@@ -99,3 +99,12 @@ def test_console_script_runs(scenario):
     r = subprocess.run([sys.executable, "-c", "from svitlo.cli.main import run; run()", "assess", "nope.yaml"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "nope.yaml" in r.stderr
+
+
+def test_example_scenario_runs(capsys):
+    from pathlib import Path
+
+    ex = Path(__file__).parents[1] / "examples" / "static_strike.yaml"
+    assert main(["assess", str(ex), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["metrics"]["destroyed_assets"] == 10 and d["metrics"]["islands"] >= 2
