@@ -5,14 +5,15 @@ network the grid was imported from (:attr:`svitlo.model.grid.Grid.source_net`; n
 
 * destroyed or tripped branches, dead buses and every bus of a de-energised island leave service;
 * each energised island gets one slack: its largest surviving island-forming generator (the same unit that is
-  the DC angle reference); other external grids in energised islands become PV generators at their DC dispatch;
+  the DC angle reference); other external grids in energised islands become PV generators at their DC
+  dispatch;
 * generators, static generators and storage run at their DC dispatch (the slack picks up the AC losses);
 * at every bus the loads are scaled (P and Q alike, constant power factor) so that their active power equals
   the load svitlo serves there; shunts modelled as loads are scaled by their served fraction.
 
-pandapower's Newton-Raphson ``runpp`` solves it, with lightsim2grid as backend when available (pandapower picks
-it by itself). All islands are solved together first; if that fails, each island is solved alone, so an island
-that does not converge is reported as such, never dropped. Voltage violations use the case's bus limits
+pandapower's Newton-Raphson ``runpp`` solves it, with lightsim2grid as backend when available (pandapower
+picks it by itself). All islands are solved together first; if that fails, each island is solved alone, so an
+island that does not converge is reported as such, never dropped. Voltage violations use the case's bus limits
 (``min_vm_pu``/``max_vm_pu``) where given, else [0.9, 1.1] p.u.; branch loadings are pandapower's (% of the
 current rating for lines, of the rated power for transformers).
 
@@ -81,11 +82,13 @@ class AcResult:
     def tables(self) -> dict[str, pd.DataFrame]:
         """Tables for :attr:`svitlo.engine.impact.Impact.extras`: ``ac_islands`` and ``ac_violations``."""
         b = self.buses[self.buses["violation"]]
-        v = pd.DataFrame({"id": b.index.to_numpy(dtype=object), "kind": "voltage", "island": b["island"].to_numpy(),
+        v = pd.DataFrame({"id": b.index.to_numpy(dtype=object), "kind": "voltage",
+                          "island": b["island"].to_numpy(),
                           "value": b["vm_pu"].to_numpy(), "limit_low": b["vm_min_pu"].to_numpy(),
                           "limit_high": b["vm_max_pu"].to_numpy()})
         o = self.branches[self.branches["loading_percent"] > 100.0]
-        w = pd.DataFrame({"id": o.index.to_numpy(dtype=object), "kind": "loading", "island": o["island"].to_numpy(),
+        w = pd.DataFrame({"id": o.index.to_numpy(dtype=object), "kind": "loading",
+                          "island": o["island"].to_numpy(),
                           "value": o["loading_percent"].to_numpy(), "limit_low": np.nan, "limit_high": 100.0})
         return {"ac_islands": self.islands, "ac_violations": pd.concat([v, w], ignore_index=True)}
 
@@ -119,7 +122,8 @@ def _slack_gens(cg: CompiledGrid, state: StateResult) -> np.ndarray:
     return out
 
 
-def _build_net(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray, islands_on: np.ndarray) -> Any:
+def _build_net(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray,
+               islands_on: np.ndarray) -> Any:
     """A copy of the source net carrying the state; only buses of ``islands_on`` stay in service."""
     import pandapower as pp
 
@@ -279,8 +283,9 @@ def _collect(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray
         j = int(slack[isl])
         kind, key = _num(str(cg.gen_ids[j]))
         row = {"island": isl, "buses": int(bmask.sum()), "slack": str(cg.gen_ids[j]), "converged": ok,
-               "mode": how, "slack_p_mw": np.nan, "slack_p_dc_mw": float(state.gen_p_mw[j]), "losses_mw": np.nan,
-               "vm_min_pu": np.nan, "vm_max_pu": np.nan, "voltage_violations": 0, "max_loading_percent": np.nan,
+               "mode": how, "slack_p_mw": np.nan, "slack_p_dc_mw": float(state.gen_p_mw[j]),
+               "losses_mw": np.nan, "vm_min_pu": np.nan, "vm_max_pu": np.nan, "voltage_violations": 0,
+               "max_loading_percent": np.nan,
                "overloaded_branches": 0}
         if ok:
             vm[bmask] = net.res_bus["vm_pu"].reindex(pp_bus[bmask]).to_numpy(float)

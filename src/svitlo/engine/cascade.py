@@ -1,11 +1,11 @@
 """Cascading overload trips: branches over their trip thresholds trip, islands form, shedding is redone.
 
-After each evaluated state (islands → dispatch and shedding → DC flows, in ``balance`` or ``opf`` mode), a branch
-in service trips
+After each evaluated state (islands → dispatch and shedding → DC flows, in ``balance`` or ``opf`` mode), a
+branch in service trips
 
 * at once when its loading is above ``instant_percent`` (default 120 % of rating), or
-* when it has been above ``delayed_percent`` (default 100 %) for ``delay_steps`` consecutive steps (default 2),
-  modelling time-overcurrent protection that lets a moderate overload ride for a while.
+* when it has been above ``delayed_percent`` (default 100 %) for ``delay_steps`` consecutive steps (default
+  2), modelling time-overcurrent protection that lets a moderate overload ride for a while.
 
 Tripped branches leave service, islands are recomputed, dispatch and shedding are redone, and the loop repeats
 until no branch is above ``delayed_percent`` (stable) or ``max_steps`` trip rounds have happened (bounded; the
@@ -52,8 +52,8 @@ class CascadeResult:
         The last evaluated state (stable, or the one reached at the bound).
     steps
         One row per evaluated state: ``step``, ``islands``, ``energised_islands``, ``served_mw``, ``shed_mw``,
-        ``max_loading_percent``, ``overloaded_branches`` (above 100 %), ``tripped`` (ids tripped because of this
-        state), ``n_tripped``.
+        ``max_loading_percent``, ``overloaded_branches`` (above 100 %), ``tripped`` (ids tripped because of
+        this state), ``n_tripped``.
     tripped
         All branches tripped by the cascade, in order.
     converged
@@ -74,7 +74,8 @@ class CascadeResult:
 
 
 def branch_loading_percent(cg: CompiledGrid, state: StateResult) -> np.ndarray:
-    """Loading per branch (% of rating) of a state; 0 for branches out of service or without a finite rating."""
+    """Loading per branch (% of rating) of a state; 0 for branches out of service or without a finite
+    rating."""
     alive = state.damage.branch_alive & (state.labels[cg.br_f] >= 0) & (state.labels[cg.br_t] >= 0)
     rate = cg.br_rate_mw
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -148,9 +149,11 @@ def run_cascade(cg: CompiledGrid, damage: DamageState, *, mode: Literal["balance
         # nothing tripped yet: the same state holds one more step while delayed counters run
     steps = pd.DataFrame(rows, columns=["step", "islands", "energised_islands", "served_mw", "shed_mw",
                                         "max_loading_percent", "overloaded_branches", "tripped", "n_tripped"])
-    opts = {"mode": mode, "instant_percent": float(instant_percent), "delayed_percent": float(delayed_percent),
+    opts = {"mode": mode, "instant_percent": float(instant_percent),
+            "delayed_percent": float(delayed_percent),
             "delay_steps": int(delay_steps), "max_steps": int(max_steps)}
-    return CascadeResult(final=state, steps=steps, tripped=tuple(tripped), converged=converged, pending=pending,
+    return CascadeResult(final=state, steps=steps, tripped=tuple(tripped), converged=converged,
+                         pending=pending,
                          options=opts)
 
 
@@ -190,7 +193,8 @@ def cascade_settings(spec: Any, override: bool | dict | None = None) -> dict[str
     except ValidationError as exc:
         e = exc.errors()[0]
         raise ScenarioError(e["msg"], source="cascade options",
-                            field="cascade." + ".".join(str(p) for p in e["loc"]), value=e.get("input")) from None
+                            field="cascade." + ".".join(str(p) for p in e["loc"]),
+                            value=e.get("input")) from None
     if not c.enabled:
         return None
     return {k: v for k, v in c.model_dump().items() if k != "enabled"}

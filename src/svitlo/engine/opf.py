@@ -4,25 +4,25 @@ All energised islands are solved in one block LP (islands share no variable or r
 LP per island, with one solver call). Variables, for every bus, generator and load of an energised island:
 
 * ``θ_b`` voltage angle (rad), fixed to 0 at the island's reference bus;
-* ``P_g`` generator output (MW), ``0 <= P_g <= p_max``; ``p_min`` is relaxed to 0 by default: in an emergency a
-  unit may be tripped or held at zero rather than force load to be shed (``p_min="case"`` keeps the case's
+* ``P_g`` generator output (MW), ``0 <= P_g <= p_max``; ``p_min`` is relaxed to 0 by default: in an emergency
+  a unit may be tripped or held at zero rather than force load to be shed (``p_min="case"`` keeps the case's
   minimum, which can make an island infeasible);
 * ``s_l`` shed of a positive load (MW), ``0 <= s_l <= p_l``;
 * ``c_l`` curtailment of a negative load (a source modelled as negative demand, MW), ``0 <= c_l <= -p_l``.
 
-Rows: the DC power balance at every bus (MATPOWER's ``Bbus θ = P - Pbusinj``, in MW) and, for every branch with a
-finite rating, ``|base_mva b (θ_f - θ_t - φ)| <= rate_mw``.
+Rows: the DC power balance at every bus (MATPOWER's ``Bbus θ = P - Pbusinj``, in MW) and, for every branch
+with a finite rating, ``|base_mva b (θ_f - θ_t - φ)| <= rate_mw``.
 
 The objective is lexicographic, so shedding always dominates cost exactly (no big-M weights):
 
 1. minimise the priority-weighted shed ``Σ w(tier_l) s_l`` (weights per tier from
-   :func:`svitlo.engine.impact.default_tier_weights`; a tier beyond the largest weighted one gets a tenth of the
-   weight of the tier before it, so less critical always weighs less);
+   :func:`svitlo.engine.impact.default_tier_weights`; a tier beyond the largest weighted one gets a tenth of
+   the weight of the tier before it, so less critical always weighs less);
 2. with the weighted shed held at its optimum, minimise generation cost ``Σ cost_g P_g`` (plus a curtailment
    cost above every generator cost, so sources modelled as negative load are curtailed last).
 
-Binding branches (at their rating) are reported with the stage-1 shadow price: the priority-weighted MW of shed
-that one more MW of rating would avoid.
+Binding branches (at their rating) are reported with the stage-1 shadow price: the priority-weighted MW of
+shed that one more MW of rating would avoid.
 
 Examples
 --------
@@ -124,8 +124,8 @@ def tier_weight_array(tiers: np.ndarray, weights: dict[int, float] | None = None
 
 
 def _new_highs():
-    """A silent HiGHS instance. HiGHS prints a banner on fd 1 the first time one is built in a process: keep it
-    off stdout so ``--json`` output stays clean."""
+    """A silent HiGHS instance. HiGHS prints a banner on fd 1 the first time one is built in a process: keep
+    it off stdout so ``--json`` output stays clean."""
     global _BANNER_DONE
     import highspy
 
@@ -171,8 +171,8 @@ def opf_dispatch(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_is
         Run stage 2 (minimum generation cost at the optimal weighted shed).
     on_infeasible
         ``"raise"``: an infeasible LP raises :class:`SolverError`. ``"flag"``: ratings become soft (overload
-        penalised above any shed), ``info["opf"]["status"]`` is ``"ratings_relaxed"`` and the overloaded branches
-        are listed in ``info["opf"]["relaxed_branches"]``.
+        penalised above any shed), ``info["opf"]["status"]`` is ``"ratings_relaxed"`` and the overloaded
+        branches are listed in ``info["opf"]["relaxed_branches"]``.
     tolerance
         HiGHS primal and dual feasibility tolerance (MW-scaled rows).
 
@@ -189,15 +189,16 @@ def opf_dispatch(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_is
     relaxed: list[str] = []
     if status == "infeasible":
         if on_infeasible != "flag":
-            raise SolverError(f"DC OPF infeasible on grid {cg.name!r}: no dispatch and shedding meets every branch "
-                              f"rating and generator limit (p_min={p_min!r}); use on_infeasible='flag' to relax "
-                              "ratings")
+            raise SolverError(f"DC OPF infeasible on grid {cg.name!r}: no dispatch and shedding meets every "
+                              f"branch rating and generator limit (p_min={p_min!r}); use "
+                              "on_infeasible='flag' to relax ratings")
         h = _new_highs()
         for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
             h.setOptionValue(opt, float(tolerance))
         status, x, duals, z1, z2 = _solve(h, lp, elastic=True, cost_stage=cost_stage)
         if status != "optimal":
-            raise SolverError(f"DC OPF with relaxed ratings failed on grid {cg.name!r}: HiGHS status {status!r}")
+            raise SolverError(f"DC OPF with relaxed ratings failed on grid {cg.name!r}: "
+                              f"HiGHS status {status!r}")
         status = "ratings_relaxed"
     elif status != "optimal":
         raise SolverError(f"DC OPF failed on grid {cg.name!r}: HiGHS status {status!r}")
@@ -276,10 +277,13 @@ def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands:
     bal_theta = (inc.T @ flow_mat[:, :n_th]).tocsr() if nf else sp.csr_matrix((n_th, n_th))
     shift_inj = np.asarray(inc.T @ flow_off).ravel() if nf else np.zeros(n_th)
     gen_blk = sp.csr_matrix((-np.ones(ng), (col_of_bus[cg.gen_bus[gens]], np.arange(ng))), shape=(n_th, ng))
-    shed_blk = sp.csr_matrix((-np.ones(npos), (col_of_bus[cg.load_bus[pos]], np.arange(npos))), shape=(n_th, npos))
-    curt_blk = sp.csr_matrix((np.ones(nneg), (col_of_bus[cg.load_bus[neg]], np.arange(nneg))), shape=(n_th, nneg))
+    shed_blk = sp.csr_matrix((-np.ones(npos), (col_of_bus[cg.load_bus[pos]], np.arange(npos))),
+                             shape=(n_th, npos))
+    curt_blk = sp.csr_matrix((np.ones(nneg), (col_of_bus[cg.load_bus[neg]], np.arange(nneg))),
+                             shape=(n_th, nneg))
     bal = sp.hstack([bal_theta, gen_blk, shed_blk, curt_blk], format="csr")
-    rhs = -np.bincount(col_of_bus[cg.load_bus[fixed]], weights=cg.load_p_mw[fixed], minlength=n_th) - shift_inj
+    rhs = -np.bincount(col_of_bus[cg.load_bus[fixed]], weights=cg.load_p_mw[fixed], minlength=n_th)
+    rhs = rhs - shift_inj
 
     rate = cg.br_rate_mw[flow_br]
     has_rate = np.isfinite(rate)
@@ -310,7 +314,8 @@ def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands:
     c_cost[c_g:c_s] = gc
     c_cost[c_c:] = (float(np.max(np.abs(gc))) if ng else 0.0) + 1.0
     return _Lp(energised=energised, capacity_mw=cap, en_bus=en_bus, gens=gens, pos=pos, neg=neg, rated=rated,
-               flow_br=flow_br, a=a, row_lo=row_lo, row_hi=row_hi, col_lo=col_lo, col_hi=col_hi, w_shed=w_shed,
+               flow_br=flow_br, a=a, row_lo=row_lo, row_hi=row_hi, col_lo=col_lo, col_hi=col_hi,
+               w_shed=w_shed,
                c_cost=c_cost, flow_mat=flow_mat, flow_off=flow_off, n_bal=n_th)
 
 
