@@ -72,7 +72,9 @@ def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray
          cg.load_bus.astype(np.int64), load_tcol, fac.bus_comp, fac.comp_size, fac.comp_img, fac.comp_root,
          fac.tree_parent, fac.tree_pbr, fac.feat, fac.feat_gen, fac.feat_load, fac.feat_comp, fac.Z, fac.img,
          fac.theta0, fac.coef0, fac.comp_out, fac.comp_frac, comp_load_ptr, order.astype(np.int64), shed0,
-         weights, float(cg.base_mva))
+         weights, float(cg.base_mva), np.where(fac.br_alive0, cg.br_b_pu, 0.0).astype(np.float64),
+         np.where((cg.br_rate_mw > 0) & np.isfinite(cg.br_rate_mw), 100.0 / cg.br_rate_mw, 0.0),
+         fac.brows if fac.brows is not None else np.zeros((1, 1), dtype=fac.Z.dtype), fac.brows is not None)
     nt = tiers.size
     from svitlo.engine.batch.island_rule import POS
 

@@ -11,7 +11,7 @@ endpoint, a breadth-first search explores at most ``bound`` buses:
 Several large groups of one base component are proved to be one component by walking each one's spanning-tree
 path to the component's root: a path that avoids every removed branch connects it (walks are memoised per
 scenario). A group whose path is cut retries from the buses its own search reaches; if none connects, the
-component really split into two large parts and the scenario is flagged for the exact path.
+component really split into two large parts, and that part is enumerated completely as an explicit island.
 
 All functions work on per-thread scratch arrays stamped with the scenario number, so nothing is cleared
 between scenarios.
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["find", "bounded_search", "reaches_root"]
+__all__ = ["find", "bounded_search", "reaches_root", "enumerate_component"]
 
 
 @nb.njit(cache=True)
@@ -134,3 +134,31 @@ def reaches_root(seed, stamp, root, parent, pbr, adj_ptr, adj_bus, adj_br, br_st
             queue[tail] = v
             tail += 1
     return False
+
+
+@nb.njit(cache=True)
+def enumerate_component(seed, g, stamp, adj_ptr, adj_bus, adj_br, br_st, bus_st, bus_lab, enum_st, buf,
+                        start):  # pragma: no cover - numba
+    """Label the whole component of ``seed`` as group ``g`` (buses to ``buf[start:]``); returns its size."""
+    tail = start
+    head = start
+    enum_st[seed] = stamp
+    bus_st[seed] = stamp
+    bus_lab[seed] = g
+    buf[tail] = seed
+    tail += 1
+    while head < tail:
+        u = buf[head]
+        head += 1
+        for a in range(adj_ptr[u], adj_ptr[u + 1]):
+            if br_st[adj_br[a]] == stamp:
+                continue
+            v = adj_bus[a]
+            if enum_st[v] == stamp:
+                continue
+            enum_st[v] = stamp
+            bus_st[v] = stamp
+            bus_lab[v] = g
+            buf[tail] = v
+            tail += 1
+    return tail - start

@@ -34,9 +34,13 @@ from svitlo.topology.islands import islands
 
 __all__ = ["BatchFactor", "factorise", "DEFAULT_BOUND"]
 
+#: Largest size (bytes) of the optional per-branch angle images ``Z[f] - Z[t]`` kept in memory; they halve the
+#: memory traffic of the Woodbury update.
+BRANCH_ROWS_BYTES = 768 * 2**20
+
 #: Buses a local search explores from an outage endpoint before it calls the part "large" (the rest of the
 #: grid). Components up to this size are handled entirely explicitly.
-DEFAULT_BOUND = 64
+DEFAULT_BOUND = 16
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -74,6 +78,7 @@ class BatchFactor:
     load_alive0: np.ndarray
     bus_alive0: np.ndarray
     intact_ok: bool
+    brows: np.ndarray | None = None
 
 
 def _features(cg: CompiledGrid, tiers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -195,12 +200,19 @@ def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAUL
     for j, c in enumerate(big):
         fc = np.where((bus_comp == c)[:, None], feat, 0.0) / cg.base_mva
         img[j] = (fc.T.astype(dtype) @ z)
+    brows = None
+    if cg.n_branch * cg.n_bus * np.dtype(dtype).itemsize <= BRANCH_ROWS_BYTES:
+        brows = np.zeros((cg.n_branch, cg.n_bus), dtype=dtype)
+        ok = np.flatnonzero(br_ok)
+        for lo in range(0, ok.size, 512):
+            sel = ok[lo:lo + 512]
+            brows[sel] = z[cg.br_f[sel]] - z[cg.br_t[sel]]
     fac = BatchFactor(dtype=dtype, bound=int(bound), n_tiers=nt, tiers=tiers, bus_comp=bus_comp.astype(np.int64),
                       comp_size=comp_size, comp_img=comp_img, comp_root=root, tree_parent=parent, tree_pbr=pbr,
                       adj_ptr=adj_ptr, adj_bus=adj_bus, adj_br=adj_br, feat=feat, feat_gen=fg, feat_load=fl,
                       feat_comp=feat_comp, Z=z, img=img, theta0=np.asarray(theta0, dtype=np.float64),
                       coef0=coef0, comp_out=comp_out, comp_frac=comp_frac, br_pfinj_pu=pfinj, br_alive0=br_ok,
                       gen_alive0=g_ok, load_alive0=cg.load_in_service & bus_ok[cg.load_bus], bus_alive0=bus_ok,
-                      intact_ok=bool(intact_ok))
+                      intact_ok=bool(intact_ok), brows=brows)
     per[key] = fac
     return fac

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from svitlo.engine.batch.components import bounded_search, find, reaches_root
+from svitlo.engine.batch.components import bounded_search, enumerate_component, find, reaches_root
 from svitlo.engine.batch.island_rule import POS, island_rule
 from svitlo.engine.batch.woodbury import lu_solve_inplace
 
@@ -64,11 +64,11 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     (adj_ptr, adj_bus, adj_br, br_f, br_t, br_b, br_pfinj, br_rate, br_alive0, bus_alive0, gen_alive0,
      load_alive0, gen_bus, load_bus, load_tcol, bus_comp, comp_size, comp_img, comp_root, tree_parent,
      tree_pbr, feat, feat_gen, feat_load, feat_comp, Z, img, theta0, coef0, comp_out, comp_frac,
-     comp_load_ptr, comp_load_idx, load_shed0, tier_w, base_mva) = G
+     comp_load_ptr, comp_load_idx, load_shed0, tier_w, base_mva, br_w, br_ir, brows, has_brows) = G
     (bus_st, bus_lab, br_st, gen_st, load_st, comp_st, comp_slot, ok_st, fail_st, vis_st, path, queue,
      buf, klist, dead, gdest, ldest, aff, g_par, g_big, g_start, g_len, g_comp, g_seed, g_feat, g_alive,
      g_coef, g_frac, g_out, m_feat, m_coef, m_frac, m_out, m_count, theta, qbus, qlist, uf, rlist, mat, rhs,
-     coef_tmp, frac_tmp, out_tmp) = W
+     coef_tmp, frac_tmp, out_tmp, vrows, wloc, pfloc, enum_st) = W
     nf = feat.shape[1]
     stamp = s + 1
     nk = 0
@@ -157,27 +157,33 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         g_len[ng] = cnt
         nbuf += cnt
         ng += 1
-    # several large groups in one component: prove they are one
+    # several large groups in one component: those connected to the root form the rest of the grid; any
+    # other is a large separate component, enumerated completely as an explicit island
+    ng0 = ng
     for i in range(naff):
         c = aff[i]
-        first = -1
-        first_ok = 0
-        for g in range(ng):
-            if g_comp[g] != c or not g_big[g] or g_par[g] != g:
+        nbig = 0
+        for g in range(ng0):
+            if g_comp[g] == c and g_big[g] and g_par[g] == g:
+                nbig += 1
+        if nbig <= 1:
+            continue
+        for g in range(ng0):
+            if g_comp[g] != c or not g_big[g] or g_par[g] != g or enum_st[g_seed[g]] == stamp:
                 continue
-            if first < 0:
-                first = g
+            if reaches_root(g_seed[g], stamp, comp_root[c], tree_parent, tree_pbr, adj_ptr, adj_bus, adj_br,
+                            br_st, bus_st, bus_lab, ok_st, fail_st, vis_st, path, queue):
                 continue
-            if first_ok == 0:
-                first_ok = 1 if reaches_root(g_seed[first], stamp, comp_root[c], tree_parent, tree_pbr, adj_ptr,
-                                             adj_bus, adj_br, br_st, bus_st, bus_lab, ok_st, fail_st, vis_st,
-                                             path, queue) else 2
-            if first_ok == 2:
-                return 3
-            if not reaches_root(g_seed[g], stamp, comp_root[c], tree_parent, tree_pbr, adj_ptr, adj_bus, adj_br,
-                                br_st, bus_st, bus_lab, ok_st, fail_st, vis_st, path, queue):
-                return 3
-            g_par[g] = first
+            cnt = enumerate_component(g_seed[g], ng, stamp, adj_ptr, adj_bus, adj_br, br_st, bus_st, bus_lab,
+                                      enum_st, buf, nbuf)
+            g_par[ng] = ng
+            g_big[ng] = False
+            g_seed[ng] = g_seed[g]
+            g_comp[ng] = c
+            g_start[ng] = nbuf
+            g_len[ng] = cnt
+            nbuf += cnt
+            ng += 1
 
     # ---- 3. island features and dispatch -------------------------------------------------------------
     for i in range(naff):
@@ -224,7 +230,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         c = aff[i]
         has_big = False
         for g in range(ng):
-            if g_comp[g] == c and g_big[g]:
+            if g_comp[g] == c and g_big[g] and g_par[g] == g and enum_st[g_seed[g]] != stamp:
                 has_big = True
         topo = False
         for k in range(nk):
@@ -376,47 +382,56 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
             rlist[nr] = l
             nr += 1
     if nr > 0:
-        for k in range(nr):
+        nbus = theta.size
+        for k in range(nr):  # V_k = Z^T a_k: the angle image of branch k's incidence, streamed once
             l = rlist[k]
+            vk = vrows[k]
+            if has_brows:
+                bl = brows[l]
+                for i in range(nbus):
+                    vk[i] = bl[i]
+            else:
+                zf = Z[br_f[l]]
+                zt = Z[br_t[l]]
+                for i in range(nbus):
+                    vk[i] = zf[i] - zt[i]
             if br_pfinj[l] != 0.0:
-                _axpy(theta, br_pfinj[l], Z[br_f[l]])
-                _axpy(theta, -br_pfinj[l], Z[br_t[l]])
+                _axpy(theta, br_pfinj[l], vk)
         scale = 0.0
         for k in range(nr):
             l = rlist[k]
             fk, tk = br_f[l], br_t[l]
             rhs[k] = theta[fk] - theta[tk]
             for j in range(nr):
-                h = rlist[j]
-                fh, th = br_f[h], br_t[h]
-                mat[k, j] = -((Z[fh, fk] - Z[th, fk]) - (Z[fh, tk] - Z[th, tk]))
+                mat[k, j] = -(vrows[j, fk] - vrows[j, tk])
             mat[k, k] += 1.0 / br_b[l]
             scale = max(scale, abs(mat[k, k]))
         if not lu_solve_inplace(mat, rhs, nr, 1e-10 * scale):
             return 8
         for k in range(nr):
-            l = rlist[k]
-            _axpy(theta, rhs[k], Z[br_f[l]])
-            _axpy(theta, -rhs[k], Z[br_t[l]])
+            _axpy(theta, rhs[k], vrows[k])
 
     # ---- 5. flows -----------------------------------------------------------------------------------------
+    for k in range(nk):
+        l = klist[k]
+        wloc[l] = 0.0
+        pfloc[l] = 0.0
     n_over = 0
     max_load = 0.0
+    thr = 100.0 + OVERLOAD_EPS
     for l in range(br_f.size):
-        if not br_alive0[l] or br_st[l] == stamp:
-            if want_flows:
-                flows[s, l] = 0.0
-            continue
-        fl = base_mva * (br_b[l] * (theta[br_f[l]] - theta[br_t[l]]) + br_pfinj[l])
+        fl = base_mva * (wloc[l] * (theta[br_f[l]] - theta[br_t[l]]) + pfloc[l])
+        ld = abs(fl) * br_ir[l]
+        if ld > max_load:
+            max_load = ld
+        if ld > thr:
+            n_over += 1
         if want_flows:
             flows[s, l] = fl
-        r = br_rate[l]
-        if r > 0.0 and r < np.inf:
-            ld = abs(fl) / r * 100.0
-            if ld > max_load:
-                max_load = ld
-            if ld > 100.0 + OVERLOAD_EPS:
-                n_over += 1
+    for k in range(nk):
+        l = klist[k]
+        wloc[l] = br_w[l]
+        pfloc[l] = br_pfinj[l]
     out_f[s, 7] = n_over
     out_f[s, 8] = max_load
 
@@ -467,7 +482,9 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
              np.zeros((n_comp, nf)), np.zeros((n_comp, nt1)), np.zeros((n_comp, 4)), np.zeros(n_comp, np.int64),
              np.zeros(n_bus), np.zeros(n_bus), np.zeros(cap + n_gen + n_load, np.int64),
              np.zeros(3 * cap + n_comp, np.int64), np.zeros(MAX_RANK, np.int64),
-             np.zeros((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(4))
+             np.zeros((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(4),
+             np.zeros((MAX_RANK, n_bus)), G[36].copy(), G[6].copy(),
+             np.zeros(n_bus, np.int64))
         for s in range(s0, s1):
             flags[s] = _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t, out_i,
                                  flows, lshed)
