@@ -22,7 +22,7 @@ Examples
 >>> r.islands.tolist(), bool(r.exact.any())
 ([1, 2, 1], False)
 >>> r0 = svitlo.assess("case14", {"strikes": [{"assets": ["line:0", "line:1"]}]})
->>> abs(r.shed_mw[1] - r0.metrics["shed_mw"]) < 1e-6
+>>> bool(abs(r.shed_mw[1] - r0.metrics["shed_mw"]) < 1e-6)
 True
 """
 
