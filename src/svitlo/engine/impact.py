@@ -27,7 +27,7 @@ import pandas as pd
 from svitlo.engine.state import StateResult
 from svitlo.model.compiled import CompiledGrid
 
-__all__ = ["Impact", "build_impact", "OVERLOAD_PERCENT"]
+__all__ = ["Impact", "build_impact", "OVERLOAD_PERCENT", "default_tier_weights", "tier_weight_array"]
 
 #: Loading above which a branch is reported as overloaded (%).
 OVERLOAD_PERCENT = 100.0
@@ -202,9 +202,9 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
         "people_without_power": per_island(li, lm, pwp),
     })
 
-    weights = tier_weights or default_tier_weights()
     by_tier = {int(t): float(shed[cg.load_tier == t].sum()) for t in np.unique(cg.load_tier)}
-    weighted = float(sum(weights.get(t, 1.0) * s for t, s in by_tier.items()))
+    tw = tier_weight_array(np.array(list(by_tier), dtype=np.int64), tier_weights)
+    weighted = float(sum(w * s for w, s in zip(tw, by_tier.values())))
     metrics: dict[str, Any] = {
         "load_mw": float(demand.sum()),
         "served_mw": float(served.sum()),
@@ -229,3 +229,26 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
 def default_tier_weights() -> dict[int, float]:
     """Priority weights per tier for weighted shed: critical 100, essential 10, standard 1, deferrable 0.1."""
     return {1: 100.0, 2: 10.0, 3: 1.0, 4: 0.1}
+
+
+def tier_weight_array(tiers: np.ndarray, weights: dict[int, float] | None = None) -> np.ndarray:
+    """Shed weight per load from its tier; tiers beyond the largest weighted one get 10x less per tier.
+
+    >>> tier_weight_array(np.array([1, 3, 4, 6])).tolist()
+    [100.0, 1.0, 0.1, 0.001]
+    """
+    if weights is None:
+        weights = default_tier_weights()
+    if not weights:
+        return np.ones(tiers.size)
+    top = max(weights)
+    out = np.empty(tiers.size)
+    for i, t in enumerate(np.asarray(tiers).tolist()):
+        if t in weights:
+            out[i] = float(weights[t])
+        elif t > top:
+            out[i] = float(weights[top]) / 10.0 ** (t - top)
+        else:
+            below = [k for k in weights if k < t]
+            out[i] = float(weights[max(below)]) if below else float(weights[min(weights)])
+    return out

@@ -52,10 +52,11 @@ import scipy.sparse as sp
 
 from svitlo.engine.damage import DamageState
 from svitlo.engine.dispatch import energised_islands
+from svitlo.engine.impact import tier_weight_array
 from svitlo.errors import SolverError
 from svitlo.model.compiled import CompiledGrid
 
-__all__ = ["OpfResult", "opf_dispatch", "tier_weight_array"]
+__all__ = ["OpfResult", "opf_dispatch"]
 
 _BANNER_LOCK = threading.Lock()
 _BANNER_DONE = False
@@ -96,31 +97,6 @@ class OpfResult:
     def tables(self) -> dict[str, pd.DataFrame]:
         """Tables for :attr:`svitlo.engine.impact.Impact.extras`."""
         return {"binding": self.binding}
-
-
-def tier_weight_array(tiers: np.ndarray, weights: dict[int, float] | None = None) -> np.ndarray:
-    """Shed weight per load from its tier; tiers beyond the largest weighted one get 10x less per tier.
-
-    >>> tier_weight_array(np.array([1, 3, 4, 6])).tolist()
-    [100.0, 1.0, 0.1, 0.001]
-    """
-    if weights is None:
-        from svitlo.engine.impact import default_tier_weights
-
-        weights = default_tier_weights()
-    if not weights:
-        return np.ones(tiers.size)
-    top = max(weights)
-    out = np.empty(tiers.size)
-    for i, t in enumerate(np.asarray(tiers).tolist()):
-        if t in weights:
-            out[i] = float(weights[t])
-        elif t > top:
-            out[i] = float(weights[top]) / 10.0 ** (t - top)
-        else:
-            below = [k for k in weights if k < t]
-            out[i] = float(weights[max(below)]) if below else float(weights[min(weights)])
-    return out
 
 
 def _new_highs():
