@@ -7,7 +7,7 @@ Examples
 >>> parse_scenario({"grid": "case9", "strikes": [{"asets": ["line:1"]}]}, source="s.yaml")
 Traceback (most recent call last):
 ...
-svitlo.errors.ScenarioError: s.yaml: strikes[0].asets = ['line:1']: unknown key 'asets'; expected one of ['assets', 'random', 'targeted']
+svitlo.errors.ScenarioError: s.yaml: strikes[0].asets = ['line:1']: unknown key 'asets'; expected one of ['assets', 'geographic', 'random', 'targeted']
 """
 
 from __future__ import annotations
