@@ -44,7 +44,7 @@ class SweepOutcome:
     computed
         Scenarios computed by this call (the rest were already stored).
     seconds
-        Wall time spent computing and storing chunks in this call (s).
+        Wall time spent computing and storing chunks in this call (s; a local cluster's start-up excluded).
     engine
         ``"batch"`` or ``"loop"``.
     """
@@ -112,8 +112,13 @@ def _client(scheduler: str | None, workers: int | None, processes: bool) -> tupl
                             field="workers", value=workers) from None
     if scheduler is not None:
         return Client(scheduler, timeout="20s"), None
-    cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1, processes=processes,
-                           dashboard_address=None)
+    k = int(workers or 1)
+    extra: dict[str, Any] = {}
+    if processes:  # share the cores among workers: no oversubscribed (spinning) numba/OpenMP thread pools
+        per = str(max(1, (os.cpu_count() or 1) // k))
+        extra["env"] = {"NUMBA_NUM_THREADS": per, "OMP_NUM_THREADS": per}
+    cluster = LocalCluster(n_workers=k, threads_per_worker=1, processes=processes, dashboard_address=None,
+                           **extra)
     return Client(cluster), cluster
 
 
@@ -214,12 +219,13 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
         stored = sum(store.chunk_range(c)[1] - store.chunk_range(c)[0] for c in done)
         if progress:
             progress(stored, total)
-        t0 = time.perf_counter()
         computed = 0
         own_client = own_cluster = None
+        t0 = time.perf_counter()
         try:
             if client is None and (scheduler is not None or workers is not None) and todo:
                 own_client, own_cluster = _client(scheduler, workers, processes)
+            t0 = time.perf_counter()
             use = client if client is not None else own_client
             results = (_dask_results(ctx, plan.root_seed, todo, client=use, run_id=plan.run_id,
                                      in_flight=in_flight) if use is not None
@@ -230,12 +236,12 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
                 stored += table.num_rows
                 if progress:
                     progress(stored, total)
+            seconds = time.perf_counter() - t0
         finally:
             if own_client is not None:
                 own_client.close()
             if own_cluster is not None:
                 own_cluster.close()
-        seconds = time.perf_counter() - t0
         if computed or not store.manifest.get("complete"):
             _finalize(store)
         return SweepOutcome(path=store.path, run_id=plan.run_id, n=plan.n, computed=computed, seconds=seconds,
