@@ -8,9 +8,10 @@ and every island's flows are exact. Scenarios the fast path cannot prove exact a
 
 Results equal :func:`svitlo.assess` / :func:`~svitlo.engine.state.evaluate_state` scenario by scenario
 (≤ 1e-6 MW). With ``dtype=np.float32`` the dense inverse and the images are stored in single precision (half
-the memory traffic); dispatch and shedding stay exact and flows carry an error of about ``1e-6`` of the largest
-angle difference times the branch susceptance — measured at most ~0.05 MW on case2869pegase (see
-``tests/test_batch.py``).
+the memory, about 1.5x the speed); islands, dispatch, shedding and every MW/people metric stay exact, while
+flows carry a relative error of up to about 1e-2 of the scenario's largest flow (measured on 300 random
+10-branch strikes: 0.003 % on case118, 0.13 % on case2869pegase, 0.5 % on case9241pegase), and so do
+``max_loading_percent`` and, near 100 %, ``overloaded_branches``.
 
 Examples
 --------
