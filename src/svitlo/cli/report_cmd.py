@@ -11,6 +11,10 @@ from svitlo.cli.common import console, fmt_mw, fmt_people
 from svitlo.cli.main import app
 
 
+def _prob(p: float) -> str:
+    return f"{p:.3f}" if p == 0 or p >= 0.001 else f"{p:.1e}"
+
+
 def _num(v: float) -> str:
     return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
 
@@ -70,9 +74,9 @@ def report_cmd(
     a = rc[rc["metric"] == "shed_mw"].reset_index(drop=True)
     b = rc[rc["metric"] == "people_without_power"].reset_index(drop=True)
     for i in range(max(len(a), len(b))):
-        c.add_row(fmt_mw(a["threshold"][i]) if i < len(a) else "", f"{a['exceedance_probability'][i]:.3f}"
+        c.add_row(fmt_mw(a["threshold"][i]) if i < len(a) else "", _prob(a['exceedance_probability'][i])
                   if i < len(a) else "", fmt_people(b["threshold"][i]) if i < len(b) else "",
-                  f"{b['exceedance_probability'][i]:.3f}" if i < len(b) else "")
+                  _prob(b['exceedance_probability'][i]) if i < len(b) else "")
     console.print(c)
 
     s = Table(title=f"protect first: top {len(tables['assets'])} assets by expected shed when lost")

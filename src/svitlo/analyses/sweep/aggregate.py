@@ -29,6 +29,7 @@ SUMMARY_METRICS = ("shed_mw", "weighted_shed_mw", "people_without_power", "serve
 #: Metrics with a risk (exceedance) curve.
 RISK_METRICS = ("shed_mw", "people_without_power")
 _QUANTILES = (0.05, 0.5, 0.95, 0.99)
+_TAIL_LEVELS = (0.5, 0.2, 0.1, 0.05, 0.01, 0.001, 0.0001)
 #: The scenario's facility table, stored in the run folder when the scenario has facilities.
 FACILITY_TABLE = "facility_table.parquet"
 _FACILITY_INFO = ("kind", "name", "bus", "tier", "population", "demand_kw", "gen_kw", "fuel_h", "battery_kwh")
@@ -100,7 +101,9 @@ def worst_scenarios(run_dir: str | os.PathLike, *, by: str = "shed_mw", k: int =
 
 
 def risk_curve(run_dir: str | os.PathLike, *, metric: str = "shed_mw", points: int = 41) -> pd.DataFrame:
-    """Exceedance probability ``P(metric > threshold)`` at ``points`` thresholds from 0 to the maximum.
+    """Exceedance probability ``P(metric > threshold)`` at ``points`` thresholds evenly spaced from 0 to the
+    maximum, plus the thresholds exceeded with probability about 0.5, 0.2, 0.1, 0.05, 0.01, 0.001 and 0.0001
+    (where the run is large enough to resolve them), so heavy tails keep points.
 
     Returns columns ``metric``, ``threshold``, ``exceedance_probability``, ``scenarios_above``.
     """
@@ -109,6 +112,11 @@ def risk_curve(run_dir: str | os.PathLike, *, metric: str = "shed_mw", points: i
     con = connect(run_dir)
     n, hi = con.execute(f'SELECT count(*), coalesce(max("{metric}"), 0) FROM scenarios').fetchall()[0]
     thr = np.linspace(0.0, float(hi), max(2, int(points)))
+    levels = [p for p in _TAIL_LEVELS if p * n >= 1]
+    if n and levels:
+        qs = ", ".join(f'quantile_cont("{metric}", {1.0 - p})' for p in levels)
+        tail = np.asarray(con.execute(f"SELECT {qs} FROM scenarios").fetchall()[0], dtype=float)
+        thr = np.unique(np.concatenate([thr, tail[np.isfinite(tail)]]))
     if n == 0:
         return pd.DataFrame({"metric": metric, "threshold": thr, "exceedance_probability": np.nan,
                              "scenarios_above": 0})
