@@ -34,7 +34,7 @@ def test_sigkill_mid_run_then_resume(tmp_path):
     y = tmp_path / "s.yaml"
     y.write_text(YAML)
     out = tmp_path / "run"
-    n, cs = 2500, 20
+    n, cs = 6000, 20
     args = ["sweep", str(y), "--n", str(n), "--out", str(out), "--chunk-size", str(cs), "--quiet"]
     proc = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     parts = out / "parts"
