@@ -286,3 +286,13 @@ strikes:
     assert "facilities" in report_tables(out.path)
     assert main(["report", str(out.path), "--top", "3"]) == 0
     assert (out.path / "facilities.parquet").is_file()
+
+
+def test_report_of_a_run_with_no_rows_yet(tmp_path, capsys):
+    sc = _scenario()
+    RunStore.prepare(tmp_path / "r", make_plan(sc, make_context(sc).cg, n=10)).close()
+    assert main(["report", str(tmp_path / "r")]) == 0
+    assert "no scenario stored yet" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "r"), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["rows"] == 0 and rep["metrics"][0]["mean"] is None and rep["worst"] == []

@@ -45,6 +45,9 @@ def report_cmd(
     state = "complete" if run.complete and rows == run.n else f"[yellow]partial: {rows:,} of {run.n:,}[/yellow]"
     console.print(f"[bold]{m.get('scenario_name', 'sweep')}[/bold] on {m.get('grid', '?')} ({m.get('mode', '?')}) — "
                   f"{rows:,} scenarios, root seed {m['root_seed']}, run {m['run_id']} ({state})")
+    if rows == 0:
+        console.print("no scenario stored yet: run (or resume) the sweep first")
+        return
 
     t = Table(title="metrics over scenarios")
     for c in ("metric", "mean", "p05", "p50", "p95", "p99", "max"):

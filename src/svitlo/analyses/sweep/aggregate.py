@@ -85,7 +85,10 @@ def metric_summary(run_dir: str | os.PathLike) -> pd.DataFrame:
         r = con.execute(f'SELECT avg("{m}"), stddev_samp("{m}"), min("{m}"), {qs}, max("{m}") '
                         "FROM scenarios").fetchall()[0]
         rows.append([m, *r])
-    return pd.DataFrame(rows, columns=["metric", "mean", "std", "min", "p05", "p50", "p95", "p99", "max"])
+    df = pd.DataFrame(rows, columns=["metric", "mean", "std", "min", "p05", "p50", "p95", "p99", "max"])
+    stats = df.columns[1:]
+    df[stats] = df[stats].apply(pd.to_numeric, errors="coerce").astype(float)  # NULL (no rows) -> NaN
+    return df
 
 
 def worst_scenarios(run_dir: str | os.PathLike, *, by: str = "shed_mw", k: int = 10) -> pd.DataFrame:
