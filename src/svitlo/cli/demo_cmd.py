@@ -52,18 +52,6 @@ def run_demo(*, seed: int | None = None) -> DemoResult:
     return DemoResult(scenario=sc, grid=grid, timeline=tl, elapsed_s=time.perf_counter() - t0)
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        return _clean(v.item())
-    return v
-
-
 def print_story(result: DemoResult, *, every_h: int = 6) -> None:
     """Tell the demo's story on the console with rich."""
     from rich.table import Table
@@ -137,7 +125,9 @@ def demo(
                "horizon_h": result.timeline.horizon_h, "elapsed_s": round(result.elapsed_s, 3),
                "report": str(written) if written else None, "story": tell(result.timeline).facts,
                "timeline": result.timeline.to_dict()}
-        print(json.dumps(_clean(out), allow_nan=False))
+        from svitlo.engine.serialize import jsonable
+
+        print(json.dumps(jsonable(out), allow_nan=False))
         return
     print_story(result)
     if written is not None:

@@ -16,7 +16,6 @@ Tables (pandas, one row per asset or island):
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from svitlo.engine.serialize import jsonable, records
 from svitlo.engine.state import StateResult
 from svitlo.model.compiled import CompiledGrid
 
@@ -72,10 +72,10 @@ class Impact:
         """A JSON-ready dict: scenario, grid, mode, destroyed, metrics, islands, branches, generators, loads,
         buses, extras and info."""
         out: dict[str, Any] = {"scenario": self.scenario, "grid": self.grid, "mode": self.mode,
-                               "destroyed": list(self.destroyed), "metrics": _clean(self.metrics)}
+                               "destroyed": list(self.destroyed), "metrics": jsonable(self.metrics)}
         for name, df in self.tables().items():
-            out[name] = _records(df)
-        out["info"] = _clean(self.info)
+            out[name] = records(df)
+        out["info"] = jsonable(self.info)
         return out
 
     def to_json(self, **kw: Any) -> str:
@@ -93,8 +93,8 @@ class Impact:
             written.append(p)
         m = d / "metrics.json"
         m.write_text(json.dumps({"scenario": self.scenario, "grid": self.grid, "mode": self.mode,
-                                 "destroyed": list(self.destroyed), "metrics": _clean(self.metrics),
-                                 "info": _clean(self.info)}, indent=2, allow_nan=False))
+                                 "destroyed": list(self.destroyed), "metrics": jsonable(self.metrics),
+                                 "info": jsonable(self.info)}, indent=2, allow_nan=False))
         written.append(m)
         return written
 
@@ -103,28 +103,8 @@ def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object:
-            out[c] = out[c].map(lambda v: v if v is None or isinstance(v, str) else json.dumps(_clean(v)))
+            out[c] = out[c].map(lambda v: v if v is None or isinstance(v, str) else json.dumps(jsonable(v)))
     return out
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return [_clean(x) for x in v]
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return f if math.isfinite(f) else None
-    return v
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    cols = list(df.columns)
-    return [{c: _clean(v) for c, v in zip(cols, row)} for row in df.itertuples(index=False, name=None)]
 
 
 def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario",

@@ -42,7 +42,8 @@ import pandas as pd
 from svitlo.engine import backup as bk
 from svitlo.engine.assess import as_scenario, intact_flows, prepare_grid
 from svitlo.engine.damage import apply_damage
-from svitlo.engine.impact import Impact, _clean, _records, build_impact, default_tier_weights
+from svitlo.engine.impact import Impact, build_impact, default_tier_weights
+from svitlo.engine.serialize import jsonable, records
 from svitlo.engine.repairs import Job, assign_crews, repair_durations
 from svitlo.engine.rolling import plan_rolling, queue_of_loads
 from svitlo.engine.state import evaluate_state
@@ -110,10 +111,10 @@ class Timeline:
         """A JSON-ready dict: names, ``hourly``/``facilities``/``events`` as records, each per-hour matrix as
         ``{id: [value per hour]}``, and ``impacts`` as ``{hour: Impact.to_dict()}``."""
         out: dict[str, Any] = {"scenario": self.scenario, "grid": self.grid, "horizon_h": self.horizon_h,
-                               "hourly": _records(self.hourly), "facilities": _records(self.facilities),
-                               "events": _records(self.events)}
+                               "hourly": records(self.hourly), "facilities": records(self.facilities),
+                               "events": records(self.events)}
         for name, df in self._matrices().items():
-            out[name] = {str(i): _clean(row.tolist()) for i, row in zip(df.index, df.to_numpy())}
+            out[name] = {str(i): jsonable(row.tolist()) for i, row in zip(df.index, df.to_numpy())}
         out["impacts"] = {str(h): imp.to_dict() for h, imp in self.impacts.items()}
         return out
 
