@@ -6,6 +6,20 @@ the rows present are the scenarios computed so far.
 
 Per-asset figures count an asset as *lost* in a scenario when a strike destroys it directly (a destroyed bus
 also takes its branches, generators and loads, which are not counted separately).
+
+Examples
+--------
+>>> import tempfile
+>>> from svitlo.analyses.sweep.run import sweep
+>>> d = sweep({"grid": "case14", "strikes": [{"random": {"k": 2}}]}, n=50, out=tempfile.mkdtemp()).path
+>>> s = metric_summary(d).set_index("metric")
+>>> bool(s.loc["shed_mw", "p95"] <= s.loc["shed_mw", "max"])
+True
+>>> rc = risk_curve(d, metric="shed_mw", points=5)
+>>> bool(rc["exceedance_probability"].is_monotonic_decreasing)
+True
+>>> int(asset_risk(d)["times_lost"].sum())  # two assets lost in each of 50 scenarios
+100
 """
 
 from __future__ import annotations
@@ -37,7 +51,10 @@ _FACILITY_INFO = ("kind", "name", "bus", "tier", "population", "demand_kw", "gen
 
 def connect(run_dir: str | os.PathLike) -> Any:
     """An in-memory DuckDB connection with a view ``scenarios`` over the run's part files."""
-    import duckdb
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise StoreError("querying a result store needs DuckDB: pip install 'svitlo[sweep]'") from None
 
     d = Path(run_dir)
     read_manifest(d)
