@@ -52,7 +52,7 @@ def fast_path_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray):
+def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray, brows):
     load_tcol = np.searchsorted(tiers, cg.load_tier).astype(np.int64)
     l_ok = fac.load_alive0
     lc = np.where(l_ok, fac.bus_comp[cg.load_bus], -1)
@@ -75,7 +75,7 @@ def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray
          fac.theta0, fac.coef0, fac.comp_out, fac.comp_frac, comp_load_ptr, order.astype(np.int64), shed0,
          weights, float(cg.base_mva), np.where(fac.br_alive0, cg.br_b_pu, 0.0).astype(np.float64),
          np.where((cg.br_rate_mw > 0) & np.isfinite(cg.br_rate_mw), 100.0 / cg.br_rate_mw, 0.0),
-         fac.brows if fac.brows is not None else np.zeros((1, 1), dtype=fac.Z.dtype), fac.brows is not None)
+         brows if brows is not None else np.zeros((1, 1), dtype=fac.Z.dtype), brows is not None)
     nt = tiers.size
     from svitlo.engine.batch.island_rule import POS
 
@@ -136,12 +136,15 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     if fast and n:
         import numba
 
-        from svitlo.engine.batch.factor import DEFAULT_BOUND, factorise
+        from svitlo.engine.batch.factor import DEFAULT_BOUND, branch_rows, factorise
         from svitlo.engine.batch.kernel import run_batch
 
         fac = factorise(cg, dtype=dtype, bound=DEFAULT_BOUND if bound is None else int(bound))
         if fac.intact_ok:
-            G, out_t, out_i = _kernel_inputs(cg, fac, tiers, weights)
+            # per-branch images pay off when the batch removes each branch several times over
+            reuse = outages.branch_idx.size + 4 * outages.bus_idx.size > 2 * max(cg.n_branch, 1)
+            brows = branch_rows(cg, fac) if reuse else None
+            G, out_t, out_i = _kernel_inputs(cg, fac, tiers, weights, brows)
             ob = (outages.bus_ptr, outages.bus_idx, outages.branch_ptr, outages.branch_idx, outages.gen_ptr,
                   outages.gen_idx, outages.load_ptr, outages.load_idx)
             n_chunks = max(1, min(n, 8 * numba.get_num_threads()))

@@ -32,11 +32,11 @@ from svitlo.engine.batch.trisolve import sparse_inverse_rows
 from svitlo.model.compiled import CompiledGrid
 from svitlo.topology.islands import islands
 
-__all__ = ["BatchFactor", "factorise", "DEFAULT_BOUND"]
+__all__ = ["BatchFactor", "factorise", "branch_rows", "DEFAULT_BOUND", "BRANCH_ROWS_BYTES"]
 
 #: Largest size (bytes) of the optional per-branch angle images ``Z[f] - Z[t]`` kept in memory; they halve the
 #: memory traffic of the Woodbury update.
-BRANCH_ROWS_BYTES = 768 * 2**20
+BRANCH_ROWS_BYTES = 1536 * 2**20
 
 #: Buses a local search explores from an outage endpoint before it calls the part "large" (the rest of the
 #: grid). Components up to this size are handled entirely explicitly.
@@ -78,7 +78,6 @@ class BatchFactor:
     load_alive0: np.ndarray
     bus_alive0: np.ndarray
     intact_ok: bool
-    brows: np.ndarray | None = None
 
 
 def _features(cg: CompiledGrid, tiers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -200,19 +199,33 @@ def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAUL
     for j, c in enumerate(big):
         fc = np.where((bus_comp == c)[:, None], feat, 0.0) / cg.base_mva
         img[j] = (fc.T.astype(dtype) @ z)
-    brows = None
-    if cg.n_branch * cg.n_bus * np.dtype(dtype).itemsize <= BRANCH_ROWS_BYTES:
-        brows = np.zeros((cg.n_branch, cg.n_bus), dtype=dtype)
-        ok = np.flatnonzero(br_ok)
-        for lo in range(0, ok.size, 512):
-            sel = ok[lo:lo + 512]
-            brows[sel] = z[cg.br_f[sel]] - z[cg.br_t[sel]]
     fac = BatchFactor(dtype=dtype, bound=int(bound), n_tiers=nt, tiers=tiers, bus_comp=bus_comp.astype(np.int64),
                       comp_size=comp_size, comp_img=comp_img, comp_root=root, tree_parent=parent, tree_pbr=pbr,
                       adj_ptr=adj_ptr, adj_bus=adj_bus, adj_br=adj_br, feat=feat, feat_gen=fg, feat_load=fl,
                       feat_comp=feat_comp, Z=z, img=img, theta0=np.asarray(theta0, dtype=np.float64),
                       coef0=coef0, comp_out=comp_out, comp_frac=comp_frac, br_pfinj_pu=pfinj, br_alive0=br_ok,
                       gen_alive0=g_ok, load_alive0=cg.load_in_service & bus_ok[cg.load_bus], bus_alive0=bus_ok,
-                      intact_ok=bool(intact_ok), brows=brows)
+                      intact_ok=bool(intact_ok))
     per[key] = fac
     return fac
+
+
+def branch_rows(cg: CompiledGrid, fac: BatchFactor) -> np.ndarray | None:
+    """Per-branch angle images ``Z[f] - Z[t]`` (``n_branch x n_bus``, zero for branches out of service), built
+    on first use and cached with ``fac``; None when larger than :data:`BRANCH_ROWS_BYTES`.
+
+    They pay off when branches are hit many times (large random sweeps), not for one pass of N-1.
+    """
+    if cg.n_branch * cg.n_bus * np.dtype(fac.dtype).itemsize > BRANCH_ROWS_BYTES:
+        return None
+    per = _CACHE.setdefault(cg, {})
+    key = (np.dtype(fac.dtype).name, fac.bound, "branch_rows")
+    if key not in per:
+        z = fac.Z
+        rows = np.zeros((cg.n_branch, cg.n_bus), dtype=fac.dtype)
+        ok = np.flatnonzero(fac.br_alive0)
+        for lo in range(0, ok.size, 512):
+            sel = ok[lo:lo + 512]
+            rows[sel] = z[cg.br_f[sel]] - z[cg.br_t[sel]]
+        per[key] = rows
+    return per[key]
