@@ -140,12 +140,15 @@ def test_hub_bus_destroyed(cg118):
 def test_case2869pegase_k10_sample(cg2869):
     """Seeded sample of 10-branch strikes on a large grid with phase shifters: flows ≤ 1e-6 MW."""
     rng = np.random.default_rng(2024)
-    branches = [rng.choice(cg2869.n_branch, 10, replace=False) for _ in range(400)]
-    buses = [rng.choice(cg2869.n_bus, int(rng.integers(0, 2)), replace=False) for _ in range(400)]
+    n = 1000  # enough branch removals for the engine to use its per-branch images
+    branches = [rng.choice(cg2869.n_branch, 10, replace=False) for _ in range(n)]
+    buses = [rng.choice(cg2869.n_bus, int(rng.integers(0, 2)), replace=False) for _ in range(n)]
     out = outages_from_indices(branches=branches, buses=buses)
     res = evaluate_batch(cg2869, out, return_flows=True)
     assert (res.islands > 1).mean() > 0.5 and not res.exact.any()
-    _assert_equal(cg2869, out, res, scenarios=rng.choice(400, 25, replace=False))
+    _assert_equal(cg2869, out, res, scenarios=rng.choice(n, 25, replace=False))
+    few = evaluate_batch(cg2869, outages_from_indices(branches=branches[:50], buses=buses[:50]), return_flows=True)
+    np.testing.assert_allclose(few.flows_mw, res.flows_mw[:50], atol=TOL_MW)  # with and without the images
 
 
 def test_float32_within_documented_tolerance(cg2869):
@@ -181,6 +184,13 @@ def test_outages_from_damage_matches_ids(cg118):
     ra, rb = evaluate_batch(cg118, a), evaluate_batch(cg118, b)
     np.testing.assert_array_equal(ra.islands, rb.islands)
     np.testing.assert_allclose(ra.shed_mw, rb.shed_mw, atol=TOL_MW)
+
+
+def test_empty_batch_and_intact_scenario(cg118):
+    empty = evaluate_batch(cg118, outages_from_indices(branches=[]))
+    assert empty.n_scenarios == 0 and empty.to_frame().empty
+    res = evaluate_batch(cg118, outages_from_indices(branches=[[]]), return_flows=True)
+    _assert_equal(cg118, outages_from_indices(branches=[[]]), res)
 
 
 def test_inputs_are_not_modified(cg118):
