@@ -111,6 +111,9 @@ def test_bad_arguments_are_clear_errors(tmp_path):
         sweep(SC14, n=3, out=tmp_path / "x", workers=0)
     with pytest.raises(StoreError, match="not a sweep run folder"):
         open_run(tmp_path)
+    with pytest.raises(ScenarioError, match="strikes\\[0\\].random.k = 500"):
+        sweep({"grid": "case14", "strikes": [{"random": {"k": 500}}]}, n=3, out=tmp_path / "y")
+    assert not (tmp_path / "y").exists()  # refused before any folder was made
 
 
 def test_one_writer_at_a_time(tmp_path):

@@ -19,9 +19,10 @@ from typing import Any
 
 from svitlo.analyses.sweep.aggregate import FACILITY_TABLE
 from svitlo.analyses.sweep.evaluate import SweepContext, engine_name, evaluate_chunk, make_context
-from svitlo.analyses.sweep.plan import make_plan
+from svitlo.analyses.sweep.plan import make_plan, scenario_seed
 from svitlo.analyses.sweep.store import RunStore
 from svitlo.errors import ScenarioError
+from svitlo.scenarios.strikes import resolve_strikes
 
 __all__ = ["sweep", "SweepOutcome", "Progress"]
 
@@ -207,6 +208,9 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
     ctx = make_context(sc, grid=grid)
     engine = engine_name()
     plan = make_plan(sc, ctx.cg, n=n, root_seed=root_seed, chunk_size=chunk_size, engine=engine)
+    # draw the first scenario here, so a strike the grid cannot satisfy fails before a run folder exists
+    resolve_strikes(ctx.cg, ctx.strikes, seed=scenario_seed(plan.root_seed, 0), use_strike_seeds=False,
+                    weapons=ctx.weapons)
     info = {"scenario_name": sc.name, "grid": ctx.cg.name, "mode": sc.mode, "engine": engine}
     with RunStore.prepare(out, plan, info=info, chunk_size_given=chunk_size is not None) as store:
         if ctx.facilities is not None:
