@@ -142,6 +142,13 @@ def test_resume_recomputes_only_missing_chunks(tmp_path):
     assert verify_rows(d) == {"rows": 50, "distinct": 50}
     done = sweep(SC14, n=50, out=d)
     assert done.computed == 0
+    # killed while aggregating: every part stored, aggregates missing, manifest not complete
+    man = json.loads((d / "manifest.json").read_text())
+    (d / "manifest.json").write_text(json.dumps({**man, "complete": False}))
+    (d / "assets.parquet").unlink()
+    assert not open_run(d).complete
+    assert sweep(SC14, n=50, out=d).computed == 0
+    assert open_run(d).complete and (d / "assets.parquet").is_file()
 
 
 def test_corrupt_part_is_reported(tmp_path):
