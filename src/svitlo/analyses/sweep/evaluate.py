@@ -62,6 +62,8 @@ class SweepContext:
     ``strikes`` are the scenario's strikes with the seed-independent ones (explicit lists, targeted)
     already resolved to explicit asset lists, so a scenario only draws its random and geographic strikes.
     ``facilities`` indexes the scenario's facilities (their demand carved into loads of their own), if any.
+    ``engine`` (``"batch"`` or ``"loop"``) is chosen once, where the context is made, so every worker of a run
+    evaluates with the same engine (a worker without it fails instead of silently switching).
     """
 
     cg: CompiledGrid
@@ -70,6 +72,7 @@ class SweepContext:
     tier_weights: dict[int, float]
     weapons: dict[str, Any] = field(default_factory=dict)
     facilities: FacilityIndex | None = None
+    engine: str = field(default_factory=lambda: engine_name())
 
 
 def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any]) -> tuple[Strike, ...]:
@@ -155,7 +158,7 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
                  ) -> tuple[dict[str, np.ndarray], list[list[str]]]:
     """Metrics per scenario for lists of destroyed asset ids, with the best engine available, and the ids of
     the facilities left without grid supply in each."""
-    if engine_name() == "loop":
+    if ctx.engine == "loop":
         return _loop_metrics(ctx, id_lists)
     from svitlo.engine.batch import evaluate_batch, outages_from_ids
 

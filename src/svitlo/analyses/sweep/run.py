@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from svitlo.analyses.sweep.aggregate import FACILITY_TABLE
-from svitlo.analyses.sweep.evaluate import SweepContext, engine_name, evaluate_chunk, make_context
+from svitlo.analyses.sweep.evaluate import SweepContext, evaluate_chunk, make_context
 from svitlo.analyses.sweep.plan import make_plan, scenario_seed
 from svitlo.analyses.sweep.store import RunStore
 from svitlo.errors import ScenarioError
@@ -206,7 +206,7 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
     if workers is not None and int(workers) < 1:
         raise ScenarioError("must be at least 1", field="workers", value=workers)
     ctx = make_context(sc, grid=grid)
-    engine = engine_name()
+    engine = ctx.engine
     plan = make_plan(sc, ctx.cg, n=n, root_seed=root_seed, chunk_size=chunk_size, engine=engine)
     # draw the first scenario here, so a strike the grid cannot satisfy fails before a run folder exists
     resolve_strikes(ctx.cg, ctx.strikes, seed=scenario_seed(plan.root_seed, 0), use_strike_seeds=False,
