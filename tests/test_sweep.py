@@ -252,6 +252,9 @@ strikes:
   - random: {{k: 1, kinds: [line]}}
 """)
     sc = svitlo.load_scenario(y)
+    plain_y = tmp_path / "plain.yaml"  # the same without the strike's own seed, for assess
+    plain_y.write_text(y.read_text().replace("      seed: 7\n", ""))
+    plain = svitlo.load_scenario(plain_y)
     out = sweep(sc, n=24, out=tmp_path / "run", chunk_size=10)
     run = open_run(out.path)
     df = run.scenarios()
@@ -279,6 +282,12 @@ strikes:
         got = without_grid(ctx.facilities, bus_energised(ctx.cg, apply_damage(ctx.cg, ids)), shed_arr,
                            imp.loads["p_mw"].to_numpy(float))
         assert sorted(got) == sorted(want)
+        # and the public assess of the same scenario (strike seeds off) agrees, facilities included
+        ref = svitlo.assess(None, plain, seed=int(row.seed))
+        assert list(ref.destroyed) == ids
+        assert ref.metrics["shed_mw"] == pytest.approx(row.shed_mw, abs=1e-6)
+        snap = ref.extras["facilities"]
+        assert sorted(snap.loc[~snap["on_grid"], "id"]) == sorted(want)
     risk = run.facilities()
     assert len(risk) == len(fac) and set(risk["facility"]) == set(fac["id"])
     long = df.explode("facilities_without_grid")

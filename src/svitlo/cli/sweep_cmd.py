@@ -31,6 +31,10 @@ def sweep_cmd(
     from svitlo.io.scenario_file import load_scenario
 
     sc = load_scenario(scenario)
+    timeline_keys = [k for k in ("waves", "repairs", "refuel", "rolling_outages") if getattr(sc, k)]
+    if timeline_keys and not as_json:
+        err_console.print(f"note: a sweep evaluates the hour-0 strikes; {', '.join(timeline_keys)} belong to the "
+                          "timeline (`svitlo report-html`) and are not swept")
     bar = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("scenarios"),
                    TimeRemainingColumn(), console=err_console, disable=quiet or as_json, transient=False)
     task = bar.add_task("sweep", total=n)

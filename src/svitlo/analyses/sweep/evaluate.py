@@ -103,14 +103,10 @@ def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     from svitlo.io.cases import load_grid
     from svitlo.model.compiled import compile_grid
 
-    g = prepare_grid(load_grid(scenario.grid if grid is None else grid, base_dir=scenario.base_dir), scenario)
-    fac = None
-    if scenario.facilities is not None:
-        from svitlo.facilities.attach import carve_facility_loads
-        from svitlo.facilities.io import load_facilities
+    from svitlo.facilities.attach import prepare_facilities
 
-        fac = load_facilities(scenario.facilities, g, base_dir=scenario.base_dir)
-        g, fac = carve_facility_loads(g, fac)
+    g = load_grid(scenario.grid if grid is None else grid, base_dir=scenario.base_dir)
+    g, fac = prepare_facilities(prepare_grid(g, scenario), scenario)  # as assess: facility demand carved out
     cg = compile_grid(g)
     weapons = dict(scenario.weapons)
     return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons), mode=scenario.mode,
