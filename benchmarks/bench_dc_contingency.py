@@ -25,10 +25,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import branch_scenarios, lightsim2grid_contingencies, load_case, machine, pandapower_loop  # noqa: E402
+from _common import branch_scenarios, lightsim2grid_contingencies, load_case, machine, pandapower_loop
 
-from svitlo.engine.batch import evaluate_batch, outages_from_indices  # noqa: E402
-from svitlo.engine.batch.factor import branch_rows, factorise  # noqa: E402
+from svitlo.engine.batch import evaluate_batch, outages_from_indices
+from svitlo.engine.batch.factor import branch_rows, factorise
 
 TOL_MW = 1e-6
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"machine: {machine()}")
     t0 = time.perf_counter()
-    grid, net, cg = load_case(a.case)
+    _grid, net, cg = load_case(a.case)
     print(f"{a.case}: {cg.n_bus} buses, {cg.n_branch} branches; loaded in {time.perf_counter() - t0:.2f} s")
     sets, out = branch_scenarios(cg, a.k, a.n, a.seed)
     n = out.n_scenarios
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         gen0 = evaluate_state(cg, damage_from_indices(cg)).gen_p_mw
         try:
             el, ls_flows = lightsim2grid_contingencies(net, cg, sub, gen0)
-        except Exception as exc:  # report, never hide
+        except Exception as exc:  # noqa: BLE001 - report any failure of the other library, never hide it
             print(f"lightsim2grid: failed ({type(exc).__name__}: {exc})")
         else:
             ls_rate = m / el

@@ -19,12 +19,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import branch_scenarios, lightsim2grid_contingencies, load_case, machine, pandapower_loop  # noqa: E402
+from _common import branch_scenarios, lightsim2grid_contingencies, load_case, machine, pandapower_loop
 
-from svitlo.engine.batch import evaluate_batch, outages_from_indices  # noqa: E402
-from svitlo.engine.batch import factor as _factor  # noqa: E402
-from svitlo.engine.damage import damage_from_indices  # noqa: E402
-from svitlo.engine.state import evaluate_state  # noqa: E402
+from svitlo.engine.batch import evaluate_batch, outages_from_indices
+from svitlo.engine.batch import factor as _factor
+from svitlo.engine.damage import damage_from_indices
+from svitlo.engine.state import evaluate_state
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     dtype = np.float32 if a.dtype == "float32" else np.float64
     print(f"machine: {machine()}")
     t0 = time.perf_counter()
-    grid, net, cg = load_case(a.case)
+    _grid, net, cg = load_case(a.case)
     t_load = time.perf_counter() - t0
     sets, out = branch_scenarios(cg, 1, 0, 0)
     evaluate_batch(cg, outages_from_indices(branches=sets[:2]), dtype=dtype)  # JIT warm-up (cached on disk)

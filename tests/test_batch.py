@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import svitlo
-from svitlo.engine.batch import (evaluate_batch, outages_from_damage, outages_from_ids, outages_from_indices)
+from svitlo.engine.batch import evaluate_batch, outages_from_damage, outages_from_ids, outages_from_indices
 from svitlo.engine.batch.factor import factorise
 from svitlo.engine.damage import damage_from_indices
 from svitlo.engine.impact import build_impact

@@ -41,8 +41,15 @@ from svitlo.engine.impact import default_tier_weights
 from svitlo.errors import InputError, SvitloError
 from svitlo.model.compiled import CompiledGrid
 
-__all__ = ["Outages", "BatchResult", "evaluate_batch", "outages_from_ids", "outages_from_damage",
-           "outages_from_indices", "fast_path_available"]
+__all__ = [
+    "BatchResult",
+    "Outages",
+    "evaluate_batch",
+    "fast_path_available",
+    "outages_from_damage",
+    "outages_from_ids",
+    "outages_from_indices",
+]
 
 Engine = Literal["auto", "fast", "exact"]
 

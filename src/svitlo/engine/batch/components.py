@@ -20,9 +20,8 @@ between scenarios.
 from __future__ import annotations
 
 import numba as nb
-import numpy as np
 
-__all__ = ["find", "bounded_search", "reaches_root", "enumerate_component"]
+__all__ = ["bounded_search", "enumerate_component", "find", "reaches_root"]
 
 
 @nb.njit(cache=True)

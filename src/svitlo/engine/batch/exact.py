@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from svitlo.engine.batch.outages import Outages
 from svitlo.engine.damage import damage_from_indices
 from svitlo.engine.impact import build_impact
@@ -46,7 +44,3 @@ def exact_scenario(cg: CompiledGrid, outages: Outages, s: int, *, mode: str = "b
     m["shed_by_tier"] = m["shed_mw_by_tier"]
     return m
 
-
-def exact_dense(cg: CompiledGrid, outages: Outages, scenarios: np.ndarray, **kw: Any) -> list[dict[str, Any]]:
-    """:func:`exact_scenario` for each listed scenario."""
-    return [exact_scenario(cg, outages, int(s), **kw) for s in scenarios]

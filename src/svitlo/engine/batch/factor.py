@@ -32,7 +32,7 @@ from svitlo.engine.batch.trisolve import sparse_inverse_rows
 from svitlo.model.compiled import CompiledGrid
 from svitlo.topology.islands import islands
 
-__all__ = ["BatchFactor", "factorise", "branch_rows", "DEFAULT_BOUND", "BRANCH_ROWS_BYTES"]
+__all__ = ["BRANCH_ROWS_BYTES", "DEFAULT_BOUND", "BatchFactor", "branch_rows", "factorise"]
 
 #: Largest size (bytes) of the optional per-branch angle images ``Z[f] - Z[t]`` kept in memory; they halve the
 #: memory traffic of the Woodbury update.

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["FORMS", "NINF", "CAPFIN", "BASE", "UPFIN", "POS", "n_features", "island_rule"]
+__all__ = ["BASE", "CAPFIN", "FORMS", "NINF", "POS", "UPFIN", "island_rule", "n_features"]
 
 FORMS, NINF, CAPFIN, BASE, UPFIN, POS = 0, 1, 2, 3, 4, 5
 

@@ -25,7 +25,7 @@ from svitlo.engine.batch.components import bounded_search, enumerate_component, 
 from svitlo.engine.batch.island_rule import POS, island_rule
 from svitlo.engine.batch.woodbury import lu_solve_inplace
 
-__all__ = ["run_batch", "MAX_RANK"]
+__all__ = ["MAX_RANK", "run_batch"]
 
 #: Largest Woodbury rank solved on the fast path; more goes to the exact path.
 MAX_RANK = 96
@@ -61,14 +61,14 @@ def _node(b, stamp, bus_st, bus_lab, g_big, ng, naff, comp_slot, bus_comp):  # p
 def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t, out_i, flows, lshed):
     # pragma: no cover - numba
     (bus_ptr, bus_idx, br_ptr, br_idx, gen_ptr, gen_idx, load_ptr, load_idx) = ob
-    (adj_ptr, adj_bus, adj_br, br_f, br_t, br_b, br_pfinj, br_rate, br_alive0, bus_alive0, gen_alive0,
+    (adj_ptr, adj_bus, adj_br, br_f, br_t, br_b, br_pfinj, _br_rate, br_alive0, bus_alive0, gen_alive0,
      load_alive0, gen_bus, load_bus, load_tcol, bus_comp, comp_size, comp_img, comp_root, tree_parent,
      tree_pbr, feat, feat_gen, feat_load, feat_comp, Z, img, theta0, coef0, comp_out, comp_frac,
      comp_load_ptr, comp_load_idx, load_shed0, tier_w, base_mva, br_w, br_ir, brows, has_brows) = G
     (bus_st, bus_lab, br_st, gen_st, load_st, comp_st, comp_slot, ok_st, fail_st, vis_st, path, queue,
      buf, klist, dead, gdest, ldest, aff, g_par, g_big, g_start, g_len, g_comp, g_seed, g_feat, g_alive,
      g_coef, g_frac, g_out, m_feat, m_coef, m_frac, m_out, m_count, theta, qbus, qlist, uf, rlist, mat, rhs,
-     coef_tmp, frac_tmp, out_tmp, vrows, wloc, pfloc, enum_st) = W
+     _coef_tmp, frac_tmp, _out_tmp, vrows, wloc, pfloc, enum_st) = W
     nf = feat.shape[1]
     stamp = s + 1
     nk = 0
@@ -422,8 +422,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     for l in range(br_f.size):
         fl = base_mva * (wloc[l] * (theta[br_f[l]] - theta[br_t[l]]) + pfloc[l])
         ld = abs(fl) * br_ir[l]
-        if ld > max_load:
-            max_load = ld
+        max_load = max(max_load, ld)
         if ld > thr:
             n_over += 1
         if want_flows:

@@ -26,7 +26,7 @@ from svitlo.engine.damage import DamageState
 from svitlo.errors import InputError
 from svitlo.model.compiled import CompiledGrid
 
-__all__ = ["Outages", "outages_from_ids", "outages_from_damage", "outages_from_indices"]
+__all__ = ["Outages", "outages_from_damage", "outages_from_ids", "outages_from_indices"]
 
 _CLASSES = ("bus", "branch", "gen", "load")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["BatchResult", "METRICS"]
+__all__ = ["METRICS", "BatchResult"]
 
 #: Per-scenario metrics, same definitions as :func:`svitlo.engine.impact.build_impact`.
 METRICS = ("load_mw", "served_mw", "shed_mw", "weighted_shed_mw", "generation_mw", "islands",
