@@ -21,7 +21,7 @@ from svitlo.analyses.sweep.aggregate import FACILITY_TABLE
 from svitlo.analyses.sweep.evaluate import SweepContext, evaluate_chunk, make_context
 from svitlo.analyses.sweep.plan import make_plan, scenario_seed
 from svitlo.analyses.sweep.store import RunStore
-from svitlo.errors import ScenarioError
+from svitlo.errors import InputError, ScenarioError
 from svitlo.scenarios.strikes import resolve_strikes
 
 __all__ = ["sweep", "SweepOutcome", "Progress"]
@@ -100,7 +100,7 @@ def _dask_results(ctx: SweepContext, root: int, todo: list[tuple[int, int, int]]
                 pass
             yield c, table
     finally:
-        for f in ac.futures if hasattr(ac, "futures") else []:
+        for f in list(getattr(ac, "futures", ())):
             f.cancel()
         ctx_f.release()
 
@@ -112,7 +112,11 @@ def _client(scheduler: str | None, workers: int | None, processes: bool) -> tupl
         raise ScenarioError("Dask is not installed; install the 'sweep' extra (pip install svitlo[sweep])",
                             field="workers", value=workers) from None
     if scheduler is not None:
-        return Client(scheduler, timeout="20s"), None
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(f"cannot reach a Dask scheduler there ({type(exc).__name__}: {exc})",
+                             field="scheduler", value=scheduler) from None
     k = int(workers or 1)
     extra: dict[str, Any] = {}
     if processes:  # share the cores among workers: no oversubscribed (spinning) numba/OpenMP thread pools
