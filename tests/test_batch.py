@@ -210,3 +210,19 @@ def test_bad_input_names_field_and_value(cg118):
         evaluate_batch(cg118, outages_from_indices(branches=[[1]]), mode="ac")  # type: ignore[arg-type]
     with pytest.raises(svitlo.GridError):
         outages_from_ids(cg118, [["line:99999"]])
+
+
+def test_opf_mode_runs_every_scenario_on_the_exact_path():
+    cg = svitlo.compile_grid(svitlo.load_grid("case14"))
+    out = outages_from_ids(cg, [["line:0", "line:1"], ["bus:4"]])
+    w = {3: 2.0}
+    res = evaluate_batch(cg, out, mode="opf", tier_weights=w, return_flows=True)
+    assert res.exact.all()
+    for s in range(2):
+        sc = out.scenario(s)
+        dmg = damage_from_indices(cg, buses=sc["bus"], branches=sc["branch"])
+        r = evaluate_state(cg, dmg, mode="opf", options={"tier_weights": w})
+        m = build_impact(cg, r, tier_weights=w).metrics
+        assert abs(res.shed_mw[s] - m["shed_mw"]) <= TOL_MW
+        assert abs(res.weighted_shed_mw[s] - m["weighted_shed_mw"]) <= TOL_MW
+        assert np.max(np.abs(res.flows_mw[s] - r.flow_mw)) <= TOL_MW

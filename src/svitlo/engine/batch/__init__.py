@@ -158,8 +158,9 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
             run_batch(ob, G, cg.n_bus, cg.n_branch, cg.n_gen, cg.n_load, fac.comp_size.size, nt, fac.bound,
                       return_flows, return_loads, out_f, out_t, out_i, flags, flows, lshed, n_chunks)
     exact = flags != 0
+    opf_options = {"tier_weights": dict(wmap)} if mode == "opf" else None
     for s in np.flatnonzero(exact):
-        m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights)
+        m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights, options=opf_options)
         out_f[s, :9] = [m["served_mw"], m["shed_mw"], m["weighted_shed_mw"], m["generation_mw"],
                         m["people_without_power"], m["islands"], m["energised_islands"],
                         m["overloaded_branches"], m["max_loading_percent"]]
