@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -33,8 +34,21 @@ def strike_rng(seed: int | None, index: int, wave: int = 0) -> np.random.Generat
     return np.random.default_rng(np.random.SeedSequence(key))
 
 
+#: Eligible-asset pools per compiled grid and kind set (a sweep draws from the same pool millions of times).
+_POOLS: "weakref.WeakKeyDictionary[CompiledGrid, dict[tuple[str, ...], tuple[str, ...]]]" = (
+    weakref.WeakKeyDictionary())
+
+
 def eligible_assets(cg: CompiledGrid, kinds: Sequence[str]) -> list[str]:
     """In-service asset ids of the given kinds (``branch`` = any branch)."""
+    key = tuple(sorted(set(kinds)))
+    pools = _POOLS.setdefault(cg, {})
+    if key not in pools:
+        pools[key] = tuple(_eligible(cg, key))
+    return list(pools[key])
+
+
+def _eligible(cg: CompiledGrid, kinds: Sequence[str]) -> list[str]:
     out: list[str] = []
     ks = set(kinds)
     if "bus" in ks:
@@ -51,7 +65,11 @@ def eligible_assets(cg: CompiledGrid, kinds: Sequence[str]) -> list[str]:
 
 
 def _random(cg: CompiledGrid, spec: RandomStrike, rng: np.random.Generator, where: str) -> list[str]:
-    pool = eligible_assets(cg, spec.kinds)
+    key = tuple(sorted(set(spec.kinds)))
+    pool = _POOLS.get(cg, {}).get(key)
+    if pool is None:
+        eligible_assets(cg, key)
+        pool = _POOLS[cg][key]
     if spec.k > len(pool):
         raise ScenarioError(f"asks for more assets than the grid has in service of kinds {spec.kinds} "
                             f"({len(pool)})", field=f"{where}.random.k", value=spec.k)
