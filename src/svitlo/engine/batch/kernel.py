@@ -68,7 +68,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     (bus_st, bus_lab, br_st, gen_st, load_st, comp_st, comp_slot, ok_st, fail_st, vis_st, path, queue,
      buf, klist, dead, gdest, ldest, aff, g_par, g_big, g_start, g_len, g_comp, g_seed, g_feat, g_alive,
      g_coef, g_frac, g_out, m_feat, m_coef, m_frac, m_out, m_count, theta, qbus, qlist, uf, rlist, mat, rhs,
-     _coef_tmp, frac_tmp, _out_tmp, vrows, wloc, pfloc, enum_st) = W
+     _coef_tmp, frac_tmp, _out_tmp, vrows, wloc, pfloc, enum_st, rsel) = W
     nf = feat.shape[1]
     stamp = s + 1
     nk = 0
@@ -383,33 +383,38 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
             nr += 1
     if nr > 0:
         nbus = theta.size
-        for k in range(nr):  # V_k = Z^T a_k: the angle image of branch k's incidence, streamed once
-            l = rlist[k]
-            vk = vrows[k]
-            if has_brows:
-                bl = brows[l]
-                for i in range(nbus):
-                    vk[i] = bl[i]
-            else:
+        if has_brows:  # rows V_k = Z^T a_k precomputed: read each once, in the final update
+            vsrc = brows
+            for k in range(nr):
+                rsel[k] = rlist[k]
+        else:  # V_k = Z[f] - Z[t], streamed once into scratch
+            vsrc = vrows
+            for k in range(nr):
+                l = rlist[k]
                 zf = Z[br_f[l]]
                 zt = Z[br_t[l]]
+                vk = vrows[k]
                 for i in range(nbus):
                     vk[i] = zf[i] - zt[i]
+                rsel[k] = k
+        for k in range(nr):
+            l = rlist[k]
             if br_pfinj[l] != 0.0:
-                _axpy(theta, br_pfinj[l], vk)
+                _axpy(theta, br_pfinj[l], vsrc[rsel[k]])
         scale = 0.0
         for k in range(nr):
             l = rlist[k]
             fk, tk = br_f[l], br_t[l]
             rhs[k] = theta[fk] - theta[tk]
             for j in range(nr):
-                mat[k, j] = -(vrows[j, fk] - vrows[j, tk])
+                vj = vsrc[rsel[j]]
+                mat[k, j] = -(vj[fk] - vj[tk])
             mat[k, k] += 1.0 / br_b[l]
             scale = max(scale, abs(mat[k, k]))
         if not lu_solve_inplace(mat, rhs, nr, 1e-10 * scale):
             return 8
         for k in range(nr):
-            _axpy(theta, rhs[k], vrows[k])
+            _axpy(theta, rhs[k], vsrc[rsel[k]])
 
     # ---- 5. flows -----------------------------------------------------------------------------------------
     for k in range(nk):
@@ -482,8 +487,8 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
              np.zeros(n_bus), np.zeros(n_bus), np.zeros(cap + n_gen + n_load, np.int64),
              np.zeros(3 * cap + n_comp, np.int64), np.zeros(MAX_RANK, np.int64),
              np.zeros((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(4),
-             np.zeros((MAX_RANK, n_bus)), G[36].copy(), G[6].copy(),
-             np.zeros(n_bus, np.int64))
+             np.zeros((MAX_RANK, n_bus), G[25].dtype), G[36].copy(), G[6].copy(),
+             np.zeros(n_bus, np.int64), np.zeros(MAX_RANK, np.int64))
         for s in range(s0, s1):
             flags[s] = _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t, out_i,
                                  flows, lshed)
