@@ -35,9 +35,10 @@ def find(parent, g):  # pragma: no cover - numba
 
 @nb.njit(cache=True)
 def bounded_search(seed, g, stamp, bound, adj_ptr, adj_bus, adj_br, br_st, bus_st, bus_lab, buf, start,
-                   g_big, g_par):  # pragma: no cover - numba
+                   g_big, g_par, ok_st, main_g):  # pragma: no cover - numba
     """Search from ``seed`` as group ``g``; buses go to ``buf[start:]``.
 
+    Buses with ``ok_st == stamp`` are proved connected to the root; reaching one joins group ``main_g``.
     Returns ``(kind, count)``: kind 0 = small group of ``count`` buses (complete component), 1 = large group,
     2 = merged into an earlier large group (``g_par[g]`` set), 3 = inconsistent (touched a small group).
     """
@@ -64,6 +65,10 @@ def bounded_search(seed, g, stamp, bound, adj_ptr, adj_bus, adj_br, br_st, bus_s
                 g_par[g] = r
                 g_big[g] = True
                 return 2, 0
+            if ok_st[v] == stamp and main_g >= 0:
+                g_par[g] = main_g
+                g_big[g] = True
+                return 2, 0
             bus_st[v] = stamp
             bus_lab[v] = g
             buf[tail] = v
@@ -72,6 +77,12 @@ def bounded_search(seed, g, stamp, bound, adj_ptr, adj_bus, adj_br, br_st, bus_s
                 g_big[g] = True
                 return 1, 0
     return 0, tail - start
+
+
+@nb.njit(cache=True)
+def walk_to_root(u, stamp, root, parent, pbr, br_st, bus_st, bus_lab, ok_st, fail_st, path):  # pragma: no cover
+    """True if the spanning-tree path from ``u`` to ``root`` survives (memoised in ``ok_st``/``fail_st``)."""
+    return _walk(u, stamp, root, parent, pbr, br_st, bus_st, bus_lab, ok_st, fail_st, path)
 
 
 @nb.njit(cache=True)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from svitlo.engine.batch.components import bounded_search, enumerate_component, find, reaches_root
+from svitlo.engine.batch.components import (bounded_search, enumerate_component, find, reaches_root,
+                                             walk_to_root)
 from svitlo.engine.batch.island_rule import POS, island_rule
 from svitlo.engine.batch.woodbury import lu_solve_inplace
 
@@ -68,7 +69,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     (bus_st, bus_lab, br_st, gen_st, load_st, comp_st, comp_slot, ok_st, fail_st, vis_st, path, queue,
      buf, klist, dead, gdest, ldest, aff, g_par, g_big, g_start, g_len, g_comp, g_seed, g_feat, g_alive,
      g_coef, g_frac, g_out, m_feat, m_coef, m_frac, m_out, m_count, theta, qbus, qlist, uf, rlist, mat, rhs,
-     _coef_tmp, frac_tmp, _out_tmp, vrows, wloc, pfloc, enum_st, rsel) = W
+     _coef_tmp, frac_tmp, _out_tmp, vrows, wloc, pfloc, enum_st, rsel, main_st, main_g) = W
     nf = feat.shape[1]
     stamp = s + 1
     nk = 0
@@ -145,12 +146,25 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
                 continue
         if bus_st[b] == stamp:
             continue
+        c = bus_comp[b]
         g_par[ng] = ng
-        g_big[ng] = False
         g_seed[ng] = b
-        g_comp[ng] = bus_comp[b]
+        g_comp[ng] = c
+        g_start[ng] = nbuf
+        g_len[ng] = 0
+        if comp_img[c] >= 0 and walk_to_root(b, stamp, comp_root[c], tree_parent, tree_pbr, br_st, bus_st,
+                                             bus_lab, ok_st, fail_st, path):
+            if main_st[c] != stamp:  # first bus proved in the rest of the grid: its group
+                main_st[c] = stamp
+                main_g[c] = ng
+                g_big[ng] = True
+                ng += 1
+            bus_st[b] = stamp
+            bus_lab[b] = main_g[c]
+            continue
+        g_big[ng] = False
         kind, cnt = bounded_search(b, ng, stamp, bound, adj_ptr, adj_bus, adj_br, br_st, bus_st, bus_lab, buf,
-                                   nbuf, g_big, g_par)
+                                   nbuf, g_big, g_par, ok_st, main_g[c] if main_st[c] == stamp else -1)
         if kind == 3:
             return 2
         g_start[ng] = nbuf
@@ -488,7 +502,8 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
              np.zeros(3 * cap + n_comp, np.int64), np.zeros(MAX_RANK, np.int64),
              np.zeros((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(4),
              np.zeros((MAX_RANK, n_bus), G[25].dtype), G[36].copy(), G[6].copy(),
-             np.zeros(n_bus, np.int64), np.zeros(MAX_RANK, np.int64))
+             np.zeros(n_bus, np.int64), np.zeros(MAX_RANK, np.int64), np.zeros(n_comp, np.int64),
+             np.zeros(n_comp, np.int64))
         for s in range(s0, s1):
             flags[s] = _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t, out_i,
                                  flows, lshed)
