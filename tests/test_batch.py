@@ -128,12 +128,16 @@ def test_grid_split_into_large_parts_is_exact(cg118):
 
 
 def test_hub_bus_destroyed(cg118):
-    """Destroying the spanning-tree root (highest-degree bus) and its neighbours stays exact."""
+    """Destroying the spanning-tree roots (the hub first: a degree-targeted strike's first pick) stays exact."""
     fac = factorise(cg118)
-    root = int(fac.comp_root[0])
+    roots = [int(r) for r in fac.comp_root[0]]
+    root = roots[0]
     nbrs = fac.adj_bus[fac.adj_ptr[root]:fac.adj_ptr[root + 1]]
-    out = outages_from_indices(buses=[[root], [root, int(nbrs[0])], [int(nbrs[0])]], branches=[[0, 5], [], [9]])
+    top = [int(b) for b in np.argsort(-np.diff(fac.adj_ptr), kind="stable")[:12]]  # degree-targeted strike
+    out = outages_from_indices(buses=[[root], [root, int(nbrs[0])], [int(nbrs[0])], roots, roots[1:], top],
+                               branches=[[0, 5], [], [9], [3, 40, 77], [12], [1, 2, 3]])
     res = evaluate_batch(cg118, out, return_flows=True, return_loads=True, bound=2)
+    assert not res.exact.any()
     _assert_equal(cg118, out, res)
 
 

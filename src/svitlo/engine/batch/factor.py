@@ -1,7 +1,7 @@
 """Everything the batched engine precomputes once per compiled grid.
 
-* base components (islands of the intact grid), one reference bus per component and a BFS spanning tree
-  rooted there (used to prove quickly that the parts of a split component are still connected);
+* base components (islands of the intact grid), one reference bus per component and a few BFS spanning
+  trees with different roots (used to prove quickly that the parts of a split component are still connected);
 * the dense inverse ``Z`` of the reduced intact susceptance matrix (row ``k`` = ``B^{-1} e_k``, zero at
   reference and dead buses) from one sparse LU factorisation;
 * per-bus asset features (:mod:`~svitlo.engine.batch.island_rule`) and, for every component larger than the
@@ -37,6 +37,9 @@ __all__ = ["BRANCH_ROWS_BYTES", "DEFAULT_BOUND", "BatchFactor", "branch_rows", "
 #: Largest size (bytes) of the optional per-branch angle images ``Z[f] - Z[t]`` kept in memory; they halve the
 #: memory traffic of the Woodbury update.
 BRANCH_ROWS_BYTES = 1536 * 2**20
+
+#: Spanning trees per component (different roots) for the connectivity certificate.
+N_TREES = 4
 
 #: Buses a local search explores from an outage endpoint before it calls the part "large" (the rest of the
 #: grid). Components up to this size are handled entirely explicitly.
@@ -112,30 +115,43 @@ def _features(cg: CompiledGrid, tiers: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _tree(cg: CompiledGrid, adj: sp.csr_matrix, bus_comp: np.ndarray, n_comp: int, br_alive: np.ndarray):
-    """Root (highest-degree bus) and BFS spanning tree of each base component."""
+    """Reference bus and :data:`N_TREES` BFS spanning trees per base component.
+
+    Tree 0 is rooted at the highest-degree bus (also the reference of the reduced B); the others at buses of
+    degree >= 3 drawn with a fixed seed, so that a strike on the hub (the first target of a degree-targeted
+    attack) leaves another root standing. Returns roots ``(n_comp, N_TREES)``, parents and parent branches
+    ``(N_TREES, n_bus)``.
+    """
     deg = np.diff(adj.indptr)
     alive = np.flatnonzero(bus_comp >= 0)
     order = alive[np.lexsort((alive, -deg[alive]))]
-    root = np.full(n_comp, -1, dtype=np.int64)
+    root = np.full((n_comp, N_TREES), -1, dtype=np.int64)
     c = bus_comp[order]
     first = np.unique(c, return_index=True)[1]
-    root[c[first]] = order[first]
-    parent = np.full(cg.n_bus, -1, dtype=np.int64)
-    for r in root:
-        if r >= 0 and deg[r] > 0:
-            _, pred = breadth_first_order(adj, int(r), directed=False, return_predecessors=True)
-            sel = pred >= 0
-            parent[sel] = pred[sel]
-    # branch to the parent: any alive branch joining the pair
+    root[c[first], :] = order[first][:, None]
+    rng = np.random.default_rng(0)
+    for comp in np.flatnonzero(np.bincount(bus_comp[alive], minlength=n_comp) > 8):
+        cand = alive[(bus_comp[alive] == comp) & (deg[alive] >= 3)]
+        cand = cand[cand != root[comp, 0]]
+        if cand.size >= N_TREES - 1:
+            root[comp, 1:] = rng.choice(cand, N_TREES - 1, replace=False)
     f, t = cg.br_f[br_alive], cg.br_t[br_alive]
     ids = np.flatnonzero(br_alive)
     n = np.int64(cg.n_bus)
     keys = np.minimum(f, t) * n + np.maximum(f, t)
     srt = np.argsort(keys, kind="stable")
-    child = np.flatnonzero(parent >= 0)
-    q = np.minimum(child, parent[child]) * n + np.maximum(child, parent[child])
-    pbr = np.full(cg.n_bus, -1, dtype=np.int64)
-    pbr[child] = ids[srt[np.searchsorted(keys[srt], q)]]
+    parent = np.full((N_TREES, cg.n_bus), -1, dtype=np.int64)
+    pbr = np.full((N_TREES, cg.n_bus), -1, dtype=np.int64)
+    for k in range(N_TREES):
+        for r in root[:, k]:
+            if r >= 0 and deg[r] > 0:
+                _, pred = breadth_first_order(adj, int(r), directed=False, return_predecessors=True)
+                sel = pred >= 0
+                parent[k, sel] = pred[sel]
+        # branch to the parent: any alive branch joining the pair
+        child = np.flatnonzero(parent[k] >= 0)
+        q = np.minimum(child, parent[k, child]) * n + np.maximum(child, parent[k, child])
+        pbr[k, child] = ids[srt[np.searchsorted(keys[srt], q)]]
     return root, parent, pbr
 
 
@@ -172,7 +188,7 @@ def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAUL
     root, parent, pbr = _tree(cg, adj, bus_comp, n_comp, br_ok)
 
     active = np.flatnonzero(bus_ok)
-    active = active[~np.isin(active, root)]
+    active = active[~np.isin(active, root[:, 0])]
     bbus = cg.bbus(br_ok)
     z = sparse_inverse_rows(bbus[active][:, active], dtype=dtype, index=active, size=cg.n_bus)
 

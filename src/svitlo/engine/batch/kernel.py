@@ -29,7 +29,7 @@ from svitlo.engine.batch.woodbury import lu_solve_inplace
 __all__ = ["MAX_RANK", "run_batch"]
 
 #: Largest Woodbury rank solved on the fast path; more goes to the exact path.
-MAX_RANK = 96
+MAX_RANK = 256
 
 OVERLOAD_EPS = 1e-9
 
@@ -69,7 +69,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     (bus_st, bus_lab, br_st, gen_st, load_st, comp_st, comp_slot, ok_st, fail_st, vis_st, path, queue,
      buf, klist, dead, gdest, ldest, aff, g_par, g_big, g_start, g_len, g_comp, g_seed, g_feat, g_alive,
      g_coef, g_frac, g_out, m_feat, m_coef, m_frac, m_out, m_count, theta, qbus, qlist, uf, rlist, mat, rhs,
-     _coef_tmp, frac_tmp, _out_tmp, vrows, wloc, pfloc, enum_st, rsel, main_st, main_g) = W
+     _coef_tmp, frac_tmp, _out_tmp, vrows, wloc, pfloc, enum_st, rsel, main_st, main_g, tsel) = W
     nf = feat.shape[1]
     stamp = s + 1
     nk = 0
@@ -130,6 +130,20 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         naff = mark_aff(bus_comp[b], naff)
 
     # ---- 2. components ------------------------------------------------------------------------------
+    for i in range(naff):  # per component, the first spanning tree whose root keeps all its branches
+        c = aff[i]
+        tsel[i] = 0
+        for k in range(comp_root.shape[1]):
+            r = comp_root[c, k]
+            good = r >= 0 and not (bus_st[r] == stamp and bus_lab[r] <= -2)
+            if good:
+                for a in range(adj_ptr[r], adj_ptr[r + 1]):
+                    if br_st[adj_br[a]] == stamp:
+                        good = False
+                        break
+            if good:
+                tsel[i] = k
+                break
     ng = 0
     nbuf = 0
     for q in range(2 * nk + ngd + nld):
@@ -152,8 +166,9 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         g_comp[ng] = c
         g_start[ng] = nbuf
         g_len[ng] = 0
-        if comp_img[c] >= 0 and walk_to_root(b, stamp, comp_root[c], tree_parent, tree_pbr, br_st, bus_st,
-                                             bus_lab, ok_st, fail_st, path):
+        tk = tsel[comp_slot[c]]
+        if comp_img[c] >= 0 and walk_to_root(b, stamp, comp_root[c, tk], tree_parent[tk], tree_pbr[tk], br_st,
+                                             bus_st, bus_lab, ok_st, fail_st, path):
             if main_st[c] != stamp:  # first bus proved in the rest of the grid: its group
                 main_st[c] = stamp
                 main_g[c] = ng
@@ -185,8 +200,9 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         for g in range(ng0):
             if g_comp[g] != c or not g_big[g] or g_par[g] != g or enum_st[g_seed[g]] == stamp:
                 continue
-            if reaches_root(g_seed[g], stamp, comp_root[c], tree_parent, tree_pbr, adj_ptr, adj_bus, adj_br,
-                            br_st, bus_st, bus_lab, ok_st, fail_st, vis_st, path, queue):
+            tk = tsel[i]
+            if reaches_root(g_seed[g], stamp, comp_root[c, tk], tree_parent[tk], tree_pbr[tk], adj_ptr, adj_bus,
+                            adj_br, br_st, bus_st, bus_lab, ok_st, fail_st, vis_st, path, queue):
                 continue
             cnt = enumerate_component(g_seed[g], ng, stamp, adj_ptr, adj_bus, adj_br, br_st, bus_st, bus_lab,
                                       enum_st, buf, nbuf)
@@ -500,10 +516,10 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
              np.zeros((n_comp, nf)), np.zeros((n_comp, nt1)), np.zeros((n_comp, 4)), np.zeros(n_comp, np.int64),
              np.zeros(n_bus), np.zeros(n_bus), np.zeros(cap + n_gen + n_load, np.int64),
              np.zeros(3 * cap + n_comp, np.int64), np.zeros(MAX_RANK, np.int64),
-             np.zeros((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(4),
-             np.zeros((MAX_RANK, n_bus), G[25].dtype), G[36].copy(), G[6].copy(),
+             np.empty((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(4),
+             np.empty((MAX_RANK, n_bus), G[25].dtype), G[36].copy(), G[6].copy(),
              np.zeros(n_bus, np.int64), np.zeros(MAX_RANK, np.int64), np.zeros(n_comp, np.int64),
-             np.zeros(n_comp, np.int64))
+             np.zeros(n_comp, np.int64), np.zeros(n_comp, np.int64))
         for s in range(s0, s1):
             flags[s] = _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t, out_i,
                                  flows, lshed)
