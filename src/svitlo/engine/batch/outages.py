@@ -89,13 +89,24 @@ class Outages:
                                  source="Outages", field=f"{cls}_idx", value=int(idx.max()))
 
 
-def _csr(lists: Sequence[Iterable[int]]) -> tuple[np.ndarray, np.ndarray]:
-    arrs = [np.unique(np.fromiter(x, dtype=np.int64)) for x in lists]
-    ptr = np.zeros(len(arrs) + 1, dtype=np.int64)
-    if arrs:
-        ptr[1:] = np.cumsum([a.size for a in arrs])
-    idx = np.concatenate(arrs) if arrs else np.zeros(0, dtype=np.int64)
+def _csr_pairs(scen: np.ndarray, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pointer and index arrays from (scenario, index) pairs; sorted and unique within each scenario."""
+    order = np.lexsort((idx, scen))
+    idx, scen = idx[order], scen[order]
+    keep = np.ones(idx.size, dtype=bool)
+    keep[1:] = (idx[1:] != idx[:-1]) | (scen[1:] != scen[:-1])
+    idx, scen = idx[keep], scen[keep]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(np.bincount(scen, minlength=n))
     return ptr, idx.astype(np.int64)
+
+
+def _csr(lists: Sequence[Iterable[int]]) -> tuple[np.ndarray, np.ndarray]:
+    arrs = [np.asarray(x if isinstance(x, np.ndarray) else list(x), dtype=np.int64).ravel() for x in lists]
+    n = len(arrs)
+    lens = np.fromiter((a.size for a in arrs), dtype=np.int64, count=n)
+    idx = np.concatenate(arrs) if n and lens.sum() else np.zeros(0, dtype=np.int64)
+    return _csr_pairs(np.repeat(np.arange(n, dtype=np.int64), lens), idx, n)
 
 
 def outages_from_indices(*, buses: Sequence[Iterable[int]] | None = None,
@@ -120,17 +131,29 @@ def outages_from_indices(*, buses: Sequence[Iterable[int]] | None = None,
 
 def outages_from_ids(cg: CompiledGrid, scenarios: Sequence[Iterable[str]]) -> Outages:
     """:class:`Outages` from lists of asset ids (``"line:3"``, ``"bus:7"``, ...); unknown ids raise
-    :class:`~svitlo.errors.GridError`."""
-    lists: dict[str, list[list[int]]] = {c: [] for c in _CLASSES}
-    for ids in scenarios:
-        per: dict[str, list[int]] = {c: [] for c in _CLASSES}
-        for aid in ids:
-            cls, i = cg.asset(aid)
-            per[cls].append(i)
-        for c in _CLASSES:
-            lists[c].append(per[c])
-    return outages_from_indices(buses=lists["bus"], branches=lists["branch"], gens=lists["gen"],
-                                loads=lists["load"])
+    :class:`~svitlo.errors.GridError`. Ids are looked up in one vectorised pass (aliases resolved)."""
+    import pandas as pd
+
+    per = [list(ids) for ids in scenarios]
+    n = len(per)
+    lens = np.fromiter((len(x) for x in per), dtype=np.int64, count=n)
+    flat = [aid for ids in per for aid in ids]
+    keys = list(cg._index)
+    cls_code = {c: j for j, c in enumerate(_CLASSES)}
+    codes = np.fromiter((cls_code[cg._index[k][0]] for k in keys), dtype=np.int64, count=len(keys))
+    pos = np.fromiter((cg._index[k][1] for k in keys), dtype=np.int64, count=len(keys))
+    hit = pd.Index(keys).get_indexer(np.asarray(flat, dtype=object)) if flat else np.zeros(0, dtype=np.int64)
+    cls = np.where(hit >= 0, codes[np.maximum(hit, 0)], -1) if flat else hit
+    idx = np.where(hit >= 0, pos[np.maximum(hit, 0)], -1) if flat else hit
+    for j in np.flatnonzero(hit < 0):  # aliases, stray spaces; unknown ids raise here
+        c, i = cg.asset(flat[j])
+        cls[j], idx[j] = cls_code[c], i
+    scen = np.repeat(np.arange(n, dtype=np.int64), lens)
+    parts = {}
+    for j, c in enumerate(_CLASSES):
+        sel = cls == j
+        parts[f"{c}_ptr"], parts[f"{c}_idx"] = _csr_pairs(scen[sel], idx[sel].astype(np.int64), n)
+    return Outages(**parts)
 
 
 def outages_from_damage(states: Sequence[DamageState], *, cg: CompiledGrid | None = None) -> Outages:
