@@ -21,8 +21,13 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from svitlo.engine.batch.components import (bounded_search, enumerate_component, find, reaches_root,
-                                             walk_to_root)
+from svitlo.engine.batch.components import (
+    bounded_search,
+    enumerate_component,
+    find,
+    reaches_root,
+    walk_to_root,
+)
 from svitlo.engine.batch.island_rule import POS, island_rule
 from svitlo.engine.batch.woodbury import lu_solve_inplace
 
