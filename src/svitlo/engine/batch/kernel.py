@@ -14,6 +14,10 @@ For one outage set ``K`` (removed branches, plus the branches of destroyed buses
 
 Anything the fast path cannot prove exact (net-negative island, near-singular Woodbury matrix, two large
 parts of one component, too high a rank) sets a flag; the caller re-solves those scenarios exactly.
+
+Compiled kernels are cached on disk (``cache=True``). numba checks only this file's timestamp for the cache of
+:func:`run_batch`: after editing ``components.py``, ``island_rule.py`` or ``woodbury.py`` in a development
+checkout, delete ``__pycache__/*.nbi`` and ``*.nbc`` of this package.
 """
 
 from __future__ import annotations
