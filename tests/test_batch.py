@@ -40,6 +40,12 @@ def _varied_grid():
     br.iloc[11, br.columns.get_loc("in_service")] = False
     buses = g.buses.copy()
     buses.iloc[60, buses.columns.get_loc("in_service")] = False
+    buses.loc[loads["bus"].iloc[20], "in_service"] = False  # a load left on a bus out of service: always shed
+    ends = np.r_[br["from_bus"].to_numpy(), br["to_bus"].to_numpy()]
+    names, counts = np.unique(ends, return_counts=True)
+    leaves = set(names[counts == 1])
+    cut = [i for i, (f, t) in enumerate(zip(br["from_bus"], br["to_bus"])) if f in leaves or t in leaves][:2]
+    br.iloc[cut, br.columns.get_loc("in_service")] = False  # leaf buses become islands of their own
     return make_grid(buses=buses, branches=br, generators=gens, loads=loads, name="case118-varied",
                      base_mva=g.base_mva)
 
@@ -230,3 +236,19 @@ def test_opf_mode_runs_every_scenario_on_the_exact_path():
         assert abs(res.shed_mw[s] - m["shed_mw"]) <= TOL_MW
         assert abs(res.weighted_shed_mw[s] - m["weighted_shed_mw"]) <= TOL_MW
         assert np.max(np.abs(res.flows_mw[s] - r.flow_mw)) <= TOL_MW
+
+
+def test_small_base_islands_and_orphan_loads(cgvar):
+    """Strikes on islands that exist before any strike (leaf buses cut off) and a grid with a load left on a bus
+    out of service: all handled explicitly and exactly."""
+    fac = factorise(cgvar)
+    small = np.flatnonzero(np.isin(fac.bus_comp, np.flatnonzero(fac.comp_size <= fac.bound)))
+    gens = [int(g) for g in np.flatnonzero(np.isin(cgvar.gen_bus, small))]
+    loads = [int(x) for x in np.flatnonzero(np.isin(cgvar.load_bus, small))]
+    assert small.size >= 2 and gens and loads
+    out = outages_from_indices(buses=[[int(small[0])], [], [], [int(small[1])]],
+                               gens=[[], gens, [], gens[:1]], loads=[[], [], loads, []],
+                               branches=[[0], [], [7], []])
+    res = evaluate_batch(cgvar, out, return_flows=True, return_loads=True)
+    assert not res.exact.any()
+    _assert_equal(cgvar, out, res)
