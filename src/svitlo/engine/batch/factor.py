@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
 from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, NINF, POS, UPFIN, island_rule, n_features
-from svitlo.engine.batch.trisolve import sparse_inverse_rows
+from svitlo.engine.batch.trisolve import row_differences, sparse_inverse_rows
 from svitlo.model.compiled import CompiledGrid
 from svitlo.topology.islands import islands
 
@@ -237,11 +237,9 @@ def branch_rows(cg: CompiledGrid, fac: BatchFactor) -> np.ndarray | None:
     per = _CACHE.setdefault(cg, {})
     key = (np.dtype(fac.dtype).name, fac.bound, "branch_rows")
     if key not in per:
-        z = fac.Z
-        rows = np.zeros((cg.n_branch, cg.n_bus), dtype=fac.dtype)
-        ok = np.flatnonzero(fac.br_alive0)
-        for lo in range(0, ok.size, 512):
-            sel = ok[lo:lo + 512]
-            rows[sel] = z[cg.br_f[sel]] - z[cg.br_t[sel]]
+        rows = np.empty((cg.n_branch, cg.n_bus), dtype=fac.dtype)
+        rows[~fac.br_alive0] = 0.0
+        row_differences(fac.Z, cg.br_f.astype(np.int64), cg.br_t.astype(np.int64),
+                        np.flatnonzero(fac.br_alive0).astype(np.int64), rows)
         per[key] = rows
     return per[key]

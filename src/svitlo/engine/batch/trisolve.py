@@ -22,7 +22,7 @@ from scipy.sparse.linalg import splu
 
 from svitlo.errors import SolverError
 
-__all__ = ["sparse_inverse_rows"]
+__all__ = ["sparse_inverse_rows", "row_differences"]
 
 
 @nb.njit(cache=True, parallel=True)
@@ -96,3 +96,16 @@ def sparse_inverse_rows(a: sp.spmatrix, *, dtype: type = np.float64, block: int 
     if not np.all(np.isfinite(out[index[: min(n, 4)]])):
         raise SolverError("susceptance matrix inverse is not finite")
     return out
+
+
+@nb.njit(cache=True, parallel=True)
+def row_differences(z, f, t, sel, out):  # pragma: no cover - numba
+    """``out[l] = z[f[l]] - z[t[l]]`` for every ``l`` in ``sel`` (parallel over rows)."""
+    n = z.shape[1]
+    for j in nb.prange(sel.size):
+        l = sel[j]
+        a = z[f[l]]
+        b = z[t[l]]
+        o = out[l]
+        for i in range(n):
+            o[i] = a[i] - b[i]
