@@ -36,7 +36,7 @@ import numpy as np
 
 from svitlo.engine.batch.exact import exact_scenario
 from svitlo.engine.batch.outages import Outages, outages_from_damage, outages_from_ids, outages_from_indices
-from svitlo.engine.batch.result import METRICS, BatchResult
+from svitlo.engine.batch.result import BatchResult
 from svitlo.engine.impact import default_tier_weights
 from svitlo.errors import InputError, SvitloError
 from svitlo.model.compiled import CompiledGrid
@@ -179,5 +179,3 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
                        load_shed_mw=lshed if return_loads else None,
                        **{k: np.ascontiguousarray(v) for k, v in cols.items()})
 
-
-assert set(METRICS) <= set(BatchResult.__dataclass_fields__)
