@@ -22,7 +22,7 @@ from scipy.sparse.linalg import splu
 
 from svitlo.errors import SolverError
 
-__all__ = ["sparse_inverse_rows", "row_differences"]
+__all__ = ["row_differences", "sparse_inverse_rows"]
 
 
 @nb.njit(cache=True, parallel=True)
