@@ -252,3 +252,17 @@ def test_small_base_islands_and_orphan_loads(cgvar):
     res = evaluate_batch(cgvar, out, return_flows=True, return_loads=True)
     assert not res.exact.any()
     _assert_equal(cgvar, out, res)
+
+
+def test_weighted_shed_beyond_the_tier_table_matches_assess():
+    """Tiers past the weight table (5, 6, …) weigh the same in the batched engine and in assess."""
+    g = svitlo.load_grid("case30")
+    loads = g.loads.copy()
+    loads["tier"] = [1 + (i % 6) for i in range(len(loads))]
+    g = g.with_tables(loads=loads)
+    cg = svitlo.compile_grid(g)
+    gens = [str(x) for x in cg.gen_ids[:3]]
+    res = evaluate_batch(cg, outages_from_ids(cg, [gens]))
+    imp = svitlo.assess(g, {"strikes": [{"assets": gens}]}, compiled=cg)
+    assert imp.metrics["shed_mw"] > 0
+    assert res.weighted_shed_mw[0] == pytest.approx(imp.metrics["weighted_shed_mw"], rel=1e-9, abs=1e-9)

@@ -37,7 +37,7 @@ import numpy as np
 from svitlo.engine.batch.exact import exact_scenario
 from svitlo.engine.batch.outages import Outages, outages_from_damage, outages_from_ids, outages_from_indices
 from svitlo.engine.batch.result import BatchResult
-from svitlo.engine.impact import default_tier_weights
+from svitlo.engine.impact import default_tier_weights, tier_weight_array
 from svitlo.errors import InputError, SvitloError
 from svitlo.model.compiled import CompiledGrid
 
@@ -130,8 +130,7 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     outages.check(cg)
     n = outages.n_scenarios
     tiers = np.unique(cg.load_tier).astype(np.int64)
-    wmap = tier_weights if tier_weights is not None else default_tier_weights()
-    weights = np.array([float(wmap.get(int(t), 1.0)) for t in tiers])
+    weights = tier_weight_array(tiers, tier_weights)
     nt = tiers.size
     out_f = np.zeros((n, 9 + nt))
     flags = np.ones(n, dtype=np.int64)
@@ -158,7 +157,8 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
             run_batch(ob, G, cg.n_bus, cg.n_branch, cg.n_gen, cg.n_load, fac.comp_size.size, nt, fac.bound,
                       return_flows, return_loads, out_f, out_t, out_i, flags, flows, lshed, n_chunks)
     exact = flags != 0
-    opf_options = {"tier_weights": dict(wmap)} if mode == "opf" else None
+    opf_options = {"tier_weights": dict(tier_weights) if tier_weights is not None else default_tier_weights()} \
+        if mode == "opf" else None
     for s in np.flatnonzero(exact):
         m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights, options=opf_options)
         out_f[s, :9] = [m["served_mw"], m["shed_mw"], m["weighted_shed_mw"], m["generation_mw"],
