@@ -320,7 +320,7 @@ def _run(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, seed: int) -> Timeli
                     amount = None if rf.fuel_h is None else np.full(n_f, rf.fuel_h)
                 before = bst.fuel_h.copy()
                 bst = bk.refuel(spec, bst, mask, amount)
-                for i in np.flatnonzero(mask):
+                for i in np.flatnonzero(mask & (bst.fuel_h - before > 1e-9)):  # a full tank takes nothing
                     ev.add(h, "refuel", fac.at[i, "id"], f"{_text_name(fac, i)} refuelled: +"
                            f"{bst.fuel_h[i] - before[i]:.1f} h of fuel, {bst.fuel_h[i]:.1f} h in the tank.")
         # 5. grid state
