@@ -12,9 +12,9 @@ import os
 import numpy as np
 import pandapower.networks as pn
 import pytest
+from reference import max_flow_error, pandapower_dc_flows
 
 import svitlo
-from reference import max_flow_error, pandapower_dc_flows
 
 TOL_MW = 1e-6
 SAMPLE = {"case118": None, "case1354pegase": 25, "case2869pegase": 20}

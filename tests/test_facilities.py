@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_timeline import small_grid
 
 import svitlo
 from svitlo.errors import FacilityError, ScenarioError
 from svitlo.facilities.attach import carve_facility_loads
 from svitlo.facilities.defaults import FACILITY_KINDS, KIND_DEFAULTS
 from svitlo.facilities.io import load_facilities, parse_geojson
-
-from test_timeline import small_grid
 
 DATA = Path(__file__).parent / "data"
 

@@ -12,10 +12,18 @@ import svitlo
 from svitlo.errors import ScenarioError
 from svitlo.model.compiled import compile_grid
 from svitlo.model.grid import make_grid
-from svitlo.scenarios.geo import (DEFAULT_WEAPONS, GeoStrike, WeaponClass, fragility, geographic_strike,
-                                  haversine_m, scatter_impacts, segment_distance_m)
-from svitlo.scenarios.strikes import resolve_strikes, strike_rng
+from svitlo.scenarios.geo import (
+    DEFAULT_WEAPONS,
+    GeoStrike,
+    WeaponClass,
+    fragility,
+    geographic_strike,
+    haversine_m,
+    scatter_impacts,
+    segment_distance_m,
+)
 from svitlo.scenarios.spec import Strike
+from svitlo.scenarios.strikes import resolve_strikes, strike_rng
 
 LAT0, LON0 = 50.0, 30.0
 M_PER_DEG_LAT = math.pi / 180 * 6_371_008.8

@@ -23,8 +23,7 @@ from scipy.optimize import linprog
 
 import svitlo
 from svitlo.engine.damage import apply_damage
-from svitlo.engine.impact import build_impact, default_tier_weights
-from svitlo.engine.impact import tier_weight_array
+from svitlo.engine.impact import build_impact, default_tier_weights, tier_weight_array
 from svitlo.engine.opf import opf_dispatch
 from svitlo.engine.state import evaluate_state
 from svitlo.errors import SolverError

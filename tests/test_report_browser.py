@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from test_report_html import hand_timeline, small_grid
 
 from svitlo.report import write_report

@@ -10,8 +10,17 @@ import pandas as pd
 import pytest
 
 import svitlo
-from svitlo.analyses.sweep import (asset_risk, metric_summary, open_run, report_tables, risk_curve,
-                                   scenario_seed, scenario_seeds, sweep, verify_rows)
+from svitlo.analyses.sweep import (
+    asset_risk,
+    metric_summary,
+    open_run,
+    report_tables,
+    risk_curve,
+    scenario_seed,
+    scenario_seeds,
+    sweep,
+    verify_rows,
+)
 from svitlo.analyses.sweep.evaluate import METRIC_COLUMNS, evaluate_chunk, make_context
 from svitlo.analyses.sweep.plan import make_plan
 from svitlo.analyses.sweep.store import RunStore

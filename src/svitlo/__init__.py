@@ -19,8 +19,16 @@ from svitlo.engine.damage import DamageState, apply_damage
 from svitlo.engine.impact import Impact
 from svitlo.engine.state import StateResult, evaluate_state
 from svitlo.engine.timeline import Timeline, simulate
-from svitlo.errors import (FacilityError, GridError, InputError, ScenarioError, SolverError, StoreError,
-                           SvitloError, SvitloWarning)
+from svitlo.errors import (
+                           FacilityError,
+                           GridError,
+                           InputError,
+                           ScenarioError,
+                           SolverError,
+                           StoreError,
+                           SvitloError,
+                           SvitloWarning,
+)
 from svitlo.facilities.io import load_facilities
 from svitlo.io.cases import CASES, load_grid
 from svitlo.io.scenario_file import load_scenario, parse_scenario

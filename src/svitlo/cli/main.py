@@ -21,9 +21,14 @@ app = typer.Typer(
 )
 
 # command modules register themselves on `app` when imported
-from svitlo.cli import assess_cmd, cases_cmd, demo_cmd  # noqa: E402,F401
-from svitlo.cli import report_cmd, sweep_cmd  # noqa: E402,F401
-from svitlo.cli import report_html_cmd  # noqa: E402,F401
+from svitlo.cli import (  # noqa: E402,F401  # noqa: E402,F401
+    assess_cmd,
+    cases_cmd,
+    demo_cmd,
+    report_cmd,
+    report_html_cmd,  # noqa: E402,F401
+    sweep_cmd,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

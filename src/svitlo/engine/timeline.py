@@ -43,9 +43,9 @@ from svitlo.engine import backup as bk
 from svitlo.engine.assess import as_scenario, intact_flows, prepare_grid
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import Impact, build_impact, default_tier_weights
-from svitlo.engine.serialize import jsonable, records
 from svitlo.engine.repairs import Job, assign_crews, repair_durations
 from svitlo.engine.rolling import plan_rolling, queue_of_loads
+from svitlo.engine.serialize import jsonable, records
 from svitlo.engine.state import evaluate_state
 from svitlo.errors import ScenarioError
 from svitlo.facilities.attach import prepare_facilities

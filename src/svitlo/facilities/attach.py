@@ -81,7 +81,7 @@ def carve_facility_loads(grid: Grid, fac: pd.DataFrame) -> tuple[Grid, pd.DataFr
     for col in loads.columns:
         if col not in extra.columns:
             dt = loads[col].dtype
-            extra[col] = "" if dt == object else (False if dt == bool else np.nan)
+            extra[col] = "" if pd.api.types.is_object_dtype(dt) else (False if pd.api.types.is_bool_dtype(dt) else np.nan)
     return grid.with_tables(loads=pd.concat([loads, extra[loads.columns]])), out
 
 

@@ -16,8 +16,7 @@ import pandas as pd
 
 from svitlo.errors import InputError
 from svitlo.model.grid import Grid
-from svitlo.report.frames import (STATE_CODES, branch_codes, bus_codes, dedupe_frames, hour_matrix,
-                                  struck_since)
+from svitlo.report.frames import STATE_CODES, branch_codes, bus_codes, dedupe_frames, hour_matrix, struck_since
 from svitlo.report.layout import Layout, layout_buses, project_points
 from svitlo.report.svg import spread_markers
 

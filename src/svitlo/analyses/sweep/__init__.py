@@ -13,8 +13,14 @@ Examples
 (30, True)
 """
 
-from svitlo.analyses.sweep.aggregate import (asset_risk, metric_summary, risk_curve, scenarios, verify_rows,
-                                             worst_scenarios)
+from svitlo.analyses.sweep.aggregate import (
+                                             asset_risk,
+                                             metric_summary,
+                                             risk_curve,
+                                             scenarios,
+                                             verify_rows,
+                                             worst_scenarios,
+)
 from svitlo.analyses.sweep.plan import SweepPlan, make_plan, scenario_seed, scenario_seeds
 from svitlo.analyses.sweep.results import SweepRun, open_run, report_tables
 from svitlo.analyses.sweep.run import SweepOutcome, sweep

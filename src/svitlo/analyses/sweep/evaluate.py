@@ -100,10 +100,9 @@ def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     """Load and compile the scenario's grid (tiers, population, facility loads carved) and pre-resolve its
     fixed strikes."""
     from svitlo.engine.assess import prepare_grid
+    from svitlo.facilities.attach import prepare_facilities
     from svitlo.io.cases import load_grid
     from svitlo.model.compiled import compile_grid
-
-    from svitlo.facilities.attach import prepare_facilities
 
     g = load_grid(scenario.grid if grid is None else grid, base_dir=scenario.base_dir)
     g, fac = prepare_facilities(prepare_grid(g, scenario), scenario)  # as assess: facility demand carved out

@@ -130,8 +130,14 @@ def _client(scheduler: str | None, workers: int | None, processes: bool) -> tupl
 def _finalize(store: RunStore, *, risk_points: int = 41) -> None:
     import pandas as pd
 
-    from svitlo.analyses.sweep.aggregate import (RISK_METRICS, asset_risk, facility_risk, metric_summary, risk_curve,
-                                                 verify_rows)
+    from svitlo.analyses.sweep.aggregate import (
+        RISK_METRICS,
+        asset_risk,
+        facility_risk,
+        metric_summary,
+        risk_curve,
+        verify_rows,
+    )
 
     counts = verify_rows(store.path)
 
