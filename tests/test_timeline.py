@@ -258,3 +258,17 @@ def test_bad_timeline_input():
         simulate(small_grid(), scenario(repairs={"crew": 3}))
     with pytest.raises(ScenarioError, match="fuel_h"):
         simulate(small_grid(), scenario(refuel=[{"at_h": 3, "kinds": ["hospital"], "fuel_h": -2}]))
+
+
+def test_repeat_random_strike_aims_at_what_still_works():
+    """A wave's random strike chooses among assets still in service, never one lying destroyed."""
+    sc = svitlo.parse_scenario({
+        "grid": "case14", "horizon_h": 6, "seed": 3,
+        "strikes": [{"random": {"k": 13, "kinds": ["line"]}}],
+        "waves": [{"at_h": 2, "strikes": [{"random": {"k": 2, "kinds": ["line"]}}]}],
+    })
+    tl = svitlo.simulate(None, sc)
+    first = set(tl.events.loc[(tl.events["kind"] == "strike") & (tl.events["hour"] == 0), "subject"])
+    second = set(tl.events.loc[(tl.events["kind"] == "strike") & (tl.events["hour"] == 2), "subject"])
+    lines = {b for b in tl.branch_in_service.index if b.startswith("line:")}
+    assert len(first) == 13 and len(second) == 2 and second <= lines - first

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -205,13 +206,15 @@ def simulate(grid: Grid | str | Any, scenario: Scenario | dict | str | os.PathLi
     return _run(cg, sc, fac.reset_index(drop=True), seed)
 
 
-def _strikes_at(cg: CompiledGrid, sc: Scenario, h: int, seed: int, flows) -> list[str]:
+def _strikes_at(cg: CompiledGrid, sc: Scenario, h: int, seed: int, flows,
+                down: Collection[str] = ()) -> list[str]:
     out: list[str] = []
     if h == 0 and sc.strikes:
         out += resolve_strikes(cg, sc.strikes, seed=seed, intact_flows=flows, weapons=sc.weapons)
     for w, wave in enumerate(sc.waves):
         if wave.at_h == h:
-            out += resolve_strikes(cg, wave.strikes, seed=seed, intact_flows=flows, weapons=sc.weapons, wave=w + 1)
+            out += resolve_strikes(cg, wave.strikes, seed=seed, intact_flows=flows, weapons=sc.weapons, wave=w + 1,
+                                   exclude=set(down) | set(out))
     return list(dict.fromkeys(str(cg.aliases.get(a, a)) for a in out))
 
 
@@ -292,7 +295,7 @@ def _run(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, seed: int) -> Timeli
                 ev.add(h, "repair", a, f"{a} repaired by crew {job.crew + 1} after {job.done_h - job.start_h} h.")
                 changed = True
         # 2. strikes landing now
-        for a in _strikes_at(cg, sc, h, seed, flows):
+        for a in _strikes_at(cg, sc, h, seed, flows, down=destroyed):
             again = a in destroyed
             destroyed[a] = h
             first_hit.setdefault(a, h)

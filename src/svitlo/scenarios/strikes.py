@@ -13,7 +13,7 @@ Examples
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -64,12 +64,15 @@ def _eligible(cg: CompiledGrid, kinds: Sequence[str]) -> list[str]:
     return [str(a) for a in out]
 
 
-def _random(cg: CompiledGrid, spec: RandomStrike, rng: np.random.Generator, where: str) -> list[str]:
+def _random(cg: CompiledGrid, spec: RandomStrike, rng: np.random.Generator, where: str,
+            exclude: Collection[str] = ()) -> list[str]:
     key = tuple(sorted(set(spec.kinds)))
     pool = _POOLS.get(cg, {}).get(key)
     if pool is None:
         eligible_assets(cg, key)
         pool = _POOLS[cg][key]
+    if exclude:
+        pool = tuple(a for a in pool if a not in exclude)
     if spec.k > len(pool):
         raise ScenarioError(f"asks for more assets than the grid has in service of kinds {spec.kinds} "
                             f"({len(pool)})", field=f"{where}.random.k", value=spec.k)
@@ -95,7 +98,7 @@ def _betweenness(cg: CompiledGrid) -> np.ndarray:
 
 
 def _targeted(cg: CompiledGrid, spec: TargetedStrike, flows: Callable[[], np.ndarray] | None,
-              where: str) -> list[str]:
+              where: str, exclude: Collection[str] = ()) -> list[str]:
     if spec.by in ("degree", "betweenness"):
         score = _degree(cg).astype(float) if spec.by == "degree" else _betweenness(cg)
         cand = np.flatnonzero(cg.bus_in_service)
@@ -107,6 +110,8 @@ def _targeted(cg: CompiledGrid, spec: TargetedStrike, flows: Callable[[], np.nda
         score = np.abs(flows())
         cand = np.flatnonzero(cg.br_in_service)
         ids = cg.branch_ids
+    if exclude:
+        cand = cand[[str(ids[i]) not in exclude for i in cand]]
     if spec.k > cand.size:
         raise ScenarioError(f"asks for more assets than the grid has ({cand.size})", field=f"{where}.targeted.k",
                             value=spec.k)
@@ -116,7 +121,8 @@ def _targeted(cg: CompiledGrid, spec: TargetedStrike, flows: Callable[[], np.nda
 
 def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | None = 0,
                     intact_flows: Callable[[], np.ndarray] | None = None, use_strike_seeds: bool = True,
-                    weapons: Mapping[str, WeaponClass] | None = None, wave: int = 0) -> list[str]:
+                    weapons: Mapping[str, WeaponClass] | None = None, wave: int = 0,
+                    exclude: Collection[str] = ()) -> list[str]:
     """Destroyed asset ids (canonical, first-hit order, no duplicates) from a list of strikes.
 
     Parameters
@@ -130,6 +136,9 @@ def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | 
         User weapon classes for ``geographic`` strikes (on top of :data:`svitlo.scenarios.geo.DEFAULT_WEAPONS`).
     wave
         Timeline wave number (0 = hour-0 strikes); waves draw from their own seed streams.
+    exclude
+        Asset ids already destroyed: random and targeted strikes choose among the others (a repeat strike
+        aims at what still works). Explicit and geographic strikes may hit them again.
     """
     out: list[str] = []
     seen: set[str] = set()
@@ -150,14 +159,14 @@ def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | 
         elif s.random is not None:
             rng = strike_rng(s.random.seed, 0) if (use_strike_seeds and s.random.seed is not None) \
                 else strike_rng(seed, i, wave)
-            ids = _random(cg, s.random, rng, where)
+            ids = _random(cg, s.random, rng, where, exclude)
         elif s.geographic is not None:
             rng = strike_rng(s.geographic.seed, 0) if (use_strike_seeds and s.geographic.seed is not None) \
                 else strike_rng(seed, i, wave)
             ids = geographic_strike(cg, s.geographic, rng, weapons=weapons, where=f"{where}.geographic")
         else:
             assert s.targeted is not None
-            ids = _targeted(cg, s.targeted, intact_flows, where)
+            ids = _targeted(cg, s.targeted, intact_flows, where, exclude)
         for a in ids:
             if a not in seen:
                 seen.add(a)
