@@ -22,6 +22,11 @@ def pandapower_dc_flows(net, impact, *, destroyed_branches=()) -> dict[str, floa
             df["p_mw"] = [disp[f"{kind}:{i}"] for i in df.index]
             if "scaling" in df:
                 df["scaling"] = 1.0
+    # several external grids in one island would each hold a fixed angle; keep the first as the slack and
+    # give the others svitlo's dispatch as fixed injections (the caller checks one-island states)
+    for i in list(work.ext_grid.index[work.ext_grid["in_service"].astype(bool)])[1:]:
+        pp.create_sgen(work, int(work.ext_grid.at[i, "bus"]), p_mw=float(disp[f"ext_grid:{i}"]))
+        work.ext_grid.loc[i, "in_service"] = False
     for b in destroyed_branches:
         kind, idx = b.split(":")
         getattr(work, kind).loc[int(idx), "in_service"] = False
