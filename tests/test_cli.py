@@ -108,3 +108,9 @@ def test_example_scenario_runs(capsys):
     assert main(["assess", str(ex), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["metrics"]["destroyed_assets"] == 10 and d["metrics"]["islands"] >= 2
+
+
+def test_bad_option_value_exit_code_2(scenario, tmp_path, capsys):
+    assert main(["sweep", str(scenario), "--n", "0", "--out", str(tmp_path / "r")]) == 2
+    assert "--n" in capsys.readouterr().err
+    assert main(["assess", str(scenario), "--no-such-option"]) == 2

@@ -31,29 +31,42 @@ from svitlo.cli import (  # noqa: E402,F401  # noqa: E402,F401
 )
 
 
+def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(ClickException, UsageError) classes of click and of the copy typer may bundle."""
+    base: list[type] = []
+    usage: list[type] = []
+    for mod in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            m = __import__(mod, fromlist=["ClickException", "UsageError"])
+        except ImportError:
+            continue
+        base.append(m.ClickException)
+        usage.append(m.UsageError)
+    return tuple(base), tuple(usage)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; maps svitlo errors to exit codes 2 (input) and 1 (other)."""
     try:
         app(args=argv, standalone_mode=False)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return (2)
+        return 2
     except SvitloError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return (1)
+        return 1
     except typer.Exit as exc:
-        return (exc.exit_code)
+        return exc.exit_code
     except typer.Abort:
         print("aborted", file=sys.stderr)
-        return (130)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
+        return 130
+    except Exception as exc:  # click usage errors (bad options) carry their own exit code
+        base, usage = _click_exceptions()
+        if isinstance(exc, base):
             exc.show()
-            return (2 if isinstance(exc, click.UsageError) else exc.exit_code)
+            return 2 if isinstance(exc, usage) else exc.exit_code
         raise
-    return (0)
+    return 0
 
 
 def run() -> None:
