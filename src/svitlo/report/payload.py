@@ -7,13 +7,13 @@ branch_in_service, events``. The HTML side (:mod:`svitlo.report.html`) draws fro
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from svitlo.engine.serialize import jsonable
 from svitlo.errors import InputError
 from svitlo.model.grid import Grid
 from svitlo.report.frames import STATE_CODES, branch_codes, bus_codes, dedupe_frames, hour_matrix, struck_since
@@ -176,14 +176,8 @@ def _facility_points(fac: pd.DataFrame, lay: Layout, pos: dict[str, int]) -> tup
 
 
 def _num(v: Any, digits: int | None = None) -> Any:
-    """A JSON-ready scalar: numpy numbers to Python, non-finite floats to ``None``."""
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        if not math.isfinite(f):
-            return None
-        return round(f, digits) if digits is not None else f
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+    """A JSON-ready scalar (see :func:`svitlo.engine.serialize.jsonable`), floats rounded to ``digits``."""
+    out = jsonable(v)
+    if isinstance(out, float) and digits is not None:
+        return round(out, digits)
+    return out if out is None or isinstance(out, (bool, int, float)) else str(out)
