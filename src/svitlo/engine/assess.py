@@ -103,7 +103,6 @@ def assess(grid: Grid | str | Any, scenario: Scenario | dict | str | os.PathLike
     compiled
         A compiled form of ``grid`` (after the scenario's tiers) to reuse across calls. With it, the scenario's
         facilities are not read again: no ``facilities`` table is added.
-
     cascade
         Overrides the scenario's ``cascade`` block: True/False, or a dict of thresholds (turns it on). The
         final state is reported; the steps go to ``extras["cascade"]`` (:mod:`svitlo.engine.cascade`).
