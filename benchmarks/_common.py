@@ -13,7 +13,8 @@ import numpy as np
 import svitlo
 from svitlo.engine.batch import Outages, outages_from_indices
 from svitlo.engine.damage import damage_from_indices
-from svitlo.engine.state import evaluate_state, slack_references
+from svitlo.engine.dcflow import slack_references
+from svitlo.engine.state import evaluate_state
 from svitlo.model.compiled import CompiledGrid
 
 

@@ -16,8 +16,8 @@ import numpy as np
 
 import svitlo
 from svitlo.engine.damage import apply_damage
-from svitlo.engine.impact import default_tier_weights
 from svitlo.engine.state import evaluate_state
+from svitlo.model.tiers import default_tier_weights
 
 
 def main() -> None:

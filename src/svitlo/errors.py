@@ -8,7 +8,8 @@ Every error svitlo raises on purpose derives from :class:`SvitloError`::
     │   ├── ScenarioError       a scenario file or strike specification is wrong
     │   └── FacilityError       a facility table is wrong
     ├── SolverError             a numerical solver failed (never hidden in a log line)
-    └── StoreError              a result store is missing, corrupt or inconsistent
+    ├── StoreError              a result store is missing, corrupt or inconsistent
+    └── MissingDependencyError  an optional extra is not installed (names the extra to install)
 
 :class:`SvitloWarning` is the base of svitlo's own warnings; the test suite turns
 them into errors.
@@ -34,6 +35,7 @@ __all__ = [
     "FacilityError",
     "SolverError",
     "StoreError",
+    "MissingDependencyError",
     "SvitloWarning",
 ]
 
@@ -108,6 +110,26 @@ class SolverError(SvitloError):
 
 class StoreError(SvitloError):
     """A result store is missing, corrupt or does not match the run asked for."""
+
+
+class MissingDependencyError(SvitloError, ImportError):
+    """An optional dependency is missing; the message says which extra installs it.
+
+    >>> str(MissingDependencyError("the opf mode needs highspy", extra="opf"))
+    "the opf mode needs highspy: pip install 'svitlo[opf]'"
+    """
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        self.message = message
+        self.extra = extra
+        super().__init__(f"{message}: pip install 'svitlo[{extra}]'")
+
+    def __reduce__(self):
+        return (_rebuild_missing, (self.message, self.extra))
+
+
+def _rebuild_missing(message, extra):
+    return MissingDependencyError(message, extra=extra)
 
 
 class SvitloWarning(UserWarning):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from svitlo.cli.common import console, impact_tables
-from svitlo.cli.main import app
+from svitlo.cli.app import app
+from svitlo.cli.common import ModeChoice, console, impact_tables
 
 
 @app.command("assess")
@@ -16,17 +16,15 @@ def assess_cmd(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
     out: Path | None = typer.Option(None, "--out", help="write the tables as Parquet into this folder"),
     seed: int | None = typer.Option(None, "--seed", help="override the scenario seed"),
-    mode: str | None = typer.Option(None, "--mode", help="override the mode: balance or opf"),
+    mode: ModeChoice | None = typer.Option(None, "--mode", help="override the mode", case_sensitive=False),
     cascade: bool | None = typer.Option(None, "--cascade/--no-cascade",
                                         help="trip overloaded branches until stable (scenario key cascade)"),
     ac: bool | None = typer.Option(None, "--ac/--no-ac", help="AC power flow per energised island (pandapower)"),
 ) -> None:
     """Assess one strike scenario: islands, shedding, flows, who loses power."""
-    from svitlo.engine.assess import assess
-    from svitlo.io.scenario_file import load_scenario
+    from svitlo.pipeline import assess
 
-    sc = load_scenario(scenario)
-    imp = assess(None, sc, seed=seed, mode=mode, cascade=cascade, ac=ac)
+    imp = assess(None, scenario, seed=seed, mode=None if mode is None else mode.value, cascade=cascade, ac=ac)
     if out is not None:
         imp.write_parquet(out)
     if as_json:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from rich.console import Console
 from rich.table import Table
 
 from svitlo.engine.impact import Impact
 
-__all__ = ["console", "err_console", "impact_tables", "fmt_mw", "fmt_people", "physics_rows", "physics_tables"]
+__all__ = ["ModeChoice", "console", "err_console", "impact_tables", "fmt_mw", "fmt_people", "physics_rows", "physics_tables"]
+
+
+
+class ModeChoice(StrEnum):
+    """The dispatch modes a command accepts (:data:`svitlo.engine.state.MODES`)."""
+
+    balance = "balance"
+    opf = "opf"
+
 
 console = Console()
 err_console = Console(stderr=True)

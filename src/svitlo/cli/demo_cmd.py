@@ -16,8 +16,8 @@ from typing import Any
 
 import typer
 
+from svitlo.cli.app import app
 from svitlo.cli.common import console, fmt_mw, fmt_people
-from svitlo.cli.main import app
 from svitlo.model.grid import Grid
 from svitlo.scenarios.spec import Scenario
 
@@ -41,9 +41,9 @@ class DemoResult:
 
 def run_demo(*, seed: int | None = None) -> DemoResult:
     """Load and simulate the embedded demo scenario (no network, no files written)."""
-    from svitlo.engine.timeline import simulate
     from svitlo.io.cases import load_grid
     from svitlo.io.scenario_file import load_scenario
+    from svitlo.pipeline import simulate
 
     t0 = time.perf_counter()
     sc = load_scenario(demo_scenario_path())
@@ -125,7 +125,7 @@ def demo(
                "horizon_h": result.timeline.horizon_h, "elapsed_s": round(result.elapsed_s, 3),
                "report": str(written) if written else None, "story": tell(result.timeline).facts,
                "timeline": result.timeline.to_dict()}
-        from svitlo.engine.serialize import jsonable
+        from svitlo.model.serialize import jsonable
 
         print(json.dumps(jsonable(out), allow_nan=False))
         return

@@ -1,7 +1,8 @@
 """The ``svitlo`` command line (typer + rich).
 
 Exit codes: 0 success, 2 bad input (message on stderr), 1 any other failure.
-Each command lives in its own module and registers itself on :data:`app`.
+Each command lives in its own module and registers itself on :data:`svitlo.cli.app.app`; this module imports
+them and maps errors to exit codes.
 """
 
 from __future__ import annotations
@@ -10,25 +11,19 @@ import sys
 
 import typer
 
-from svitlo.errors import InputError, SvitloError
-
-app = typer.Typer(
-    name="svitlo",
-    help="Where the light stays on: power grids under physical attack — islands, shedding, flows, facilities.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
 # command modules register themselves on `app` when imported
-from svitlo.cli import (  # noqa: E402,F401  # noqa: E402,F401
+from svitlo.cli import (  # noqa: F401
     assess_cmd,
     cases_cmd,
     demo_cmd,
     report_cmd,
-    report_html_cmd,  # noqa: E402,F401
+    simulate_cmd,
     sweep_cmd,
 )
+from svitlo.cli.app import app
+from svitlo.errors import InputError, SvitloError
+
+__all__ = ["app", "main", "run"]
 
 
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
@@ -63,10 +58,33 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # click usage errors (bad options) carry their own exit code
         base, usage = _click_exceptions()
         if isinstance(exc, base):
+            if isinstance(exc, usage):
+                print(f"error: {_usage_message(exc, sys.argv[1:] if argv is None else argv)}", file=sys.stderr)
+                return 2
             exc.show()
-            return 2 if isinstance(exc, usage) else exc.exit_code
+            return exc.exit_code
         raise
     return 0
+
+
+def _usage_message(exc: Exception, argv: list[str]) -> str:
+    """One line for a usage error: the option, the value given (shortened) and what is wrong."""
+    msg = " ".join(str(getattr(exc, "message", exc)).split())
+    param = getattr(exc, "param", None)
+    opts = list(getattr(param, "opts", []) or []) + list(getattr(param, "secondary_opts", []) or [])
+    if not opts or getattr(param, "param_type_name", "option") != "option":
+        return msg
+    value = None
+    for i, a in enumerate(argv):
+        if a in opts and i + 1 < len(argv):
+            value = argv[i + 1]
+        for o in opts:
+            if a.startswith(o + "="):
+                value = a.split("=", 1)[1]
+    if value is None:
+        return msg
+    shown = value if len(value) <= 80 else value[:77] + "..."
+    return f"option {opts[0]} = {shown!r}: {msg}"
 
 
 def run() -> None:

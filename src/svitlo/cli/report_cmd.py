@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
+from svitlo.cli.app import app
 from svitlo.cli.common import console, fmt_mw, fmt_people
-from svitlo.cli.main import app
 
 
 def _prob(p: float) -> str:
@@ -112,4 +112,4 @@ def report_cmd(
 
         console.print(f)
         console.print("P(dark): without grid and backup exhausted (or the generator failing to start) within the "
-                      "horizon, if nothing is repaired or refuelled; `svitlo report-html` simulates repairs.")
+                      "horizon, if nothing is repaired or refuelled; `svitlo simulate` simulates repairs.")

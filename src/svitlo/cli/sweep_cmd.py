@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
+from svitlo.cli.app import app
 from svitlo.cli.common import console, err_console
-from svitlo.cli.main import app
 
 
 @app.command("sweep")
@@ -34,7 +34,7 @@ def sweep_cmd(
     timeline_keys = [k for k in ("waves", "repairs", "refuel", "rolling_outages") if getattr(sc, k)]
     if timeline_keys and not as_json:
         err_console.print(f"note: a sweep evaluates the hour-0 strikes; {', '.join(timeline_keys)} belong to the "
-                          "timeline (`svitlo report-html`) and are not swept")
+                          "timeline (`svitlo simulate`) and are not swept")
     bar = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("scenarios"),
                    TimeRemainingColumn(), console=err_console, disable=quiet or as_json, transient=False)
     task = bar.add_task("sweep", total=n)

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from svitlo.engine.dcflow import slack_units
 from svitlo.engine.state import StateResult
 from svitlo.errors import GridError, SolverError
 from svitlo.model.compiled import CompiledGrid
@@ -111,15 +112,8 @@ def _num(kind_idx: str) -> tuple[str, int]:
 
 
 def _slack_gens(cg: CompiledGrid, state: StateResult) -> np.ndarray:
-    """Slack generator index per island (-1 where none): the largest surviving island-forming unit."""
-    cand = np.flatnonzero(state.damage.gen_alive & cg.gen_forms_island)
-    order = cand[np.argsort(-np.nan_to_num(cg.gen_p_max_mw[cand], posinf=1e18), kind="stable")]
-    out = np.full(state.n_islands, -1, dtype=np.int64)
-    for j in order[::-1]:
-        isl = state.labels[cg.gen_bus[j]]
-        if isl >= 0:
-            out[isl] = j
-    return out
+    """Slack generator index per island (-1 where none): :func:`svitlo.engine.dcflow.slack_units`."""
+    return slack_units(cg, state.labels, state.n_islands, state.damage.gen_alive)
 
 
 def _build_net(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray,

@@ -38,6 +38,7 @@ from svitlo.engine.damage import DamageState
 from svitlo.engine.state import StateResult, evaluate_state
 from svitlo.errors import InputError
 from svitlo.model.compiled import CompiledGrid
+from svitlo.model.outputs import loading_percent, overloaded
 
 __all__ = ["CascadeResult", "run_cascade", "branch_loading_percent"]
 
@@ -77,10 +78,7 @@ def branch_loading_percent(cg: CompiledGrid, state: StateResult) -> np.ndarray:
     """Loading per branch (% of rating) of a state; 0 for branches out of service or without a finite
     rating."""
     alive = state.damage.branch_alive & (state.labels[cg.br_f] >= 0) & (state.labels[cg.br_t] >= 0)
-    rate = cg.br_rate_mw
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(alive & (rate > 0) & np.isfinite(rate), np.abs(state.flow_mw) / rate * 100.0, 0.0)
-    return pct
+    return loading_percent(state.flow_mw, cg.br_rate_mw, alive)
 
 
 def _check(name: str, value: float, *, integer: bool = False, minimum: float = 0.0) -> None:
@@ -163,7 +161,7 @@ def _row(cg: CompiledGrid, state: StateResult, step: int, pct: np.ndarray, ids: 
     return {"step": step, "islands": int(state.n_islands), "energised_islands": int(state.energised.sum()),
             "served_mw": float(served.sum()), "shed_mw": float((demand - served).sum()),
             "max_loading_percent": float(pct.max(initial=0.0)),
-            "overloaded_branches": int((pct > 100.0 + 1e-9).sum()), "tripped": ids, "n_tripped": len(ids)}
+            "overloaded_branches": int(overloaded(pct).sum()), "tripped": ids, "n_tripped": len(ids)}
 
 
 def cascade_settings(spec: Any, override: bool | dict | None = None) -> dict[str, Any] | None:

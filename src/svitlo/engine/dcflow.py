@@ -20,8 +20,9 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
 from svitlo.errors import SolverError
+from svitlo.model.compiled import CompiledGrid
 
-__all__ = ["dc_flows", "island_references"]
+__all__ = ["dc_flows", "island_references", "slack_units", "slack_references"]
 
 
 def island_references(labels: np.ndarray, n_islands: int, preferred: np.ndarray | None = None) -> np.ndarray:
@@ -82,3 +83,23 @@ def dc_flows(*, n_bus: int, br_f: np.ndarray, br_t: np.ndarray, br_b_pu: np.ndar
     th = np.nan_to_num(theta)
     flows = base_mva * (b * (th[br_f] - th[br_t]) + pfinj)
     return theta, np.where(alive_br, flows, 0.0)
+
+
+def slack_units(cg: CompiledGrid, labels: np.ndarray, n_islands: int, gen_alive: np.ndarray) -> np.ndarray:
+    """The slack rule, once for the DC and AC paths: per island, its largest surviving island-forming generator
+    (by ``p_max_mw``, ties to the first), or -1 where it has none."""
+    cand = np.flatnonzero(gen_alive & cg.gen_forms_island)
+    order = cand[np.argsort(-np.nan_to_num(cg.gen_p_max_mw[cand], posinf=1e18), kind="stable")]
+    out = np.full(n_islands, -1, dtype=np.int64)
+    for j in order[::-1]:
+        isl = labels[cg.gen_bus[j]]
+        if isl >= 0:
+            out[isl] = j
+    return out
+
+
+def slack_references(cg: CompiledGrid, labels: np.ndarray, n_islands: int, gen_alive: np.ndarray) -> np.ndarray:
+    """Reference bus per island: the bus of its slack unit (:func:`slack_units`), else its lowest bus."""
+    unit = slack_units(cg, labels, n_islands, gen_alive)
+    have = unit >= 0
+    return island_references(labels, n_islands, cg.gen_bus[unit[have]])

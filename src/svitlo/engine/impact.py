@@ -16,21 +16,25 @@ Tables (pandas, one row per asset or island):
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from svitlo.engine.serialize import jsonable, records
 from svitlo.engine.state import StateResult
 from svitlo.model.compiled import CompiledGrid
+from svitlo.model.outputs import loading_percent, overloaded
+from svitlo.model.serialize import jsonable, records
+from svitlo.model.tiers import tier_weight_array
 
-__all__ = ["Impact", "build_impact", "OVERLOAD_PERCENT", "default_tier_weights", "tier_weight_array"]
+__all__ = ["Impact", "build_impact", "IMPACT_FORMAT"]
 
-#: Loading above which a branch is reported as overloaded (%).
-OVERLOAD_PERCENT = 100.0
+#: Version of the JSON contract of :meth:`Impact.to_dict` (``docs/contracts.md``).
+IMPACT_FORMAT = "svitlo-impact/1"
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +50,10 @@ class Impact:
     metrics
         Scalars: ``load_mw``, ``served_mw``, ``shed_mw``, ``shed_mw_by_tier``, ``weighted_shed_mw``,
         ``generation_mw``, ``population``, ``people_without_power``, ``islands``, ``energised_islands``,
-        ``overloaded_branches``, ``destroyed_assets``, ``mode``.
+        ``overloaded_branches``, ``max_loading_percent``, ``destroyed_assets``, ``mode`` (declared in
+        :data:`svitlo.model.outputs.SCENARIO_METRICS`); read-only.
+    extras, info
+        Further tables by name and run information; read-only (complete when built).
     """
 
     scenario: str
@@ -58,9 +65,9 @@ class Impact:
     generators: pd.DataFrame
     loads: pd.DataFrame
     buses: pd.DataFrame
-    metrics: dict[str, Any]
-    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, Any]
+    extras: Mapping[str, pd.DataFrame] = field(default_factory=lambda: MappingProxyType({}))
+    info: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """All tables by name (core and extras)."""
@@ -71,7 +78,8 @@ class Impact:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: scenario, grid, mode, destroyed, metrics, islands, branches, generators, loads,
         buses, extras and info."""
-        out: dict[str, Any] = {"scenario": self.scenario, "grid": self.grid, "mode": self.mode,
+        out: dict[str, Any] = {"format": IMPACT_FORMAT, "scenario": self.scenario, "grid": self.grid,
+                               "mode": self.mode,
                                "destroyed": list(self.destroyed), "metrics": jsonable(self.metrics)}
         for name, df in self.tables().items():
             out[name] = records(df)
@@ -108,8 +116,10 @@ def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario",
-                 tier_weights: dict[int, float] | None = None) -> Impact:
-    """Label the arrays of an evaluated state (pure)."""
+                 tier_weights: dict[int, float] | None = None, extras: Mapping[str, pd.DataFrame] | None = None,
+                 info: Mapping[str, Any] | None = None) -> Impact:
+    """Label the arrays of an evaluated state (pure). ``extras`` and ``info`` are added to the state's own
+    (tables of later stages: cascade steps, AC check, facilities), so the Impact is complete when built."""
     dmg = r.damage
     labels = r.labels
     energised = r.energised
@@ -143,16 +153,15 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
 
     destroyed_set = set(dmg.destroyed)
     rate = cg.br_rate_mw
-    with np.errstate(divide="ignore", invalid="ignore"):
-        loading = np.where((rate > 0) & np.isfinite(rate), np.abs(r.flow_mw) / rate * 100.0, 0.0)
+    loading = loading_percent(r.flow_mw, rate)
     br_alive = dmg.branch_alive & (labels[cg.br_f] >= 0) & (labels[cg.br_t] >= 0)
-    overloaded = br_alive & (loading > OVERLOAD_PERCENT + 1e-9)
+    overload = br_alive & overloaded(loading)
     branches = pd.DataFrame({
         "id": cg.branch_ids, "kind": cg.branch_kind, "from_bus": cg.bus_ids[cg.br_f], "to_bus": cg.bus_ids[cg.br_t],
         "in_service": br_alive, "destroyed": np.array([b in destroyed_set for b in cg.branch_ids], dtype=bool),
         "island": np.where(br_alive, labels[cg.br_f], -1), "b_pu": cg.br_b_pu,
         "shift_deg": np.rad2deg(cg.br_shift_rad), "flow_mw": r.flow_mw, "rate_mw": rate,
-        "loading_percent": loading, "overloaded": overloaded,
+        "loading_percent": loading, "overloaded": overload,
     })
 
     buses = pd.DataFrame({
@@ -196,39 +205,13 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
         "people_without_power": float(pwp.sum()),
         "islands": int(n),
         "energised_islands": int(energised.sum()),
-        "overloaded_branches": int(overloaded.sum()),
+        "overloaded_branches": int(overload.sum()),
+        "max_loading_percent": float(loading[br_alive].max(initial=0.0)),
         "destroyed_assets": len(dmg.destroyed),
         "mode": r.mode,
     }
     return Impact(scenario=scenario, grid=cg.name, mode=r.mode, destroyed=tuple(dmg.destroyed),
                   islands=islands_df, branches=branches, generators=generators, loads=loads, buses=buses,
-                  metrics=metrics, extras=dict(r.extras or {}),
-                  info={"base_mva": cg.base_mva, **dict(r.info or {})})
-
-
-def default_tier_weights() -> dict[int, float]:
-    """Priority weights per tier for weighted shed: critical 100, essential 10, standard 1, deferrable 0.1."""
-    return {1: 100.0, 2: 10.0, 3: 1.0, 4: 0.1}
-
-
-def tier_weight_array(tiers: np.ndarray, weights: dict[int, float] | None = None) -> np.ndarray:
-    """Shed weight per load from its tier; tiers beyond the largest weighted one get 10x less per tier.
-
-    >>> tier_weight_array(np.array([1, 3, 4, 6])).tolist()
-    [100.0, 1.0, 0.1, 0.001]
-    """
-    if weights is None:
-        weights = default_tier_weights()
-    if not weights:
-        return np.ones(tiers.size)
-    top = max(weights)
-    out = np.empty(tiers.size)
-    for i, t in enumerate(np.asarray(tiers).tolist()):
-        if t in weights:
-            out[i] = float(weights[t])
-        elif t > top:
-            out[i] = float(weights[top]) / 10.0 ** (t - top)
-        else:
-            below = [k for k in weights if k < t]
-            out[i] = float(weights[max(below)]) if below else float(weights[min(weights)])
-    return out
+                  metrics=MappingProxyType(metrics), extras=MappingProxyType({**dict(r.extras or {}),
+                                                                              **dict(extras or {})}),
+                  info=MappingProxyType({"base_mva": cg.base_mva, **dict(r.info or {}), **dict(info or {})}))

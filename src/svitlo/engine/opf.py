@@ -16,7 +16,7 @@ with a finite rating, ``|base_mva b (θ_f - θ_t - φ)| <= rate_mw``.
 The objective is lexicographic, so shedding always dominates cost exactly (no big-M weights):
 
 1. minimise the priority-weighted shed ``Σ w(tier_l) s_l`` (weights per tier from
-   :func:`svitlo.engine.impact.default_tier_weights`; a tier beyond the largest weighted one gets a tenth of
+   :func:`svitlo.model.tiers.default_tier_weights`; a tier beyond the largest weighted one gets a tenth of
    the weight of the tier before it, so less critical always weighs less);
 2. with the weighted shed held at its optimum, minimise generation cost ``Σ cost_g P_g`` (plus a curtailment
    cost above every generator cost, so sources modelled as negative load are curtailed last).
@@ -51,10 +51,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from svitlo.engine.damage import DamageState
+from svitlo.engine.dcflow import slack_references
 from svitlo.engine.dispatch import energised_islands
-from svitlo.engine.impact import tier_weight_array
-from svitlo.errors import SolverError
+from svitlo.errors import MissingDependencyError, SolverError
 from svitlo.model.compiled import CompiledGrid
+from svitlo.model.tiers import tier_weight_array
 
 __all__ = ["OpfResult", "opf_dispatch"]
 
@@ -99,11 +100,19 @@ class OpfResult:
         return {"binding": self.binding}
 
 
+def _highspy():
+    try:
+        import highspy
+    except ImportError:
+        raise MissingDependencyError("the opf mode needs HiGHS (highspy)", extra="opf") from None
+    return highspy
+
+
 def _new_highs():
     """A silent HiGHS instance. HiGHS prints a banner on fd 1 the first time one is built in a process: keep
     it off stdout so ``--json`` output stays clean."""
     global _BANNER_DONE
-    import highspy
+    highspy = _highspy()
 
     with _BANNER_LOCK:
         if _BANNER_DONE:
@@ -140,7 +149,7 @@ def opf_dispatch(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_is
     labels, n_islands
         Island per bus (-1 dead) and island count, from :func:`svitlo.topology.islands.islands`.
     tier_weights
-        Shed weight per tier (default :func:`svitlo.engine.impact.default_tier_weights`).
+        Shed weight per tier (default :func:`svitlo.model.tiers.default_tier_weights`).
     p_min
         ``"zero"`` (default): generators may go down to 0 MW. ``"case"``: keep the case's ``p_min_mw``.
     cost_stage
@@ -205,7 +214,6 @@ class _Lp:
 
 def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands: int, *,
            tier_weights: dict[int, float] | None, p_min: str) -> _Lp:
-    from svitlo.engine.state import slack_references
 
     base = cg.base_mva
     energised = energised_islands(labels, n_islands, cg.gen_bus, cg.gen_forms_island, damage.gen_alive)

@@ -21,14 +21,17 @@ from typing import Literal
 import numpy as np
 
 from svitlo.engine.damage import DamageState
-from svitlo.engine.dcflow import dc_flows, island_references
+from svitlo.engine.dcflow import dc_flows, slack_references
 from svitlo.engine.dispatch import balance_dispatch
+from svitlo.errors import InputError
 from svitlo.model.compiled import CompiledGrid
 from svitlo.topology.islands import islands
 
-__all__ = ["StateResult", "evaluate_state", "bus_injections_mw", "slack_references"]
+__all__ = ["StateResult", "evaluate_state", "bus_injections_mw", "bus_energised", "intact_flows", "MODES", "Mode"]
 
 Mode = Literal["balance", "opf"]
+#: The dispatch modes (checked at the edge: an unknown mode is an :class:`~svitlo.errors.InputError`).
+MODES: tuple[str, ...] = ("balance", "opf")
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,13 +58,6 @@ def bus_injections_mw(cg: CompiledGrid, gen_p_mw: np.ndarray, load_served_mw: np
     p = np.bincount(cg.gen_bus, weights=gen_p_mw, minlength=cg.n_bus)
     p -= np.bincount(cg.load_bus, weights=load_served_mw, minlength=cg.n_bus)
     return p
-
-
-def slack_references(cg: CompiledGrid, labels: np.ndarray, n_islands: int, gen_alive: np.ndarray) -> np.ndarray:
-    """Reference bus per island: the bus of its largest surviving island-forming generator."""
-    cand = np.flatnonzero(gen_alive & cg.gen_forms_island)
-    order = cand[np.argsort(-np.nan_to_num(cg.gen_p_max_mw[cand], posinf=1e18), kind="stable")]
-    return island_references(labels, n_islands, cg.gen_bus[order])
 
 
 def evaluate_state(cg: CompiledGrid, damage: DamageState, *, mode: Mode = "balance",
@@ -93,7 +89,7 @@ def evaluate_state(cg: CompiledGrid, damage: DamageState, *, mode: Mode = "balan
         info.update(o.info)
         extras.update(o.tables)
     else:
-        raise ValueError(f"unknown mode {mode!r}; expected 'balance' or 'opf'")
+        raise InputError(f"unknown mode; expected one of {list(MODES)}", field="mode", value=mode)
     p_bus = bus_injections_mw(cg, gen_p, served)
     refs = slack_references(cg, labels, n, damage.gen_alive)
     theta, flow = dc_flows(n_bus=cg.n_bus, br_f=cg.br_f, br_t=cg.br_t, br_b_pu=cg.br_b_pu,
@@ -102,3 +98,19 @@ def evaluate_state(cg: CompiledGrid, damage: DamageState, *, mode: Mode = "balan
     return StateResult(damage=damage, labels=labels, n_islands=n, energised=energised, capacity_mw=cap,
                        gen_p_mw=gen_p, load_served_mw=served, p_bus_mw=p_bus, theta_rad=theta, flow_mw=flow,
                        mode=mode, info=info, extras=extras)
+
+
+def bus_energised(cg: CompiledGrid, damage: DamageState) -> np.ndarray:
+    """Per bus: alive and in an island holding a surviving island-forming generator."""
+    from svitlo.engine.dispatch import energised_islands
+
+    labels, n = islands(cg.n_bus, cg.br_f, cg.br_t, damage.branch_alive, damage.bus_alive)
+    en = energised_islands(labels, n, cg.gen_bus, cg.gen_forms_island, damage.gen_alive)
+    return (labels >= 0) & en[np.maximum(labels, 0)]
+
+
+def intact_flows(cg: CompiledGrid) -> np.ndarray:
+    """Branch flows (MW) of the undamaged grid under the balance rule."""
+    from svitlo.engine.damage import apply_damage
+
+    return evaluate_state(cg, apply_damage(cg, [])).flow_mw

@@ -28,11 +28,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from svitlo.facilities.io import load_facilities
 from svitlo.model.grid import Grid
-from svitlo.scenarios.spec import Scenario
 
-__all__ = ["carve_facility_loads", "facility_load_id", "prepare_facilities"]
+__all__ = ["carve_facility_loads", "facility_load_id"]
 
 
 def facility_load_id(facility_id: str) -> str:
@@ -84,12 +82,3 @@ def carve_facility_loads(grid: Grid, fac: pd.DataFrame) -> tuple[Grid, pd.DataFr
             extra[col] = "" if pd.api.types.is_object_dtype(dt) else (False if pd.api.types.is_bool_dtype(dt) else np.nan)
     return grid.with_tables(loads=pd.concat([loads, extra[loads.columns]])), out
 
-
-def prepare_facilities(grid: Grid, sc: Scenario) -> tuple[Grid, pd.DataFrame | None]:
-    """The scenario's facilities read, attached and carved out of ``grid``: ``(new grid, facility table)``;
-    ``(grid, None)`` when the scenario has no facilities."""
-    if sc.facilities is None:
-        return grid, None
-    src = None if isinstance(sc.facilities, str) else "scenario: facilities"
-    fac = load_facilities(sc.facilities, grid, base_dir=sc.base_dir, source=src)
-    return carve_facility_loads(grid, fac)

@@ -132,7 +132,7 @@ def validate_facilities(df: pd.DataFrame, *, source: str = "facilities") -> pd.D
 
     Checks ids (present, unique), kinds, numbers (demand > 0, fuel, battery, generator >= 0, probabilities in
     [0, 1], tiers >= 1), lat/lon ranges and fuel given once (``fuel_h`` or ``fuel_l`` + ``fuel_l_per_h``).
-    Grid references (bus, load, snapping) are checked by :func:`svitlo.facilities.io.attach_facilities`.
+    Grid references (bus, load, snapping) are checked by :func:`svitlo.io.facilities.attach_facilities`.
     ``fuel_h`` of the result is always the fuel in hours at rated load.
     """
     if len(df) == 0:

@@ -15,7 +15,8 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import numpy as np
@@ -92,6 +93,35 @@ class CompiledGrid:
     incidence: sp.csr_matrix
     aliases: dict[str, str] = field(default_factory=dict)
     _index: dict[str, tuple[AssetClass, int]] = field(default_factory=dict, repr=False)
+    _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # compiled arrays are read-only: caches keyed on this grid can never go stale behind its back
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                v.flags.writeable = False
+            elif sp.issparse(v):
+                for a in (v.data, v.indices, v.indptr):
+                    a.flags.writeable = False
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of every compiled array that affects results (topology, ratings, injections, tiers);
+        caches of derived arrays are keyed on it."""
+        if not self._fingerprint:
+            h = hashlib.sha256()
+            for ids in (self.bus_ids, self.branch_ids, self.gen_ids, self.load_ids):
+                h.update("\x1f".join(map(str, ids)).encode())
+                h.update(b"\x1e")
+            for a in (self.bus_in_service, self.br_f, self.br_t, self.br_b_pu, self.br_shift_rad, self.br_rate_mw,
+                      self.br_in_service, self.gen_bus, self.gen_p_mw, self.gen_p_max_mw, self.gen_p_min_mw,
+                      self.gen_forms_island, self.gen_in_service, self.load_bus, self.load_p_mw,
+                      self.load_population, self.load_tier, self.load_in_service):
+                h.update(np.ascontiguousarray(a).tobytes())
+            h.update(repr(float(self.base_mva)).encode())
+            self._fingerprint.append(h.hexdigest()[:16])
+        return self._fingerprint[0]
 
     @property
     def n_bus(self) -> int:

@@ -9,7 +9,7 @@ escaped.
 Examples
 --------
 >>> import pathlib, tempfile, svitlo
->>> from svitlo.engine.timeline import simulate
+>>> from svitlo.pipeline import simulate
 >>> tl = simulate("case9", {"strikes": [{"assets": ["line:3"]}], "horizon_h": 4})
 >>> with tempfile.TemporaryDirectory() as d:
 ...     html = write_report(svitlo.load_grid("case9"), tl, pathlib.Path(d) / "r.html").read_text()
@@ -215,7 +215,7 @@ def write_report(grid: Grid | Any, timeline: Any, path: str | os.PathLike, *,
         The grid the timeline was simulated on: a :class:`~svitlo.model.grid.Grid` or anything
         :func:`svitlo.load_grid` accepts. Bus latitude/longitude draw the map.
     timeline
-        A :class:`svitlo.engine.timeline.Timeline` (only its contract fields are read).
+        A :class:`svitlo.simulation.timeline.Timeline` (only its contract fields are read).
     path
         The HTML file to write (folders are created).
     title

@@ -1,6 +1,6 @@
 """The data a report embeds: a timeline turned into JSON-ready lists, with its map geometry.
 
-:func:`report_model` reads only the fields of the timeline contract (``svitlo.engine.timeline.Timeline``):
+:func:`report_model` reads only the fields of the timeline contract (``svitlo.simulation.timeline.Timeline``):
 ``scenario, grid, horizon_h, hourly, facilities, facility_states, backup_left_h, bus_energised, bus_island,
 branch_in_service, events``. The HTML side (:mod:`svitlo.report.html`) draws from the returned model.
 """
@@ -13,17 +13,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from svitlo.engine.serialize import jsonable
 from svitlo.errors import InputError
+from svitlo.facilities.defaults import FACILITY_KINDS
 from svitlo.model.grid import Grid
+from svitlo.model.serialize import jsonable
 from svitlo.report.frames import STATE_CODES, branch_codes, bus_codes, dedupe_frames, hour_matrix, struck_since
 from svitlo.report.layout import Layout, layout_buses, project_points
 from svitlo.report.svg import spread_markers
 
 __all__ = ["ReportModel", "report_model", "FACILITY_KINDS"]
 
-#: Facility kinds of the contract, in legend order.
-FACILITY_KINDS = ("hospital", "water", "heating", "telecom", "shelter", "emergency")
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,7 @@ def _facility_points(fac: pd.DataFrame, lay: Layout, pos: dict[str, int]) -> tup
 
 
 def _num(v: Any, digits: int | None = None) -> Any:
-    """A JSON-ready scalar (see :func:`svitlo.engine.serialize.jsonable`), floats rounded to ``digits``."""
+    """A JSON-ready scalar (see :func:`svitlo.model.serialize.jsonable`), floats rounded to ``digits``."""
     out = jsonable(v)
     if isinstance(out, float) and digits is not None:
         return round(out, digits)

@@ -181,7 +181,7 @@ class Refuel(_Strict):
 
 class RollingOutages(_Strict):
     """Rolling outage queues for islands short of generation: non-exempt loads are dealt round-robin into
-    ``queues`` queues; queues take turns off in blocks of ``block_h`` hours (see :mod:`svitlo.engine.rolling`)."""
+    ``queues`` queues; queues take turns off in blocks of ``block_h`` hours (see :mod:`svitlo.simulation.rolling`)."""
 
     queues: Annotated[int, Field(ge=1, le=48)] = 6
     block_h: Annotated[int, Field(ge=1)] = 4

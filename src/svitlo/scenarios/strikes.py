@@ -41,11 +41,15 @@ _POOLS: "weakref.WeakKeyDictionary[CompiledGrid, dict[tuple[str, ...], tuple[str
 
 def eligible_assets(cg: CompiledGrid, kinds: Sequence[str]) -> list[str]:
     """In-service asset ids of the given kinds (``branch`` = any branch)."""
-    key = tuple(sorted(set(kinds)))
+    return list(_pool(cg, kinds))
+
+
+def _pool(cg: CompiledGrid, kinds: Sequence[str]) -> tuple[str, ...]:
+    key = (cg.fingerprint, *sorted(set(kinds)))
     pools = _POOLS.setdefault(cg, {})
     if key not in pools:
-        pools[key] = tuple(_eligible(cg, key))
-    return list(pools[key])
+        pools[key] = tuple(_eligible(cg, key[1:]))
+    return pools[key]
 
 
 def _eligible(cg: CompiledGrid, kinds: Sequence[str]) -> list[str]:
@@ -66,11 +70,7 @@ def _eligible(cg: CompiledGrid, kinds: Sequence[str]) -> list[str]:
 
 def _random(cg: CompiledGrid, spec: RandomStrike, rng: np.random.Generator, where: str,
             exclude: Collection[str] = ()) -> list[str]:
-    key = tuple(sorted(set(spec.kinds)))
-    pool = _POOLS.get(cg, {}).get(key)
-    if pool is None:
-        eligible_assets(cg, key)
-        pool = _POOLS[cg][key]
+    pool = _pool(cg, spec.kinds)
     if exclude:
         pool = tuple(a for a in pool if a not in exclude)
     if spec.k > len(pool):

@@ -25,14 +25,17 @@ True
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from svitlo.analyses.sweep.store import PARTS_DIR, read_manifest
+from svitlo.analyses.sweep.plan import STORE_FORMAT, read_sweep_manifest
 from svitlo.errors import StoreError
+from svitlo.store.query import Filter, select
+from svitlo.store.query import connect as store_connect
 
 __all__ = ["connect", "count_rows", "scenarios", "metric_summary", "worst_scenarios", "risk_curve",
            "asset_risk", "facility_risk", "verify_rows", "FACILITY_TABLE", "SUMMARY_METRICS", "RISK_METRICS"]
@@ -51,24 +54,9 @@ _FACILITY_INFO = ("kind", "name", "bus", "tier", "population", "demand_kw", "gen
 
 def connect(run_dir: str | os.PathLike) -> Any:
     """An in-memory DuckDB connection with a view ``scenarios`` over the run's part files."""
-    try:
-        import duckdb
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise StoreError("querying a result store needs DuckDB: pip install 'svitlo[sweep]'") from None
+    from svitlo.analyses.sweep.evaluate import SWEEP_ROWS
 
-    d = Path(run_dir)
-    read_manifest(d)
-    con = duckdb.connect()
-    parts = sorted((d / PARTS_DIR).glob("part-*.parquet")) if (d / PARTS_DIR).is_dir() else []
-    if parts:
-        glob = str(d / PARTS_DIR / "part-*.parquet").replace("'", "''")
-        con.execute(f"CREATE VIEW scenarios AS SELECT * FROM read_parquet('{glob}')")
-    else:
-        from svitlo.analyses.sweep.evaluate import ROW_SCHEMA
-
-        con.register("no_rows", ROW_SCHEMA.empty_table())
-        con.execute("CREATE VIEW scenarios AS SELECT * FROM no_rows")
-    return con
+    return store_connect(run_dir, SWEEP_ROWS, formats=(STORE_FORMAT,), what="sweep run")
 
 
 def _df(con: Any, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
@@ -81,16 +69,21 @@ def count_rows(run_dir: str | os.PathLike) -> int:
     return int(con.execute("SELECT count(*) FROM scenarios").fetchall()[0][0])
 
 
-def scenarios(run_dir: str | os.PathLike, *, columns: list[str] | None = None, where: str | None = None,
-              limit: int | None = None) -> pd.DataFrame:
-    """Per-scenario rows ordered by ``scenario`` (optionally some ``columns``, a DuckDB ``where`` filter and a
-    ``limit``)."""
-    con = connect(run_dir)
-    cols = "*" if not columns else ", ".join(f'"{c}"' for c in columns)
-    sql = f"SELECT {cols} FROM scenarios" + (f" WHERE {where}" if where else "") + " ORDER BY scenario"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    return _df(con, sql)
+def scenarios(run_dir: str | os.PathLike, *, columns: list[str] | None = None,
+              filters: Sequence[Filter] = (), limit: int | None = None) -> pd.DataFrame:
+    """Per-scenario rows ordered by ``scenario``: optionally some ``columns``, ``filters`` as
+    ``(column, operator, value)`` tuples (values bound as parameters, see :func:`svitlo.store.select`) and a
+    ``limit``.
+
+    >>> import tempfile
+    >>> from svitlo.analyses.sweep.run import sweep
+    >>> d = sweep({"grid": "case9", "strikes": [{"random": {"k": 1}}]}, n=6, out=tempfile.mkdtemp()).path
+    >>> len(scenarios(d, filters=[("destroyed_assets", "=", 1)], columns=["scenario"]))
+    6
+    """
+    from svitlo.analyses.sweep.evaluate import SWEEP_ROWS
+
+    return select(run_dir, SWEEP_ROWS, columns=columns, filters=filters, limit=limit, con=connect(run_dir))
 
 
 def metric_summary(run_dir: str | os.PathLike) -> pd.DataFrame:
@@ -110,14 +103,14 @@ def metric_summary(run_dir: str | os.PathLike) -> pd.DataFrame:
 
 def worst_scenarios(run_dir: str | os.PathLike, *, by: str = "shed_mw", k: int = 10) -> pd.DataFrame:
     """The ``k`` scenarios with the largest ``by`` (ties by scenario number), with their destroyed assets."""
-    from svitlo.analyses.sweep.evaluate import ROW_SCHEMA
+    from svitlo.analyses.sweep.evaluate import SWEEP_ROWS
 
-    if by not in ROW_SCHEMA.names or by in ("destroyed",):
+    if by not in SWEEP_ROWS.numeric():
         raise StoreError(f"field 'by' = {by!r}: not a per-scenario metric")
-    con = connect(run_dir)
-    return _df(con, f'SELECT scenario, seed, shed_mw, weighted_shed_mw, people_without_power, islands, '
-                    f'energised_islands, overloaded_branches, destroyed_assets, destroyed FROM scenarios '
-                    f'ORDER BY "{by}" DESC, scenario LIMIT {int(k)}')
+    cols = ["scenario", "seed", "shed_mw", "weighted_shed_mw", "people_without_power", "islands",
+            "energised_islands", "overloaded_branches", "destroyed_assets", "destroyed"]
+    return select(run_dir, SWEEP_ROWS, columns=cols, order_by=[by], descending=True, limit=int(k),
+                  con=connect(run_dir))
 
 
 def risk_curve(run_dir: str | os.PathLike, *, metric: str = "shed_mw", points: int = 41) -> pd.DataFrame:
@@ -207,7 +200,7 @@ def facility_risk(run_dir: str | os.PathLike) -> pd.DataFrame:
     df["times_without_grid"] = df["times_without_grid"].fillna(0).astype(np.int64)
     df["probability_without_grid"] = df["times_without_grid"] / n if n else np.nan
     if table.is_file():
-        horizon = float(read_manifest(d).get("scenario", {}).get("horizon_h", 72))
+        horizon = float(read_sweep_manifest(d).get("scenario", {}).get("horizon_h", 72))
         df["backup_h"], df["probability_dark_within_horizon"] = _dark_within(pd.read_parquet(table), df, horizon)
         df["horizon_h"] = horizon
     sort = ["probability_without_grid"] + (["population"] if "population" in df else [])
@@ -216,24 +209,20 @@ def facility_risk(run_dir: str | os.PathLike) -> pd.DataFrame:
 
 
 def _dark_within(fac: pd.DataFrame, df: pd.DataFrame, horizon_h: float) -> tuple[np.ndarray, np.ndarray]:
-    """Backup hours (full tank plus battery) and the probability of going dark within the horizon if nothing
-    is repaired or refuelled: without grid, and the generator fails to start and the battery is shorter than
-    the horizon, or it starts and fuel plus battery are."""
-    from svitlo.engine.backup import backup_spec
+    """Backup hours (full tank plus battery, generator started) and the probability of going dark within the
+    horizon if nothing is repaired or refuelled (:func:`svitlo.facilities.backup.dark_within_probability`)."""
+    from svitlo.facilities.backup import backup_duration_h, backup_spec, dark_within_probability
 
     spec = backup_spec(fac)
     pos = {f: i for i, f in enumerate(fac["id"].astype(str))}
     idx = np.array([pos[f] for f in df["facility"].astype(str)], dtype=np.int64)
-    bat = np.nan_to_num(spec.battery_cap_h[idx])
-    tank = np.where(spec.has_gen[idx], np.nan_to_num(spec.tank_h[idx]), 0.0)
-    fail = np.where(spec.has_gen[idx], np.nan_to_num(spec.fail_prob[idx]), 1.0)
-    short = fail * (bat < horizon_h) + (1.0 - fail) * (tank + bat < horizon_h)
-    return tank + bat, df["probability_without_grid"].to_numpy(float) * short
+    hours = backup_duration_h(spec, generator_starts=np.ones(len(fac), bool))[idx]
+    return hours, df["probability_without_grid"].to_numpy(float) * dark_within_probability(spec, horizon_h)[idx]
 
 
 def verify_rows(run_dir: str | os.PathLike) -> dict[str, int]:
     """Check the store holds scenarios ``0 … n-1`` exactly once each; raise :class:`StoreError` otherwise."""
-    man = read_manifest(run_dir)
+    man = read_sweep_manifest(run_dir)
     con = connect(run_dir)
     cnt, distinct, lo, hi = con.execute("SELECT count(*), count(DISTINCT scenario), min(scenario), "
                                         "max(scenario) FROM scenarios").fetchall()[0]

@@ -23,36 +23,36 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from svitlo.analyses.sweep.facility_loss import FacilityIndex, bus_energised, facility_index, without_grid
 from svitlo.analyses.sweep.plan import scenario_seeds
-from svitlo.engine.impact import build_impact, default_tier_weights
+from svitlo.engine.impact import build_impact
+from svitlo.facilities.supply import FacilityIndex, facility_index, without_grid
 from svitlo.model.compiled import CompiledGrid
+from svitlo.model.outputs import SCENARIO_METRICS
+from svitlo.model.tiers import default_tier_weights
 from svitlo.scenarios.spec import Scenario, Strike
 from svitlo.scenarios.strikes import resolve_strikes
+from svitlo.store.schema import Column, RowSchema
 
 __all__ = ["SweepContext", "make_context", "evaluate_chunk", "evaluate_ids", "ROW_SCHEMA", "METRIC_COLUMNS",
-           "engine_name"]
+           "SWEEP_ROWS", "engine_name"]
 
-#: Per-scenario metrics, one column each (units in names; counts are plain integers).
-METRIC_COLUMNS: dict[str, pa.DataType] = {
-    "load_mw": pa.float64(),
-    "served_mw": pa.float64(),
-    "shed_mw": pa.float64(),
-    "weighted_shed_mw": pa.float64(),
-    "generation_mw": pa.float64(),
-    "people_without_power": pa.float64(),
-    "islands": pa.int32(),
-    "energised_islands": pa.int32(),
-    "overloaded_branches": pa.int32(),
-    "max_loading_percent": pa.float64(),
-}
+#: One row per scenario in the run store, declared as data (metrics from
+#: :data:`svitlo.model.outputs.SCENARIO_METRICS`).
+SWEEP_ROWS = RowSchema("scenarios", (
+    Column("scenario", "int64", "", "scenario index 0 … n-1"),
+    Column("seed", "int64", "", "the scenario's seed (SeedSequence(root).spawn(n)[scenario])"),
+    Column("destroyed_assets", "int32", "count", "assets destroyed directly by the strikes"),
+    *(Column(m.name, m.dtype, m.unit, m.meaning) for m in SCENARIO_METRICS),
+    Column("destroyed", "list<string>", "", "ids of the assets destroyed"),
+    Column("facilities_without_grid", "list<string>", "", "ids of facilities without full grid supply"),
+))
 
-#: Schema of one row per scenario in the result store.
-ROW_SCHEMA = pa.schema(
-    [pa.field("scenario", pa.int64()), pa.field("seed", pa.int64()), pa.field("destroyed_assets", pa.int32())]
-    + [pa.field(k, t) for k, t in METRIC_COLUMNS.items()]
-    + [pa.field("destroyed", pa.list_(pa.string())), pa.field("facilities_without_grid", pa.list_(pa.string()))]
-)
+#: Per-scenario metrics with their Arrow types (from :data:`SWEEP_ROWS`).
+METRIC_COLUMNS: dict[str, pa.DataType] = {m.name: SWEEP_ROWS.column(m.name).arrow_type()
+                                          for m in SCENARIO_METRICS}
+
+#: Arrow schema of :data:`SWEEP_ROWS`.
+ROW_SCHEMA = SWEEP_ROWS.arrow()
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +77,7 @@ class SweepContext:
 
 def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any]) -> tuple[Strike, ...]:
     """Replace seed-independent strikes by their resolved asset lists (same index, same result)."""
-    from svitlo.engine.assess import intact_flows
+    from svitlo.engine.state import intact_flows
 
     flows: list[np.ndarray] = []
 
@@ -99,14 +99,10 @@ def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, An
 def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     """Load and compile the scenario's grid (tiers, population, facility loads carved) and pre-resolve its
     fixed strikes."""
-    from svitlo.engine.assess import prepare_grid
-    from svitlo.facilities.attach import prepare_facilities
-    from svitlo.io.cases import load_grid
-    from svitlo.model.compiled import compile_grid
+    from svitlo.pipeline import Prepared, prepare
 
-    g = load_grid(scenario.grid if grid is None else grid, base_dir=scenario.base_dir)
-    g, fac = prepare_facilities(prepare_grid(g, scenario), scenario)  # as assess: facility demand carved out
-    cg = compile_grid(g)
+    p = grid if isinstance(grid, Prepared) else prepare(grid, scenario)  # as assess: tiers, facilities carved
+    cg, fac = p.compiled, p.facilities
     weapons = dict(scenario.weapons)
     return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons), mode=scenario.mode,
                         tier_weights=default_tier_weights(), weapons=weapons,
@@ -125,9 +121,9 @@ def engine_name() -> str:
 def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
                   ) -> tuple[dict[str, np.ndarray], list[list[str]]]:
     """Metrics per scenario, one full evaluation each (the reference path), and facilities without grid."""
-    from svitlo.engine.backup import facility_on_grid
     from svitlo.engine.damage import apply_damage
     from svitlo.engine.state import evaluate_state
+    from svitlo.simulation.facilities import facility_on_grid
 
     cg, n = ctx.cg, len(id_lists)
     out = {k: np.zeros(n, dtype=t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
@@ -138,13 +134,9 @@ def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
         imp = build_impact(cg, r, tier_weights=ctx.tier_weights)
         m = imp.metrics
         for k in METRIC_COLUMNS:
-            if k != "max_loading_percent":
-                out[k][s] = m[k]
-        br = imp.branches
-        lp = br["loading_percent"].to_numpy(float)[br["in_service"].to_numpy(bool)]
-        out["max_loading_percent"][s] = float(lp.max()) if lp.size else 0.0
+            out[k][s] = m[k]
         if ctx.facilities is not None:
-            on = facility_on_grid(cg, r, ctx.facilities.load, ctx.facilities.bus)
+            on = facility_on_grid(cg, r, ctx.facilities)
             dark[s] = [str(x) for x in ctx.facilities.ids[~on]]
     return out, dark
 
@@ -164,6 +156,7 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
     dark: list[list[str]] = [[] for _ in id_lists]
     if fac is not None:
         from svitlo.engine.damage import apply_damage
+        from svitlo.engine.state import bus_energised
 
         shed = np.asarray(res.load_shed_mw)
         for s, ids in enumerate(id_lists):

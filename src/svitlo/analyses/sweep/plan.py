@@ -19,19 +19,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from svitlo.errors import ScenarioError
+from svitlo.errors import ScenarioError, StoreError
 from svitlo.model.compiled import CompiledGrid
 from svitlo.scenarios.spec import Scenario
+from svitlo.store.runstore import RunSpec, read_manifest
 
 __all__ = ["SweepPlan", "scenario_seed", "scenario_seeds", "chunk_bounds", "default_chunk_size",
-           "grid_fingerprint", "make_plan", "STORE_FORMAT"]
+           "grid_fingerprint", "make_plan", "read_sweep_manifest", "STORE_FORMAT", "SWEEP_FILES"]
 
-#: Version of the result-store layout; part of every run id.
+#: Version of the sweep's run format; part of every run id.
 STORE_FORMAT = "svitlo-sweep/1"
+#: Files a sweep writes into its run folder besides the store's own.
+SWEEP_FILES = ("assets.parquet", "risk_curve.parquet", "metrics.parquet", "facilities.parquet",
+               "facility_table.parquet", "summary.json")
 
 _SEED_MASK = (1 << 63) - 1  # stored seeds fit a signed 64-bit Parquet column
 
@@ -72,17 +79,8 @@ def chunk_bounds(n: int, *, chunk_size: int) -> list[tuple[int, int]]:
 
 
 def grid_fingerprint(cg: CompiledGrid) -> str:
-    """A short hash of every compiled array that affects results (topology, ratings, injections, tiers)."""
-    h = hashlib.sha256()
-    for ids in (cg.bus_ids, cg.branch_ids, cg.gen_ids, cg.load_ids):
-        h.update("\x1f".join(map(str, ids)).encode())
-        h.update(b"\x1e")
-    for a in (cg.bus_in_service, cg.br_f, cg.br_t, cg.br_b_pu, cg.br_shift_rad, cg.br_rate_mw, cg.br_in_service,
-              cg.gen_bus, cg.gen_p_mw, cg.gen_p_max_mw, cg.gen_p_min_mw, cg.gen_forms_island, cg.gen_in_service,
-              cg.load_bus, cg.load_p_mw, cg.load_population, cg.load_tier, cg.load_in_service):
-        h.update(np.ascontiguousarray(a).tobytes())
-    h.update(repr(float(cg.base_mva)).encode())
-    return h.hexdigest()[:16]
+    """A short hash of every compiled array that affects results (:attr:`CompiledGrid.fingerprint`)."""
+    return cg.fingerprint
 
 
 @dataclass(frozen=True)
@@ -120,10 +118,27 @@ class SweepPlan:
                           "engine": self.engine_version}, sort_keys=True)
         return hashlib.sha256(key.encode()).hexdigest()[:20]
 
+    def run_spec(self) -> RunSpec:
+        """The run store's description of this sweep (manifest fields as before: root seed, engine version,
+        grid fingerprint, scenario)."""
+        return RunSpec(format=STORE_FORMAT, run_id=self.run_id, n=self.n, chunk_size=self.chunk_size,
+                       identity={"root_seed": self.root_seed, "engine_version": self.engine_version,
+                                 "grid_fingerprint": self.grid_fingerprint,
+                                 "scenario": json.loads(self.scenario_json)},
+                       key="scenario", files=SWEEP_FILES)
+
     @property
     def chunks(self) -> list[tuple[int, int]]:
         """``(start, stop)`` of every chunk."""
         return chunk_bounds(self.n, chunk_size=self.chunk_size)
+
+
+def read_sweep_manifest(path: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of a sweep run folder (``StoreError`` when the folder is not one)."""
+    man = read_manifest(path, formats=(STORE_FORMAT,), what="sweep run")
+    if "root_seed" not in man:
+        raise StoreError(f"{Path(path) / 'manifest.json'}: field 'root_seed' missing")
+    return man
 
 
 def make_plan(scenario: Scenario, cg: CompiledGrid, *, n: int, root_seed: int | None = None,
@@ -142,7 +157,7 @@ def make_plan(scenario: Scenario, cg: CompiledGrid, *, n: int, root_seed: int | 
     >>> p.n, p.root_seed, len(p.chunks), len(p.run_id)
     (10, 0, 1, 20)
     """
-    from svitlo import __version__
+    from svitlo._version import __version__
 
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ScenarioError("the number of scenarios must be a positive integer", field="n", value=n)

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from svitlo.analyses.sweep import aggregate as agg
-from svitlo.analyses.sweep.store import read_manifest
+from svitlo.analyses.sweep.plan import read_sweep_manifest
 
 __all__ = ["SweepRun", "open_run", "report_tables"]
 
@@ -81,7 +81,7 @@ class SweepRun:
 def open_run(path: str | os.PathLike) -> SweepRun:
     """Open a run folder written by :func:`svitlo.analyses.sweep.sweep` (``StoreError`` if it is not one)."""
     p = Path(path)
-    return SweepRun(path=p, manifest=read_manifest(p))
+    return SweepRun(path=p, manifest=read_sweep_manifest(p))
 
 
 def report_tables(path: str | os.PathLike, *, top: int = 10, points: int = 11) -> dict[str, pd.DataFrame]:

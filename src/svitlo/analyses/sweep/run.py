@@ -20,9 +20,9 @@ from typing import Any
 from svitlo.analyses.sweep.aggregate import FACILITY_TABLE
 from svitlo.analyses.sweep.evaluate import SweepContext, evaluate_chunk, make_context
 from svitlo.analyses.sweep.plan import make_plan, scenario_seed
-from svitlo.analyses.sweep.store import RunStore
-from svitlo.errors import InputError, ScenarioError
+from svitlo.errors import InputError, MissingDependencyError, ScenarioError
 from svitlo.scenarios.strikes import resolve_strikes
+from svitlo.store import RunStore
 
 __all__ = ["sweep", "SweepOutcome", "Progress"]
 
@@ -109,8 +109,7 @@ def _client(scheduler: str | None, workers: int | None, processes: bool) -> tupl
     try:
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ScenarioError("Dask is not installed; install the 'sweep' extra (pip install svitlo[sweep])",
-                            field="workers", value=workers) from None
+        raise MissingDependencyError("sweeps on Dask (--workers, --scheduler) need Dask", extra="sweep") from None
     if scheduler is not None:
         try:
             return Client(scheduler, timeout="20s"), None
@@ -174,7 +173,7 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
     Parameters
     ----------
     scenario
-        A :class:`~svitlo.scenarios.spec.Scenario`, a dict or a YAML path.
+        A :class:`~svitlo.scenarios.spec.Scenario`, a dict, a YAML path, or a :class:`svitlo.Prepared`.
     n
         Number of scenarios.
     out
@@ -210,8 +209,10 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
     >>> out.n, out.computed
     (20, 20)
     """
-    from svitlo.engine.assess import as_scenario
+    from svitlo.pipeline import Prepared, as_scenario
 
+    if isinstance(scenario, Prepared):
+        scenario, grid = scenario.scenario, scenario
     sc = as_scenario(scenario, grid)
     if workers is not None and int(workers) < 1:
         raise ScenarioError("must be at least 1", field="workers", value=workers)

@@ -37,9 +37,9 @@ import numpy as np
 from svitlo.engine.batch.exact import exact_scenario
 from svitlo.engine.batch.outages import Outages, outages_from_damage, outages_from_ids, outages_from_indices
 from svitlo.engine.batch.result import BatchResult
-from svitlo.engine.impact import default_tier_weights, tier_weight_array
-from svitlo.errors import InputError, SvitloError
+from svitlo.errors import InputError, MissingDependencyError
 from svitlo.model.compiled import CompiledGrid
+from svitlo.model.tiers import default_tier_weights, tier_weight_array
 
 __all__ = [
     "BatchResult",
@@ -138,7 +138,9 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     lshed = np.zeros((n, cg.n_load)) if return_loads else np.zeros((1, 1))
     fast = mode == "balance" and engine != "exact" and fast_path_available()
     if engine == "fast" and not fast:
-        raise SvitloError("the fast batched engine needs numba (pip install 'svitlo[fast]') and mode='balance'")
+        if mode != "balance":
+            raise InputError("the fast batched engine runs mode 'balance' only", field="mode", value=mode)
+        raise MissingDependencyError("the fast batched engine needs numba", extra="fast")
     if fast and n:
         import numba
 

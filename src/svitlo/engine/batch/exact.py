@@ -37,8 +37,6 @@ def exact_scenario(cg: CompiledGrid, outages: Outages, s: int, *, mode: str = "b
     r = evaluate_state(cg, dmg, mode=mode, options=options)  # type: ignore[arg-type]
     imp = build_impact(cg, r, tier_weights=tier_weights)
     m = dict(imp.metrics)
-    loading = imp.branches["loading_percent"].to_numpy(float)
-    m["max_loading_percent"] = float(loading.max()) if loading.size else 0.0
     m["flows_mw"] = r.flow_mw
     m["load_shed_mw"] = imp.loads["shed_mw"].to_numpy(float)
     m["shed_by_tier"] = m["shed_mw_by_tier"]

@@ -165,7 +165,7 @@ def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAUL
     bound
         Local search bound (buses), see :data:`DEFAULT_BOUND`.
     """
-    key = (np.dtype(dtype).name, int(bound))
+    key = (cg.fingerprint, np.dtype(dtype).name, int(bound))
     per = _CACHE.setdefault(cg, {})
     if key in per:
         return per[key]
@@ -235,7 +235,7 @@ def branch_rows(cg: CompiledGrid, fac: BatchFactor) -> np.ndarray | None:
     if cg.n_branch * cg.n_bus * np.dtype(fac.dtype).itemsize > BRANCH_ROWS_BYTES:
         return None
     per = _CACHE.setdefault(cg, {})
-    key = (np.dtype(fac.dtype).name, fac.bound, "branch_rows")
+    key = (cg.fingerprint, np.dtype(fac.dtype).name, fac.bound, "branch_rows")
     if key not in per:
         rows = np.empty((cg.n_branch, cg.n_bus), dtype=fac.dtype)
         rows[~fac.br_alive0] = 0.0

@@ -34,13 +34,14 @@ from svitlo.engine.batch.components import (
 )
 from svitlo.engine.batch.island_rule import POS, island_rule
 from svitlo.engine.batch.woodbury import lu_solve_inplace
+from svitlo.model.outputs import OVERLOAD_TOL_PERCENT
 
 __all__ = ["MAX_RANK", "run_batch"]
 
 #: Largest Woodbury rank solved on the fast path; more goes to the exact path.
 MAX_RANK = 256
 
-OVERLOAD_EPS = 1e-9
+OVERLOAD_EPS = OVERLOAD_TOL_PERCENT  # the one overload tolerance (svitlo.model.outputs)
 
 
 @nb.njit(cache=True)

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from svitlo.model.outputs import metric_names
+
 __all__ = ["METRICS", "BatchResult"]
 
-#: Per-scenario metrics, same definitions as :func:`svitlo.engine.impact.build_impact`.
-METRICS = ("load_mw", "served_mw", "shed_mw", "weighted_shed_mw", "generation_mw", "islands",
-           "energised_islands", "people_without_power", "overloaded_branches", "max_loading_percent")
+#: Per-scenario metrics, as declared in :data:`svitlo.model.outputs.SCENARIO_METRICS`.
+METRICS = metric_names()
 
 
 @dataclass(frozen=True, eq=False)

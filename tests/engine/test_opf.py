@@ -23,10 +23,11 @@ from scipy.optimize import linprog
 
 import svitlo
 from svitlo.engine.damage import apply_damage
-from svitlo.engine.impact import build_impact, default_tier_weights, tier_weight_array
+from svitlo.engine.impact import build_impact
 from svitlo.engine.opf import opf_dispatch
 from svitlo.engine.state import evaluate_state
 from svitlo.errors import SolverError
+from svitlo.model.tiers import default_tier_weights, tier_weight_array
 from svitlo.topology.islands import islands
 
 CASES = ("case9", "case14", "case30")

@@ -104,7 +104,7 @@ def test_console_script_runs(scenario):
 def test_example_scenario_runs(capsys):
     from pathlib import Path
 
-    ex = Path(__file__).parents[1] / "examples" / "static_strike.yaml"
+    ex = Path(__file__).parents[2] / "examples" / "static_strike.yaml"
     assert main(["assess", str(ex), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["metrics"]["destroyed_assets"] == 10 and d["metrics"]["islands"] >= 2

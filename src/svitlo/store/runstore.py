@@ -1,27 +1,27 @@
-"""The result store of a sweep: a folder of Parquet part files, one per chunk, plus a manifest.
+"""The run store: a folder of Parquet part files, one per chunk of rows, plus a manifest — for every analysis.
+
+An analysis (sweep, rank, harden, …) describes its run with a :class:`RunSpec` (format, run id, number of rows,
+chunk size, and the fields that identify the run) and declares its rows with a
+:class:`~svitlo.store.schema.RowSchema`; the store writes, checks and resumes them the same way for all.
 
 Layout of a run folder::
 
-    manifest.json          run id, scenario, n, root seed, chunk size, engine version, completeness
-    parts/part-0000000.parquet   rows of chunk 0 (scenarios 0 … chunk_size - 1), one row per scenario
+    manifest.json          format, run id, n, chunk size, identity fields (e.g. scenario, root seed), completeness
+    parts/part-0000000.parquet   rows of chunk 0 (keys 0 … chunk_size - 1), one row per key
     parts/part-0000001.parquet   …
-    facility_table.parquet  the scenario's facilities (when it has some)
-    assets.parquet, facilities.parquet, risk_curve.parquet, metrics.parquet, summary.json   aggregates
+    <name>.parquet, summary.json   tables and aggregates the analysis writes with :meth:`RunStore.write_file`
 
 A part is written under a temporary name and moved into place with :func:`os.replace`, so a part file either
 exists complete or not at all: a sweep killed at any moment resumes by recomputing only the missing chunks.
-A folder holds one run; a sweep with another run id is refused with :class:`~svitlo.errors.StoreError`.
+A folder holds one run; a run with another run id is refused with :class:`~svitlo.errors.StoreError`.
 One process writes a run at a time (an advisory lock on ``.lock``).
 
 Examples
 --------
->>> import tempfile, svitlo
->>> from svitlo.analyses.sweep.plan import make_plan
->>> from svitlo.model.compiled import compile_grid
->>> sc = svitlo.parse_scenario({"grid": "case9", "strikes": [{"random": {"k": 1}}]})
->>> plan = make_plan(sc, compile_grid(svitlo.load_grid("case9")), n=5, chunk_size=2)
+>>> import tempfile
+>>> spec = RunSpec(format="demo-run/1", run_id="abc", n=5, chunk_size=2, identity={"seed": 1})
 >>> d = tempfile.mkdtemp()
->>> with RunStore.prepare(d, plan) as st:
+>>> with RunStore.prepare(d, spec) as st:
 ...     sorted(st.done_chunks()), st.n_chunks
 ([], 3)
 """
@@ -33,19 +33,54 @@ import os
 import re
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from svitlo.analyses.sweep.plan import STORE_FORMAT, SweepPlan
 from svitlo.errors import StoreError
 
-__all__ = ["RunStore", "read_manifest", "PARTS_DIR", "MANIFEST"]
+__all__ = ["RunStore", "RunSpec", "read_manifest", "PARTS_DIR", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 PARTS_DIR = "parts"
 _PART_RE = re.compile(r"^part-(\d{7})\.parquet$")
-_OURS = {MANIFEST, PARTS_DIR, ".lock", "assets.parquet", "risk_curve.parquet", "metrics.parquet",
-         "facilities.parquet", "facility_table.parquet", "summary.json"}
+_STORE_FILES = {MANIFEST, PARTS_DIR, ".lock"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What identifies a run and how its rows are chunked.
+
+    Attributes
+    ----------
+    format
+        Store format of the analysis (e.g. ``"svitlo-sweep/1"``); a reader checks it.
+    run_id
+        Hash of everything that determines the rows; a folder holds one run id.
+    n
+        Number of rows (keys ``0 … n-1``).
+    chunk_size
+        Rows per part file.
+    identity
+        JSON-ready fields that define the run (written to the manifest; on a mismatch each differing field is
+        named in the error).
+    key
+        Name of the row key column (``0 … n-1``, one row each).
+    files
+        Names of the further files the analysis writes into the folder (so a resumed folder is recognised).
+    """
+
+    format: str
+    run_id: str
+    n: int
+    chunk_size: int
+    identity: dict[str, Any] = field(default_factory=dict)
+    key: str = "scenario"
+    files: tuple[str, ...] = ()
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n // self.chunk_size)
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -57,19 +92,20 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
-    """The manifest of a run folder (``StoreError`` if the folder is not a sweep run)."""
+def read_manifest(path: str | os.PathLike, *, formats: tuple[str, ...] | None = None,
+                  what: str = "run") -> dict[str, Any]:
+    """The manifest of a run folder (``StoreError`` if the folder is not a run of one of ``formats``)."""
     p = Path(path) / MANIFEST
     if not p.is_file():
-        raise StoreError(f"{path}: not a sweep run folder (no {MANIFEST})")
+        raise StoreError(f"{path}: not a {what} folder (no {MANIFEST})")
     try:
         m = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise StoreError(f"{p}: unreadable manifest: {exc}") from None
-    if not isinstance(m, dict) or m.get("format") != STORE_FORMAT:
-        raise StoreError(f"{p}: field 'format' = {m.get('format') if isinstance(m, dict) else m!r}: "
-                         f"expected {STORE_FORMAT!r}")
-    for key in ("run_id", "n", "chunk_size", "n_chunks", "root_seed"):
+    fmt = m.get("format") if isinstance(m, dict) else m
+    if not isinstance(m, dict) or (formats is not None and fmt not in formats):
+        raise StoreError(f"{p}: field 'format' = {fmt!r}: expected {' or '.join(map(repr, formats or ()))}")
+    for key in ("run_id", "n", "chunk_size", "n_chunks"):
         if key not in m:
             raise StoreError(f"{p}: field {key!r} missing")
     return m
@@ -86,47 +122,48 @@ class RunStore:
         The run's manifest (dict).
     """
 
-    def __init__(self, path: Path, manifest: dict[str, Any], lock_fh: Any) -> None:
+    def __init__(self, path: Path, manifest: dict[str, Any], lock_fh: Any, spec: RunSpec) -> None:
         self.path = path
         self.manifest = manifest
+        self.spec = spec
         self._lock_fh = lock_fh
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def prepare(cls, path: str | os.PathLike, plan: SweepPlan, *, info: dict[str, Any] | None = None,
+    def prepare(cls, path: str | os.PathLike, plan: RunSpec | Any, *, info: dict[str, Any] | None = None,
                 chunk_size_given: bool = True) -> "RunStore":
         """Create a run folder for ``plan`` or reopen the same run to resume it.
 
         Parameters
         ----------
         plan
-            The sweep plan; its ``run_id`` must match an existing manifest.
+            The :class:`RunSpec` (or an object with a ``run_spec()`` method, such as a sweep plan); its
+            ``run_id`` must match an existing manifest.
         info
             Extra, informational manifest fields (scenario and grid names, engine used).
         chunk_size_given
-            Whether the caller chose ``plan.chunk_size``; if not, a resumed run keeps its stored chunk size.
+            Whether the caller chose the chunk size; if not, a resumed run keeps its stored chunk size.
         """
+        spec: RunSpec = plan if isinstance(plan, RunSpec) else plan.run_spec()
         d = Path(path)
         if d.exists() and not d.is_dir():
             raise StoreError(f"{d}: exists and is not a folder")
         d.mkdir(parents=True, exist_ok=True)
         man_path = d / MANIFEST
         if not man_path.exists():
-            cls._check_empty(d)  # before creating anything in a folder that may be someone else's
+            cls._check_empty(d, spec)  # before creating anything in a folder that may be someone else's
         lock_fh = cls._lock(d)
         try:
             if man_path.exists():
-                man = read_manifest(d)
-                cls._check_same_run(d, man, plan)
-                if chunk_size_given and int(man["chunk_size"]) != plan.chunk_size:
-                    raise StoreError(f"{d}: field 'chunk_size' = {plan.chunk_size}: this run was started with "
+                man = read_manifest(d, formats=(spec.format,))
+                cls._check_same_run(d, man, spec)
+                if chunk_size_given and int(man["chunk_size"]) != spec.chunk_size:
+                    raise StoreError(f"{d}: field 'chunk_size' = {spec.chunk_size}: this run was started with "
                                      f"chunk size {man['chunk_size']}; resume with the same (or no) chunk size")
             else:
-                cls._check_empty(d)
-                man = {"format": STORE_FORMAT, "run_id": plan.run_id, "n": plan.n, "root_seed": plan.root_seed,
-                       "chunk_size": plan.chunk_size, "n_chunks": len(plan.chunks),
-                       "engine_version": plan.engine_version, "grid_fingerprint": plan.grid_fingerprint,
-                       "scenario": json.loads(plan.scenario_json), "created_unix": time.time(),
+                cls._check_empty(d, spec)
+                man = {"format": spec.format, "run_id": spec.run_id, "n": spec.n, "chunk_size": spec.chunk_size,
+                       "n_chunks": spec.n_chunks, **spec.identity, "created_unix": time.time(),
                        "complete": False, **(info or {})}
                 _atomic_write_bytes(man_path, json.dumps(man, indent=2).encode())
             (d / PARTS_DIR).mkdir(exist_ok=True)
@@ -135,13 +172,18 @@ class RunStore:
         except BaseException:
             lock_fh.close()
             raise
-        return cls(d, man, lock_fh)
+        if chunk_size_given is False and int(man["chunk_size"]) != spec.chunk_size:
+            from dataclasses import replace
+
+            spec = replace(spec, chunk_size=int(man["chunk_size"]))
+        return cls(d, man, lock_fh, spec)
 
     @staticmethod
-    def _check_empty(d: Path) -> None:
-        stray = sorted(p.name for p in d.iterdir() if p.name not in _OURS and not p.name.startswith(".tmp-"))
+    def _check_empty(d: Path, spec: RunSpec) -> None:
+        ours = _STORE_FILES | set(spec.files)
+        stray = sorted(p.name for p in d.iterdir() if p.name not in ours and not p.name.startswith(".tmp-"))
         if stray or any((d / PARTS_DIR).glob("part-*.parquet")):
-            raise StoreError(f"{d}: folder is not empty and holds no sweep manifest "
+            raise StoreError(f"{d}: folder is not empty and holds no run manifest "
                              f"(found {stray[:5] or 'part files'}); choose an empty or new folder")
 
     @staticmethod
@@ -155,25 +197,22 @@ class RunStore:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             fh.close()
-            raise StoreError(f"{d}: another sweep is writing this run folder (locked)") from None
+            raise StoreError(f"{d}: another process (sweep or analysis) is writing this run folder (locked)") from None
         return fh
 
     @staticmethod
-    def _check_same_run(d: Path, man: dict[str, Any], plan: SweepPlan) -> None:
-        if man["run_id"] == plan.run_id:
+    def _check_same_run(d: Path, man: dict[str, Any], spec: RunSpec) -> None:
+        if man["run_id"] == spec.run_id:
             return
         diffs = []
-        if int(man["n"]) != plan.n:
-            diffs.append(f"n: stored {man['n']}, asked {plan.n}")
-        if int(man["root_seed"]) != plan.root_seed:
-            diffs.append(f"root seed: stored {man['root_seed']}, asked {plan.root_seed}")
-        if man.get("engine_version") != plan.engine_version:
-            diffs.append(f"engine version: stored {man.get('engine_version')}, running {plan.engine_version}")
-        if man.get("grid_fingerprint") != plan.grid_fingerprint:
-            diffs.append("grid differs")
-        if man.get("scenario") != json.loads(plan.scenario_json):
-            diffs.append("scenario differs")
-        raise StoreError(f"{d}: holds run {man['run_id']}, not run {plan.run_id} "
+        if int(man["n"]) != spec.n:
+            diffs.append(f"n: stored {man['n']}, asked {spec.n}")
+        for k, v in spec.identity.items():
+            if man.get(k) != v:
+                short = isinstance(v, (int, float, str)) and len(str(v)) < 60
+                diffs.append(f"{k.replace('_', ' ')}: stored {man.get(k)}, running {v}" if short
+                             else f"{k.replace('_', ' ')} differs")
+        raise StoreError(f"{d}: holds run {man['run_id']}, not run {spec.run_id} "
                          f"({'; '.join(diffs) or 'store format differs'}); refusing to mix runs — "
                          "use another folder or the same arguments")
 
@@ -229,10 +268,10 @@ class RunStore:
         import pyarrow.parquet as pq
 
         start, stop = self.chunk_range(chunk)
-        sc = table.column("scenario")
+        sc = table.column(self.spec.key)
         if table.num_rows != stop - start or (table.num_rows and (sc[0].as_py() != start or
                                                                   sc[-1].as_py() != stop - 1)):
-            raise StoreError(f"chunk {chunk}: rows do not cover scenarios {start}…{stop - 1}")
+            raise StoreError(f"chunk {chunk}: rows do not cover {self.spec.key} {start}…{stop - 1}")
         final = self.part_path(chunk)
         tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         pq.write_table(table, tmp, compression="zstd")

@@ -23,9 +23,9 @@ from svitlo.analyses.sweep import (
 )
 from svitlo.analyses.sweep.evaluate import METRIC_COLUMNS, evaluate_chunk, make_context
 from svitlo.analyses.sweep.plan import make_plan
-from svitlo.analyses.sweep.store import RunStore
 from svitlo.cli.main import main
 from svitlo.errors import ScenarioError, StoreError
+from svitlo.store.runstore import RunStore
 
 SC14 = {"name": "k3 on case14", "grid": "case14", "seed": 5, "people_per_mw": 100.0,
         "tiers": {"loads": {"load:2": "critical"}},
@@ -234,12 +234,12 @@ def test_geographic_strikes_and_facilities(tmp_path):
     """The demo scenario: bombs scattered anew per scenario; facilities without grid match the Impact tables."""
     from importlib.resources import files
 
-    from svitlo.analyses.sweep.facility_loss import bus_energised, without_grid
     from svitlo.engine.damage import apply_damage
     from svitlo.engine.impact import build_impact
     from svitlo.engine.invariants import check_impact
     from svitlo.engine.state import evaluate_state
     from svitlo.facilities.attach import facility_load_id
+    from svitlo.facilities.supply import bus_energised, without_grid
     from svitlo.scenarios.strikes import resolve_strikes
 
     demo = Path(str(files("svitlo") / "data" / "demo"))

@@ -239,7 +239,7 @@ def test_report_of_a_simulated_timeline_without_facilities():
     import warnings
 
     import svitlo
-    from svitlo.engine.timeline import simulate
+    from svitlo.pipeline import simulate
 
     g = svitlo.load_grid("case14")
     tl = simulate(g, {"strikes": [{"assets": ["line:0", "line:1"]}], "horizon_h": 10,

@@ -36,12 +36,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from svitlo.engine.state import StateResult
 from svitlo.facilities.defaults import BATTERY_RECHARGE_H
-from svitlo.model.compiled import CompiledGrid
 
-__all__ = ["STATES", "BackupSpec", "BackupState", "BackupStep", "backup_spec", "initial_state", "step_backup",
-           "refuel", "backup_left_h", "start_draws", "facility_on_grid", "facility_indices", "facility_snapshot"]
+__all__ = ["STATES", "GRID", "BACKUP", "DARK", "BackupSpec", "BackupState", "BackupStep", "backup_spec",
+           "initial_state", "step_backup", "refuel", "backup_left_h", "start_draws", "backup_duration_h",
+           "dark_within_probability"]
 
 #: State names by code.
 STATES = ("grid", "backup", "dark")
@@ -148,39 +147,28 @@ def backup_left_h(spec: BackupSpec, st: BackupState) -> np.ndarray:
     return np.where(spec.has_gen & ~st.failed, st.fuel_h, 0.0) + st.battery_h
 
 
-def facility_on_grid(cg: CompiledGrid, r: StateResult, load_idx: np.ndarray, bus_idx: np.ndarray) -> np.ndarray:
-    """Whether the grid supplies each facility: its bus is energised and its carved load (``load_idx``,
-    -1 if none) is in service and fully served."""
-    lab = r.labels[bus_idx]
-    en = (lab >= 0) & np.where(lab >= 0, r.energised[np.maximum(lab, 0)], False) if lab.size else lab >= 0
-    has = load_idx >= 0
-    j = np.maximum(load_idx, 0)
-    p = cg.load_p_mw[j] if j.size else np.zeros(0)
-    served = r.load_served_mw[j] if j.size else np.zeros(0)
-    ok = r.damage.load_alive[j] & (served >= p * (1.0 - 1e-9) - 1e-12) if j.size else has
-    return en & np.where(has, ok, True)
 
+def backup_duration_h(spec: BackupSpec, *, generator_starts: np.ndarray) -> np.ndarray:
+    """Hours a facility that loses the grid at hour 0 stays powered if nothing is repaired or refuelled (closed
+    form of :func:`step_backup` over an outage: the generator, if it starts, runs its tank dry, then the battery
+    covers; a generator that fails stays off and only the battery covers).
 
-def facility_indices(cg: CompiledGrid, fac: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Index of each facility's carved load (-1 if none) and of its bus in the compiled grid."""
-    load_pos = {lid: i for i, lid in enumerate(cg.load_ids)}
-    bus_pos = {b: i for i, b in enumerate(cg.bus_ids)}
-    f_load = np.array([load_pos.get(x, -1) if x else -1 for x in fac["grid_load"]], dtype=np.int64)
-    f_bus = np.array([bus_pos[b] for b in fac["bus"]], dtype=np.int64)
-    return f_load, f_bus
-
-
-def facility_snapshot(cg: CompiledGrid, r: StateResult, fac: pd.DataFrame, *, seed: int | None) -> pd.DataFrame:
-    """Facility states over the first hour of a grid state (what ``assess`` reports): ``id, kind, name, bus,
-    lat, lon, tier, demand_kw, population, on_grid, state, backup_left_h`` (hours left at the end of hour 0).
-
-    ``fac`` is a facility table after :func:`svitlo.facilities.attach.carve_facility_loads`.
+    Examples
+    --------
+    >>> fac = pd.DataFrame({"demand_kw": [100.0], "gen_kw": [100.0], "fuel_h": [1.5], "gen_fail_prob": [0.0],
+    ...                     "battery_kwh": [50.0]})
+    >>> backup_duration_h(backup_spec(fac), generator_starts=np.array([True])).tolist()
+    [2.0]
     """
-    on_grid = facility_on_grid(cg, r, *facility_indices(cg, fac))
-    spec = backup_spec(fac)
-    st, step = step_backup(spec, initial_state(spec), on_grid, start_draws(seed, len(fac), 1))
-    out = fac[["id", "kind", "name", "bus", "lat", "lon", "tier", "demand_kw", "population"]].copy()
-    out["on_grid"] = on_grid
-    out["state"] = [STATES[s] for s in step.state]
-    out["backup_left_h"] = backup_left_h(spec, st)
-    return out.reset_index(drop=True)
+    tank = np.where(spec.has_gen & np.asarray(generator_starts, bool), np.nan_to_num(spec.tank_h), 0.0)
+    return np.maximum(tank, 0.0) + np.maximum(np.nan_to_num(spec.battery_cap_h), 0.0)
+
+
+def dark_within_probability(spec: BackupSpec, horizon_h: float) -> np.ndarray:
+    """Probability that a facility losing the grid at hour 0 goes dark within ``horizon_h`` hours without repair
+    or refuel: its generator fails to start (probability ``fail_prob``) and the battery alone is shorter, or it
+    starts and fuel plus battery are (derived from :func:`backup_duration_h`)."""
+    fail = np.where(spec.has_gen, np.nan_to_num(spec.fail_prob), 1.0)
+    starts = backup_duration_h(spec, generator_starts=np.ones(spec.has_gen.size, bool))
+    fails = backup_duration_h(spec, generator_starts=np.zeros(spec.has_gen.size, bool))
+    return fail * (fails < horizon_h) + (1.0 - fail) * (starts < horizon_h)

@@ -29,10 +29,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from svitlo.model.grid import asset_kind
 
-__all__ = ["DEFAULT_REPAIR_H", "Job", "repair_durations", "repair_priority", "assign_crews"]
+__all__ = ["DEFAULT_REPAIR_H", "Job", "RepairPolicy", "repair_durations", "repair_priority", "assign_crews"]
 
 #: Repair time (h) per asset kind; see the module docstring for sources and assumptions.
 DEFAULT_REPAIR_H: dict[str, float] = {
@@ -49,6 +50,20 @@ class Job:
     crew: int
     start_h: int
     done_h: int
+
+
+class RepairPolicy(Protocol):
+    """Which pending repairs free crews start at hour ``h``: the timeline's plug-in point for repair planning.
+
+    Called at the start of every hour from ``repairs.start_h`` on with the destroyed assets nobody works on
+    (``pending``), the jobs under way (``busy``, by asset), the number of crews, the scenario's ``order``, the
+    durations (h) by asset kind and the hour each asset was first hit; returns the new :class:`Job` s (one per
+    free crew at most). :func:`assign_crews` is the default.
+    """
+
+    def __call__(self, h: int, *, pending: Sequence[str], busy: Mapping[str, Job], crews: int,
+                 order: Sequence[str], durations: Mapping[str, float],
+                 first_hit: Mapping[str, int]) -> list[Job]: ...
 
 
 def repair_durations(user: Mapping[str, float] | None = None) -> dict[str, float]:

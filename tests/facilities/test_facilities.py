@@ -14,9 +14,9 @@ import svitlo
 from svitlo.errors import FacilityError, ScenarioError
 from svitlo.facilities.attach import carve_facility_loads
 from svitlo.facilities.defaults import FACILITY_KINDS, KIND_DEFAULTS
-from svitlo.facilities.io import load_facilities, parse_geojson
+from svitlo.io.facilities import load_facilities, parse_geojson
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_csv_defaults_and_fuel_in_litres():

@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 
 import svitlo
-from svitlo.engine.timeline import EVENT_KINDS, simulate
 from svitlo.errors import ScenarioError
 from svitlo.model.grid import make_grid
+from svitlo.pipeline import simulate
+from svitlo.simulation.timeline import EVENT_KINDS
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 FAC = str(DATA / "facilities_small.csv")
 
 

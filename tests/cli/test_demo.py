@@ -91,10 +91,11 @@ def test_demo_prints_the_story_and_writes_the_report(tmp_path, capsys):
 
 def test_report_html_command(tmp_path, capsys):
     out = tmp_path / "r.html"
-    assert main(["report-html", str(demo_scenario_path()), "--out", str(out), "--title", "Demo <1>"]) == 0
+    assert main(["simulate", str(demo_scenario_path()), "--html", str(out), "--title", "Demo <1>"]) == 0
     assert "written to" in " ".join(capsys.readouterr().out.split())
     assert "<title>Demo &lt;1&gt;</title>" in out.read_text(encoding="utf-8")
-    assert main(["report-html", str(tmp_path / "missing.yaml")]) == 2
+    assert main(["simulate", str(tmp_path / "missing.yaml")]) == 2
+    assert main(["report-html", str(tmp_path / "missing.yaml")]) == 2  # the deprecated alias
 
 
 def test_shipped_demo_grid_equals_its_rebuild():
@@ -112,7 +113,7 @@ def test_shipped_demo_grid_equals_its_rebuild():
 
 
 def test_demo_scenario_and_facilities():
-    from svitlo.facilities.io import load_facilities
+    from svitlo.io.facilities import load_facilities
 
     sc = load_scenario(demo_scenario_path())
     bombs = sum(a.n for s in sc.strikes for a in s.geographic.aim)

@@ -12,6 +12,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ __all__ = ["jsonable", "records"]
 
 def jsonable(v: Any) -> Any:
     """A JSON-ready copy of ``v`` (dicts, lists, tuples, arrays, numpy scalars, floats)."""
-    if isinstance(v, dict):
+    if isinstance(v, Mapping):
         return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple, np.ndarray)):
         return [jsonable(x) for x in v]

@@ -1,0 +1,3 @@
+"""svitlo's version (one place)."""
+
+__version__ = "0.1.0"

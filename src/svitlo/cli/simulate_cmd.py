@@ -1,0 +1,67 @@
+"""``svitlo simulate SCENARIO.yaml``: the hourly simulation of a scenario (waves, repairs, backups running down),
+told as a summary, written as the offline HTML report (``--html``), as JSON (``--json``) or as Parquet tables
+(``--out``). ``svitlo report-html`` is its former name, kept as a deprecated alias for one release.
+
+(``svitlo report RUN_DIR`` is a different command: it reads a stored sweep run.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from svitlo.cli.app import app
+from svitlo.cli.common import console, err_console
+
+
+def _simulate(scenario: Path, *, html: Path | None, as_json: bool, out: Path | None, seed: int | None,
+              title: str | None) -> None:
+    from svitlo.pipeline import prepare, simulate
+    from svitlo.report.html import write_report
+
+    p = prepare(None, scenario)
+    tl = simulate(p, seed=seed)
+    if out is not None:
+        tl.write_parquet(out)
+    if html is not None:
+        path = write_report(p.grid, tl, html, title=title)
+        if not as_json:
+            console.print(f"report of {p.scenario.name!r} ({tl.horizon_h} h, {len(tl.facilities)} facilities) "
+                          f"written to {path}", soft_wrap=True)
+    if as_json:
+        print(tl.to_json())
+        return
+    h = tl.hourly
+    if len(h):
+        console.print(f"{p.scenario.name}: {tl.horizon_h} h on {p.compiled.name}; energy not served "
+                      f"{h['ens_mwh'].sum():,.1f} MWh; people without power at hour 0 "
+                      f"{h['people_without_power'].iloc[0]:,.0f}, at the end {h['people_without_power'].iloc[-1]:,.0f}",
+                      soft_wrap=True)
+    if out is not None:
+        console.print(f"tables written to {out}")
+
+
+@app.command("simulate")
+def simulate_cmd(
+    scenario: Path = typer.Argument(..., help="scenario YAML file (with facilities, horizon, repairs, ...)"),
+    html: Path | None = typer.Option(None, "--html", help="write the offline HTML report to this file"),
+    as_json: bool = typer.Option(False, "--json", help="print the timeline as one JSON object on stdout"),
+    out: Path | None = typer.Option(None, "--out", help="write the timeline tables as Parquet into this folder"),
+    seed: int | None = typer.Option(None, "--seed", help="override the scenario seed"),
+    title: str | None = typer.Option(None, "--title", help="report title (default: scenario and grid names)"),
+) -> None:
+    """Simulate the scenario hour by hour: islands, shedding, backups running down, repairs, waves."""
+    _simulate(scenario, html=html, as_json=as_json, out=out, seed=seed, title=title)
+
+
+@app.command("report-html", deprecated=True)
+def report_html_cmd(
+    scenario: Path = typer.Argument(..., help="scenario YAML file (with facilities, horizon, repairs, ...)"),
+    out: Path = typer.Option(Path("svitlo-report.html"), "--out", help="HTML file to write"),
+    seed: int | None = typer.Option(None, "--seed", help="override the scenario seed"),
+    title: str | None = typer.Option(None, "--title", help="page title (default: scenario and grid names)"),
+) -> None:
+    """Deprecated: use ``svitlo simulate SCENARIO --html PATH``."""
+    err_console.print("note: 'svitlo report-html' is deprecated; use 'svitlo simulate SCENARIO --html PATH'")
+    _simulate(scenario, html=out, as_json=False, out=None, seed=seed, title=title)
