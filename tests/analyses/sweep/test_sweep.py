@@ -129,7 +129,7 @@ def test_one_writer_at_a_time(tmp_path):
     sc = _scenario()
     plan = make_plan(sc, make_context(sc).cg, n=5)
     with RunStore.prepare(tmp_path / "r", plan):
-        with pytest.raises(StoreError, match="another sweep"):
+        with pytest.raises(StoreError, match="is writing this run folder"):
             RunStore.prepare(tmp_path / "r", plan)
     RunStore.prepare(tmp_path / "r", plan).close()  # lock released
 
@@ -237,9 +237,9 @@ def test_geographic_strikes_and_facilities(tmp_path):
     from svitlo.engine.damage import apply_damage
     from svitlo.engine.impact import build_impact
     from svitlo.engine.invariants import check_impact
-    from svitlo.engine.state import evaluate_state
+    from svitlo.engine.state import bus_energised, evaluate_state
     from svitlo.facilities.attach import facility_load_id
-    from svitlo.facilities.supply import bus_energised, without_grid
+    from svitlo.facilities.supply import without_grid
     from svitlo.scenarios.strikes import resolve_strikes
 
     demo = Path(str(files("svitlo") / "data" / "demo"))
