@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_timeline import small_grid
+from grids import small_grid
 
 import svitlo
 from svitlo.errors import FacilityError, ScenarioError
