@@ -225,7 +225,8 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
     return SimContext(
         cg=cg, sc=sc, fac=fac, seed=int(seed), horizon_h=H, policy=policy, tier_weights=weights,
         opf_options={"tier_weights": weights} if sc.mode == "opf" else None,
-        durations=repair_durations(dict(rep.durations_h) if rep and rep.durations_h else None),
+        durations=repair_durations({str(k): float(v) for k, v in rep.durations_h.items()} if rep and rep.durations_h
+                                   else None),
         explicit=explicit, order=[str(cg.aliases.get(o, o)) for o in (rep.order if rep else [])],
         spec=bk.backup_spec(fac) if len(fac) else None, draws=bk.start_draws(seed, len(fac), H + 1),
         fidx=facility_index(fac, cg),
