@@ -8,6 +8,7 @@ once (atomically) when its result arrives.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -69,20 +70,37 @@ def _local_results(ctx: SweepContext, root: int, todo: list[tuple[int, int, int]
 
 
 def _dask_results(ctx: SweepContext, root: int, todo: list[tuple[int, int, int]], *, client: Any,
-                  run_id: str, in_flight: int | None) -> Iterator[tuple[int, Any]]:
+                  run_id: str, in_flight: int | None, max_tries: int = 4) -> Iterator[tuple[int, Any]]:
+    """Chunks computed on a Dask cluster, at most ``in_flight`` at a time. A chunk whose task is lost with a
+    worker (killed, or its scattered inputs gone) is submitted again, up to ``max_tries`` times."""
     from distributed import as_completed
 
+    cancelled: tuple[type, ...] = (asyncio.CancelledError,)
+    try:
+        from distributed.client import FutureCancelledError
+
+        cancelled += (FutureCancelledError,)
+    except ImportError:  # pragma: no cover - older distributed
+        pass
+    try:
+        from distributed.scheduler import KilledWorker
+
+        cancelled += (KilledWorker,)
+    except ImportError:  # pragma: no cover
+        pass
     nthreads = sum(client.nthreads().values()) or 1
     window = max(2, in_flight or 2 * nthreads)
-    ctx_f = client.scatter(ctx, broadcast=True, hash=False)
+    shared = {"ctx": client.scatter(ctx, broadcast=True, hash=False)}
     pending = iter(todo)
-    chunk_of: dict[str, int] = {}
+    chunk_of: dict[str, tuple[int, int, int]] = {}
+    tries: dict[int, int] = {}
 
-    def submit() -> Any:
-        c, start, stop = next(pending)
-        f = client.submit(evaluate_chunk, ctx_f, root_seed=root, start=start, stop=stop,
-                          key=f"svitlo-sweep-{run_id}-{c}-{os.getpid()}", pure=False)
-        chunk_of[f.key] = c
+    def submit(item: tuple[int, int, int] | None = None) -> Any:
+        c, start, stop = next(pending) if item is None else item
+        tries[c] = tries.get(c, 0) + 1
+        f = client.submit(evaluate_chunk, shared["ctx"], root_seed=root, start=start, stop=stop,
+                          key=f"svitlo-sweep-{run_id}-{c}-{os.getpid()}-{tries[c]}", pure=False)
+        chunk_of[f.key] = (c, start, stop)
         return f
 
     first = []
@@ -91,18 +109,27 @@ def _dask_results(ctx: SweepContext, root: int, todo: list[tuple[int, int, int]]
     ac = as_completed(first)
     try:
         for fut in ac:
-            table = fut.result()
-            c = chunk_of.pop(fut.key)
+            item = chunk_of.pop(fut.key)
+            try:
+                table = fut.result()
+            except cancelled:
+                if tries[item[0]] >= max_tries:
+                    raise
+                if shared["ctx"].status != "finished":  # the scattered context went with the worker
+                    shared["ctx"] = client.scatter(ctx, broadcast=True, hash=False)
+                fut.release()
+                ac.add(submit(item))
+                continue
             fut.release()
             try:
                 ac.add(submit())
             except StopIteration:
                 pass
-            yield c, table
+            yield item[0], table
     finally:
         for f in list(getattr(ac, "futures", ())):
             f.cancel()
-        ctx_f.release()
+        shared["ctx"].release()
 
 
 def _client(scheduler: str | None, workers: int | None, processes: bool) -> tuple[Any, Any]:
