@@ -226,7 +226,7 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
 
 
 def simulate(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, seed: int | None = None,
-             repair_policy: RepairPolicy | None = None) -> Timeline:
+             repair_policy: RepairPolicy | None = None, use_strike_seeds: bool = True) -> Timeline:
     """Simulate a scenario hour by hour over its ``horizon_h`` (:mod:`svitlo.simulation.timeline`).
 
     Parameters
@@ -236,10 +236,13 @@ def simulate(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *,
     scenario
         See :data:`ScenarioLike` (not with a :class:`Prepared`).
     seed
-        Overrides the scenario seed (random and geographic strikes, generator start draws).
+        Overrides the scenario seed (random and geographic strikes, generator start and breakdown draws, random
+        repair durations and refuel delays).
     repair_policy
         Which damaged assets free crews take next (default :func:`svitlo.simulation.repairs.crew_order_policy`,
         the scenario's ``repairs.order`` then the order of damage).
+    use_strike_seeds
+        ``False``: strikes with a ``seed`` of their own draw from ``seed`` too (as in a Monte Carlo).
 
     Returns
     -------
@@ -256,7 +259,7 @@ def simulate(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *,
     p = prepare(grid, scenario)
     _check_mode(p.scenario.mode)
     return run_timeline(p.compiled, p.scenario, p.facilities, seed=p.scenario.seed if seed is None else int(seed),
-                        repair_policy=repair_policy)
+                        repair_policy=repair_policy, use_strike_seeds=use_strike_seeds)
 
 
 def _check_mode(mode: str) -> Mode:

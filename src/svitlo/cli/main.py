@@ -17,7 +17,9 @@ from svitlo.cli import (  # noqa: F401
     cases_cmd,
     demo_cmd,
     report_cmd,
+    restore_cmd,
     simulate_cmd,
+    site_cmd,
     sweep_cmd,
 )
 from svitlo.cli.app import app

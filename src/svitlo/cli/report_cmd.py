@@ -32,7 +32,12 @@ def report_cmd(
     from rich.table import Table
 
     from svitlo.analyses.sweep import open_run, report_tables
+    from svitlo.analyses.sweep.timeline_mc import is_timeline_run
 
+    if is_timeline_run(run_dir):
+        from svitlo.cli.report_timeline import print_timeline_report
+
+        return print_timeline_report(run_dir, top=top, as_json=as_json)
     run = open_run(run_dir)
     tables = report_tables(run_dir, top=top, points=points)
     rows = run.rows()

@@ -21,6 +21,9 @@ def sweep_cmd(
     scheduler: str | None = typer.Option(None, "--scheduler", help="address of an existing Dask scheduler"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object with the outcome on stdout"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    timeline: bool | None = typer.Option(None, "--timeline/--hour-0", help="simulate every scenario hour by "
+                                         "hour over its horizon (default when it has waves, repairs, refuels or "
+                                         "rolling outages) or evaluate the hour-0 strikes only"),
 ) -> None:
     """Monte Carlo sweep: N strike scenarios, one Parquet row each, resumable; then `svitlo report DIR`."""
     import json
@@ -32,9 +35,20 @@ def sweep_cmd(
 
     sc = load_scenario(scenario)
     timeline_keys = [k for k in ("waves", "repairs", "refuel", "rolling_outages") if getattr(sc, k)]
+    if timeline or (timeline is None and timeline_keys):
+        from svitlo.cli.sweep_timeline import run_timeline_sweep
+        from svitlo.errors import ScenarioError
+
+        if scheduler is not None:
+            raise ScenarioError("a timeline sweep runs on local worker processes (--workers); use --hour-0 for a "
+                                "Dask cluster", field="--scheduler", value=scheduler)
+
+        run_timeline_sweep(sc, n=n, out=out, seed=seed, chunk_size=chunk_size, workers=workers, as_json=as_json,
+                           quiet=quiet)
+        return
     if timeline_keys and not as_json:
         err_console.print(f"note: a sweep evaluates the hour-0 strikes; {', '.join(timeline_keys)} belong to the "
-                          "timeline (`svitlo simulate`) and are not swept")
+                          "timeline (`--timeline`) and are not swept")
     bar = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("scenarios"),
                    TimeRemainingColumn(), console=err_console, disable=quiet or as_json, transient=False)
     task = bar.add_task("sweep", total=n)

@@ -10,6 +10,11 @@ Rules, per facility and hour (time runs continuously inside an hour):
   load, and we assume it runs at rated load (conservative; a generator smaller than the demand is taken to
   carry the facility's essential circuits). The battery covers what the generator does not, so it is kept as
   the last reserve. A generator that runs dry stops and starts again (a new draw) after a refuel.
+* **Failure while running** (optional, ``run_fail_prob`` > 0): a generator that runs in an hour breaks down in
+  it with probability ``run_fail_prob`` against a pre-drawn uniform number of its own stream; it carries the
+  hour (hourly resolution: the breakdown is taken at the end of the hour) and then stays off, like a failed
+  start, until the grid returns. ``run_fail_prob = 1 - exp(-1 h / MTTF)``; NREL REopt takes a mean time to
+  failure of ~1,100 h for backup generators (DESIGN §8).
 * The state of an hour is the state at its start: ``backup`` if any backup covers its beginning, ``dark``
   otherwise. The exact time backup runs out (fractional hours) is kept for ``hours_until_dark``.
 
@@ -39,8 +44,8 @@ import pandas as pd
 from svitlo.facilities.defaults import BATTERY_RECHARGE_H
 
 __all__ = ["STATES", "GRID", "BACKUP", "DARK", "BackupSpec", "BackupState", "BackupStep", "backup_spec",
-           "initial_state", "step_backup", "refuel", "backup_left_h", "start_draws", "backup_duration_h",
-           "dark_within_probability"]
+           "initial_state", "step_backup", "refuel", "backup_left_h", "start_draws", "run_draws",
+           "backup_duration_h", "dark_within_probability"]
 
 #: State names by code.
 STATES = ("grid", "backup", "dark")
@@ -57,6 +62,7 @@ class BackupSpec:
     fail_prob: np.ndarray
     battery_cap_h: np.ndarray
     recharge_h_per_h: np.ndarray
+    run_fail_prob: np.ndarray | None = None  # breakdown probability per running hour (None: never)
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,9 +114,18 @@ def start_draws(seed: int | None, n_facilities: int, n_hours: int) -> np.ndarray
     return np.random.default_rng(ss).random((n_facilities, max(n_hours, 1)))
 
 
+def run_draws(seed: int | None, n_facilities: int, n_hours: int) -> np.ndarray:
+    """Uniform draws for breakdowns of running generators, shape ``(n_facilities, n_hours)`` (own stream)."""
+    ss = np.random.SeedSequence(0 if seed is None else int(seed), spawn_key=(0x7275,))
+    return np.random.default_rng(ss).random((n_facilities, max(n_hours, 1)))
+
+
 def step_backup(spec: BackupSpec, st: BackupState, on_grid: np.ndarray,
-                draws: np.ndarray) -> tuple[BackupState, BackupStep]:
-    """Advance every facility by one hour given whether the grid supplies it (pure)."""
+                draws: np.ndarray, run_u: np.ndarray | None = None) -> tuple[BackupState, BackupStep]:
+    """Advance every facility by one hour given whether the grid supplies it (pure).
+
+    ``run_u`` are this hour's uniform numbers for breakdowns while running (used when ``spec.run_fail_prob``
+    is set)."""
     n = on_grid.size
     off = ~on_grid
     try_start = off & spec.has_gen & ~st.running & ~st.failed & (st.fuel_h > 0)
@@ -123,6 +138,10 @@ def step_backup(spec: BackupSpec, st: BackupState, on_grid: np.ndarray,
     use_b = np.where(off, np.minimum(st.battery_h, 1.0 - use_g), 0.0)
     covered = use_g + use_b
     fuel = st.fuel_h - use_g
+    if spec.run_fail_prob is not None and run_u is not None:
+        broke = (use_g > 0) & (run_u < spec.run_fail_prob)
+        running = running & ~broke
+        failed = failed | broke
     running = running & (fuel > 1e-12)
     battery = np.where(on_grid, np.minimum(spec.battery_cap_h, st.battery_h + spec.recharge_h_per_h),
                        st.battery_h - use_b)

@@ -28,6 +28,16 @@ The timeline (:func:`svitlo.simulate`) reads more keys::
               explicit: [{asset: bus:7, done_h: 40}]}
     refuel: [{at_h: 18, kinds: [hospital], fuel_h: 48}]
     rolling_outages: {queues: 6, block_h: 4, exempt_tiers: [1]}
+    gen_mttf_h: {hospital: 1100}  # generators fail while running (mean time to failure, h; one number: all kinds)
+
+Random durations (lognormal, :mod:`svitlo.scenarios.durations`), drawn per asset or event from the timeline
+seed: ``durations_h: {bus: {median_h: 72, spread: 0.5}}`` and ``refuel: [{at_h: 18, ..., delay_h: {median_h: 2,
+spread: 0.8}}]`` (the delivery lands ``round(delay)`` hours late).
+
+Repair planning (``svitlo restore``) reads three more ``repairs`` keys::
+
+    repairs: {spares: {trafo: {stock: 1, lead_h: 480}}, travel_h: 1,
+              access: [{assets: [line:5, bus:7], from_h: 0, to_h: 12}]}
 
 Examples
 --------
@@ -44,10 +54,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from svitlo.facilities.defaults import FacilityKind
 from svitlo.model.schema import tier_from_name
+from svitlo.scenarios.durations import Lognormal
 from svitlo.scenarios.geo import DEFAULT_WEAPONS, GeoStrike, WeaponClass
 
-__all__ = ["Scenario", "Strike", "RandomStrike", "TargetedStrike", "GridFile", "GridMatpower", "Tiers",
-           "StrikeKind", "Wave", "Repairs", "ExplicitRepair", "Refuel", "RollingOutages", "Cascade"]
+__all__ = ["Scenario", "Strike", "Duration", "RandomStrike", "TargetedStrike", "GridFile", "GridMatpower", "Tiers",
+           "StrikeKind", "Wave", "Repairs", "ExplicitRepair", "Spares", "AccessWindow", "Refuel", "RollingOutages",
+           "Cascade"]
 
 StrikeKind = Literal["bus", "line", "trafo", "impedance", "branch", "gen", "sgen", "ext_grid", "load"]
 
@@ -142,6 +154,18 @@ class Wave(_Strict):
     strikes: list[Strike]
 
 
+class Duration(_Strict):
+    """A random duration: lognormal with median ``median_h`` (h) and ``spread`` (standard deviation of its
+    logarithm; 0 = fixed); see :mod:`svitlo.scenarios.durations`."""
+
+    median_h: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    spread: Annotated[float, Field(ge=0, le=5, allow_inf_nan=False)] = 0.0
+
+    def lognormal(self) -> Lognormal:
+        """As a :class:`~svitlo.scenarios.durations.Lognormal`."""
+        return Lognormal(median_h=self.median_h, spread=self.spread)
+
+
 class ExplicitRepair(_Strict):
     """An asset back in service from hour ``done_h`` on (ignored if it is not destroyed then)."""
 
@@ -149,22 +173,52 @@ class ExplicitRepair(_Strict):
     done_h: Annotated[int, Field(ge=0)]
 
 
+class Spares(_Strict):
+    """Spare stock of an asset kind (``svitlo restore``): ``stock`` units on hand; further repairs of the kind
+    start no earlier than ``lead_h`` (h; none when absent: at most ``stock`` repairs of the kind)."""
+
+    stock: Annotated[int, Field(ge=0)]
+    lead_h: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+
+class AccessWindow(_Strict):
+    """No repair work on ``assets`` (ids) from hour ``from_h`` to ``to_h`` (excluded), e.g. an area under fire
+    (``svitlo restore``)."""
+
+    assets: list[str]
+    from_h: Annotated[int, Field(ge=0)]
+    to_h: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _order(self) -> "AccessWindow":
+        if self.to_h <= self.from_h:
+            raise ValueError(f"to_h ({self.to_h}) must be after from_h ({self.from_h})")
+        return self
+
+
 class Repairs(_Strict):
     """Repair crews: ``crews`` crews from hour ``start_h``, in ``order`` (asset ids or kinds, first = first
-    repaired), each job lasting ``durations_h`` of its asset kind; ``explicit`` repairs finish at fixed hours."""
+    repaired), each job lasting ``durations_h`` of its asset kind (hours, or a random :class:`Duration` drawn per
+    asset from the timeline seed); ``explicit`` repairs finish at fixed hours."""
 
     crews: Annotated[int, Field(ge=0, le=10_000)] = 0
     start_h: Annotated[int, Field(ge=0)] = 0
     order: list[str] = Field(default_factory=list)
-    durations_h: dict[StrikeKind, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    durations_h: dict[StrikeKind, Annotated[float, Field(gt=0, allow_inf_nan=False)] | Duration] = \
+        Field(default_factory=dict)
     explicit: list[ExplicitRepair] = Field(default_factory=list)
+    spares: dict[StrikeKind, Spares] = Field(default_factory=dict)
+    access: list[AccessWindow] = Field(default_factory=list)
+    travel_h: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
 
 
 class Refuel(_Strict):
     """Fuel delivered at hour ``at_h`` to facilities (by id and/or kind): ``fuel_h`` hours at rated load,
-    ``fuel_l`` litres, or (neither) a full tank. Tanks never hold more than their initial fuel."""
+    ``fuel_l`` litres, or (neither) a full tank. Tanks never hold more than their initial fuel. ``delay_h``: a
+    random delay (:class:`Duration`), drawn per timeline seed; the delivery lands ``round(delay)`` hours late."""
 
     at_h: Annotated[int, Field(ge=0)]
+    delay_h: Duration | None = None
     facilities: list[str] = Field(default_factory=list)
     kinds: list[FacilityKind] = Field(default_factory=list)
     fuel_h: Annotated[float, Field(gt=0)] | None = None
@@ -218,6 +272,7 @@ class Scenario(_Strict):
     repairs: Repairs | None = None
     refuel: list[Refuel] = Field(default_factory=list)
     rolling_outages: RollingOutages | None = None
+    gen_mttf_h: Annotated[float, Field(gt=0)] | dict[FacilityKind, Annotated[float, Field(gt=0)]] | None = None
     cascade: Cascade = Field(default_factory=Cascade)
     ac_check: bool = False
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")

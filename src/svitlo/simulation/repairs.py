@@ -33,7 +33,8 @@ from typing import Protocol
 
 from svitlo.model.grid import asset_kind
 
-__all__ = ["DEFAULT_REPAIR_H", "Job", "RepairPolicy", "repair_durations", "repair_priority", "assign_crews"]
+__all__ = ["DEFAULT_REPAIR_H", "Job", "RepairPolicy", "repair_durations", "job_hours", "repair_priority",
+           "assign_crews"]
 
 #: Repair time (h) per asset kind; see the module docstring for sources and assumptions.
 DEFAULT_REPAIR_H: dict[str, float] = {
@@ -66,9 +67,17 @@ class RepairPolicy(Protocol):
                  first_hit: Mapping[str, int]) -> list[Job]: ...
 
 
-def repair_durations(user: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Default durations (h) updated with the user's."""
-    return {**DEFAULT_REPAIR_H, **{k: float(v) for k, v in (user or {}).items()}}
+def repair_durations(user: Mapping[str, object] | None = None) -> dict[str, float]:
+    """Default durations (h) updated with the user's (a random duration counts with its median)."""
+    return {**DEFAULT_REPAIR_H,
+            **{k: float(getattr(v, "median_h", v)) for k, v in (user or {}).items()}}  # type: ignore[arg-type]
+
+
+def job_hours(asset: str, durations: Mapping[str, float]) -> float:
+    """Repair time of ``asset`` (h): its own entry in ``durations`` (an asset id, e.g. a sampled duration),
+    else its kind's, else 24 h."""
+    d = durations.get(asset)
+    return float(d) if d is not None else float(durations.get(asset_kind(asset), 24.0))
 
 
 def repair_priority(asset: str, order: Sequence[str], durations: Mapping[str, float],
@@ -81,7 +90,7 @@ def repair_priority(asset: str, order: Sequence[str], durations: Mapping[str, fl
         rank = len(order) + order.index(kind)
     else:
         rank = 2 * len(order)
-    return rank, durations.get(kind, 24.0), first_hit.get(asset, 0), asset
+    return rank, job_hours(asset, durations), first_hit.get(asset, 0), asset
 
 
 def assign_crews(h: int, *, pending: Sequence[str], busy: Mapping[str, Job], crews: int, order: Sequence[str],
@@ -93,6 +102,6 @@ def assign_crews(h: int, *, pending: Sequence[str], busy: Mapping[str, Job], cre
                                                                                        first_hit))
     jobs = []
     for crew, asset in zip(free, queue):
-        dur = durations.get(asset_kind(asset), 24.0)
+        dur = job_hours(asset, durations)
         jobs.append(Job(asset=asset, crew=crew, start_h=h, done_h=h + max(1, math.ceil(dur - 1e-9))))
     return jobs

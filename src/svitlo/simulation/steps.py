@@ -61,6 +61,10 @@ class SimContext:
     fidx: FacilityIndex
     queue: np.ndarray | None
     intact_flows: Callable[[], np.ndarray]
+    use_strike_seeds: bool = True
+    sample_repair: Callable[[str], float] | None = None   # sampled repair hours per asset (NaN: its kind's)
+    refuel_at: tuple[int, ...] = ()                        # hour each refuel lands (at_h plus its sampled delay)
+    run_u: np.ndarray | None = None                        # breakdown draws (facilities x hours)
 
     @property
     def n_facilities(self) -> int:
@@ -137,11 +141,13 @@ def strikes_at(ctx: SimContext, h: int, down: Any = ()) -> list[str]:
     cg, sc = ctx.cg, ctx.sc
     out: list[str] = []
     if h == 0 and sc.strikes:
-        out += resolve_strikes(cg, sc.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows, weapons=sc.weapons)
+        out += resolve_strikes(cg, sc.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows, weapons=sc.weapons,
+                               use_strike_seeds=ctx.use_strike_seeds)
     for w, wave in enumerate(sc.waves):
         if wave.at_h == h:
             out += resolve_strikes(cg, wave.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows,
-                                   weapons=sc.weapons, wave=w + 1, exclude=set(down) | set(out))
+                                   weapons=sc.weapons, wave=w + 1, exclude=set(down) | set(out),
+                                   use_strike_seeds=ctx.use_strike_seeds)
     return list(dict.fromkeys(str(cg.aliases.get(a, a)) for a in out))
 
 
@@ -152,6 +158,10 @@ def land_strikes(ctx: SimContext, st: SimState, h: int, ev: EventLog) -> bool:
         again = a in st.destroyed
         st.destroyed[a] = h
         st.first_hit.setdefault(a, h)
+        if ctx.sample_repair is not None and a not in ctx.durations:
+            d = ctx.sample_repair(a)
+            if d == d:
+                ctx.durations[a] = d   # this run's own dict: the sampled repair time of this asset
         if a in st.busy:
             crew = st.busy.pop(a).crew
             ev.add(h, "strike", a, f"{a} struck again during repair (crew {crew + 1} stood down).")
@@ -187,7 +197,7 @@ def deliver_fuel(ctx: SimContext, st: SimState, h: int, ev: EventLog) -> None:
     if spec is None or st.backup is None:
         return
     for k, rf in enumerate(ctx.sc.refuel):
-        if rf.at_h != h:
+        if (ctx.refuel_at[k] if ctx.refuel_at else rf.at_h) != h:
             continue
         mask = _refuel_mask(fac, rf, k) & spec.has_gen
         amount: np.ndarray | None
@@ -245,7 +255,7 @@ def step_facilities(ctx: SimContext, st: SimState, h: int, ev: EventLog, hourly:
         return
     spec = ctx.spec
     on = facility_on_grid(ctx.cg, st.state, ctx.fidx)
-    st.backup, step = bk.step_backup(spec, st.backup, on, ctx.draws)
+    st.backup, step = bk.step_backup(spec, st.backup, on, ctx.draws, None if ctx.run_u is None else ctx.run_u[:, h])
     hourly.states[:, h] = step.state
     hourly.left[:, h] = bk.backup_left_h(spec, st.backup)
     st.on_backup_h += np.where(on, 0.0, step.covered_h)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ from svitlo.scenarios.spec import Scenario
 from svitlo.simulation.events import EVENT_KINDS, EventLog
 from svitlo.simulation.repairs import RepairPolicy, assign_crews, repair_durations
 from svitlo.simulation.rolling import queue_of_loads
+from svitlo.simulation.sampling import refuel_hours, repair_sampler, run_fail_prob
 from svitlo.simulation.steps import (
     Hourly,
     SimContext,
@@ -165,7 +166,7 @@ def _empty_facilities() -> pd.DataFrame:
 
 
 def run_timeline(cg: CompiledGrid, sc: Scenario, facilities: pd.DataFrame | None, *, seed: int,
-                 repair_policy: RepairPolicy | None = None) -> Timeline:
+                 repair_policy: RepairPolicy | None = None, use_strike_seeds: bool = True) -> Timeline:
     """Step a prepared grid through the scenario's hours (pure; see the module docstring for the order of events).
 
     Parameters
@@ -177,13 +178,16 @@ def run_timeline(cg: CompiledGrid, sc: Scenario, facilities: pd.DataFrame | None
     facilities
         The facility table attached to the grid (``None``: no facilities).
     seed
-        Seed of random and geographic strikes and of generator start draws.
+        Seed of random and geographic strikes, of generator start and breakdown draws, of random repair durations
+        and refuel delays (:mod:`svitlo.simulation.sampling`).
     repair_policy
         Which repairs free crews start each hour (default :func:`svitlo.simulation.repairs.assign_crews`).
+    use_strike_seeds
+        ``False``: strikes with a ``seed`` of their own draw from ``seed`` too (as in a Monte Carlo).
     """
     policy: RepairPolicy = assign_crews if repair_policy is None else repair_policy
     fac = _empty_facilities() if facilities is None else facilities.reset_index(drop=True)
-    ctx = _context(cg, sc, fac, seed=seed, policy=policy)
+    ctx = _context(cg, sc, fac, seed=seed, policy=policy, use_strike_seeds=use_strike_seeds)
     n_f, H = len(fac), ctx.horizon_h
     st = SimState(backup=bk.initial_state(ctx.spec) if ctx.spec else None, prev=np.zeros(n_f, np.int64),
                   lost_at=np.zeros(n_f), until=np.full(n_f, np.nan), on_backup_h=np.zeros(n_f), dark_h=np.zeros(n_f),
@@ -201,7 +205,8 @@ def run_timeline(cg: CompiledGrid, sc: Scenario, facilities: pd.DataFrame | None
     return _timeline(ctx, st, hourly, ev)
 
 
-def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, policy: RepairPolicy) -> SimContext:
+def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, policy: RepairPolicy,
+             use_strike_seeds: bool = True) -> SimContext:
     rep = sc.repairs
     explicit: dict[str, int] = {}
     for k, e in enumerate(rep.explicit if rep else []):
@@ -228,10 +233,12 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
         durations=repair_durations({str(k): float(v) for k, v in rep.durations_h.items()} if rep and rep.durations_h
                                    else None),
         explicit=explicit, order=[str(cg.aliases.get(o, o)) for o in (rep.order if rep else [])],
-        spec=bk.backup_spec(fac) if len(fac) else None, draws=bk.start_draws(seed, len(fac), H + 1),
-        fidx=facility_index(fac, cg),
+        spec=replace(bk.backup_spec(fac), run_fail_prob=run_fail_prob(fac, sc.gen_mttf_h)) if len(fac) else None,
+        draws=bk.start_draws(seed, len(fac), H + 1), fidx=facility_index(fac, cg),
         queue=queue_of_loads(cg.load_tier, n_queues=ro.queues, exempt_tiers=ro.exempt_tiers) if ro else None,
-        intact_flows=flows)
+        intact_flows=flows, use_strike_seeds=use_strike_seeds, sample_repair=repair_sampler(cg, sc, seed),
+        refuel_at=tuple(refuel_hours(sc, seed)),
+        run_u=bk.run_draws(seed, len(fac), H) if sc.gen_mttf_h is not None and len(fac) else None)
 
 
 def _timeline(ctx: SimContext, st: SimState, hourly: Hourly, ev: EventLog) -> Timeline:

@@ -1,0 +1,428 @@
+"""An array kernel for Monte Carlo of timelines: many seeds of one scenario, the numbers of :func:`svitlo.simulate`.
+
+:func:`run_timelines` follows, for every seed, exactly the rules of :func:`svitlo.simulate` (same strikes,
+waves, crews and repair order, sampled repair durations, refuels and their delays, rolling outage blocks,
+generator starts and breakdowns; :mod:`svitlo.simulation.sampling`), but keeps only what a Monte Carlo needs
+and shares work across seeds:
+
+1. **Grid path per seed** (Python, event logic only): the damage and rolling-outage plan hour by hour. Each
+   distinct grid state ``(destroyed assets, loads rotated off)`` is evaluated once for the whole batch
+   (:func:`svitlo.engine.state.evaluate_state`) and reduced to a few numbers (energy not served, weighted,
+   people without power, tier-1 demand and supply) and the facilities it supplies. Timelines of one
+   scenario revisit the same few states, so almost every hour is a table look-up.
+2. **Facilities of all seeds at once**: the backup step of :mod:`svitlo.facilities.backup` on arrays of shape
+   ``seeds x facilities`` (flattened), one call per hour.
+
+A test holds it equal to :func:`svitlo.simulate` seed by seed. Metrics per hour match ``Timeline.hourly``
+(``ens_mwh``, ``ens_weighted_mwh``, ``people_without_power``, ``load_mw``, ``critical_load_mw``,
+``critical_served_mw``) and per facility ``Timeline.facilities`` (``hours_dark``, ``hours_on_backup``,
+``hours_until_dark``) and ``Timeline.facility_states`` (codes of :data:`svitlo.facilities.backup.STATES`).
+
+Examples
+--------
+>>> import svitlo
+>>> m = timeline_model(svitlo.prepare("case9", {"horizon_h": 6, "strikes": [{"assets": ["line:3"]}],
+...                    "repairs": {"crews": 1, "durations_h": {"line": {"median_h": 3, "spread": 0.5}}}}))
+>>> b = run_timelines(m, [1, 2, 3])
+>>> b.ens_mwh.shape
+(3, 6)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from svitlo.engine.damage import DamageState, apply_damage
+from svitlo.engine.state import StateResult, evaluate_state, intact_flows
+from svitlo.errors import ScenarioError
+from svitlo.facilities import backup as bk
+from svitlo.facilities.supply import FacilityIndex, facility_index
+from svitlo.model.compiled import CompiledGrid
+from svitlo.model.tiers import default_tier_weights, tier_weight_array
+from svitlo.scenarios.spec import Repairs, Scenario
+from svitlo.simulation.facilities import facility_on_grid
+from svitlo.simulation.lean import lean_state
+from svitlo.simulation.repairs import Job, assign_crews, repair_durations
+from svitlo.simulation.rolling import plan_rolling, queue_of_loads
+from svitlo.simulation.sampling import refuel_hours, repair_sampler, run_fail_prob
+from svitlo.simulation.strikes_fast import StrikeResolver
+
+__all__ = ["TimelineModel", "TimelineBatch", "timeline_model", "run_timelines", "state_cache", "grid_paths",
+           "facility_draws", "backup_phase", "HOURLY_METRICS"]
+
+#: Per-hour metrics of a :class:`TimelineBatch` (arrays ``seeds x hours``), as in ``Timeline.hourly``.
+HOURLY_METRICS = ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw",
+                  "critical_served_mw")
+
+
+@dataclass(frozen=True, eq=False)
+class TimelineModel:
+    """A scenario compiled for :func:`run_timelines` (build with :func:`timeline_model`; picklable)."""
+
+    cg: CompiledGrid
+    sc: Scenario
+    facilities: pd.DataFrame
+    spec: bk.BackupSpec | None
+    fidx: FacilityIndex | None
+    f_mw: np.ndarray
+    f_tier1: np.ndarray
+    refuel_masks: tuple[np.ndarray, ...]
+    refuel_amounts: tuple[np.ndarray | None, ...]
+    flows: np.ndarray | None
+
+    @property
+    def horizon_h(self) -> int:
+        """Hours simulated."""
+        return int(self.sc.horizon_h)
+
+
+@dataclass(frozen=True, eq=False)
+class TimelineBatch:
+    """Results of :func:`run_timelines`: per-hour arrays ``(seeds, hours)`` named in :data:`HOURLY_METRICS`,
+    facility arrays ``(seeds, facilities)`` and ``states`` ``(seeds, facilities, hours)`` (int8 codes)."""
+
+    seeds: np.ndarray
+    facility_ids: np.ndarray
+    load_mw: np.ndarray
+    ens_mwh: np.ndarray
+    ens_weighted_mwh: np.ndarray
+    people_without_power: np.ndarray
+    critical_load_mw: np.ndarray
+    critical_served_mw: np.ndarray
+    states: np.ndarray
+    hours_dark: np.ndarray
+    hours_on_backup: np.ndarray
+    hours_until_dark: np.ndarray
+    distinct_states: int
+
+
+def timeline_model(prepared: Any) -> TimelineModel:
+    """A scenario prepared once (:func:`svitlo.prepare`: its ``compiled`` grid, ``scenario`` and ``facilities``)
+    compiled for many timelines."""
+    sc, cg, fac = prepared.scenario, prepared.compiled, prepared.facilities
+    if fac is None:
+        fac = pd.DataFrame({"id": [], "kind": [], "grid_load": [], "bus": [], "grid_load_mw": [], "tier": [],
+                            "fuel_l_per_h": []})
+        spec = None
+    else:
+        fac = fac.reset_index(drop=True)
+        spec = replace(bk.backup_spec(fac), run_fail_prob=run_fail_prob(fac, sc.gen_mttf_h))
+    masks, amounts = [], []
+    ids = fac["id"].to_numpy()
+    for k, rf in enumerate(sc.refuel):
+        unknown = [f for f in rf.facilities if f not in set(ids)]
+        if unknown:
+            raise ScenarioError("unknown facility id", source="scenario", field=f"refuel[{k}].facilities",
+                                value=unknown[0])
+        m = np.isin(ids, rf.facilities) | np.isin(fac["kind"].to_numpy(), rf.kinds)
+        masks.append(m & spec.has_gen if spec is not None else m)
+        if rf.fuel_l is not None:
+            a = rf.fuel_l / fac["fuel_l_per_h"].to_numpy(float)
+            amounts.append(np.where(np.isnan(a), 0.0, a))
+        else:
+            amounts.append(None if rf.fuel_h is None else np.full(len(fac), rf.fuel_h))
+    needs_flows = any(s.targeted is not None and s.targeted.by == "flow"
+                      for s in list(sc.strikes) + [s for w in sc.waves for s in w.strikes])
+    return TimelineModel(cg=cg, sc=sc, facilities=fac, spec=spec,
+                         fidx=facility_index(fac, cg) if spec is not None else None,
+                         f_mw=fac["grid_load_mw"].to_numpy(float),
+                         f_tier1=fac["tier"].to_numpy(int) == 1 if len(fac) else np.zeros(0, bool),
+                         refuel_masks=tuple(masks), refuel_amounts=tuple(amounts),
+                         flows=intact_flows(cg) if needs_flows else None)
+
+
+class _States:
+    """Distinct grid states of a batch, each evaluated once and reduced to the numbers a timeline records."""
+
+    def __init__(self, m: TimelineModel) -> None:
+        self.m = m
+        cg = m.cg
+        self.weights = default_tier_weights()
+        self.opts = {"tier_weights": self.weights} if m.sc.mode == "opf" else None
+        self.index: dict[tuple, int] = {}
+        self.base: dict[frozenset, StateResult] = {}
+        self.plans: dict[tuple, tuple[np.ndarray, tuple]] = {}
+        self.rows: list[tuple[float, ...]] = []
+        self.on: list[np.ndarray] = []
+        self.demand = np.where(cg.load_in_service, cg.load_p_mw, 0.0)
+        self.pop = np.where(cg.load_in_service, cg.load_population, 0.0)
+        self.tiers = np.unique(cg.load_tier)
+        self.tw = tier_weight_array(self.tiers.astype(np.int64), self.weights)
+        self.t1 = cg.load_tier == 1
+        self.strikes = StrikeResolver(cg, m.sc.weapons)
+
+    def evaluate(self, damage: DamageState) -> StateResult:
+        if self.m.sc.mode == "balance":
+            return lean_state(self.m.cg, damage)
+        return evaluate_state(self.m.cg, damage, mode=self.m.sc.mode, options=self.opts)  # type: ignore[arg-type]
+
+    def base_state(self, key: frozenset, order: list[str]) -> StateResult:
+        r = self.base.get(key)
+        if r is None:
+            r = self.base[key] = self.evaluate(apply_damage(self.m.cg, order))
+        return r
+
+    def state_id(self, key: frozenset, order: list[str], off: np.ndarray | None) -> int:
+        okey = (key, None if off is None or not off.any() else off.tobytes())
+        i = self.index.get(okey)
+        if i is not None:
+            return i
+        base = self.base_state(key, order)
+        r = base if okey[1] is None else self.evaluate(
+            replace(base.damage, load_alive=base.damage.load_alive & ~off))
+        self.rows.append(self._summary(r))
+        self.on.append(facility_on_grid(self.m.cg, r, self.m.fidx) if self.m.fidx is not None
+                       else np.zeros(0, bool))
+        i = self.index[okey] = len(self.rows) - 1
+        return i
+
+    def _summary(self, r: StateResult) -> tuple[float, ...]:
+        # the definitions of svitlo.engine.impact.build_impact and the timeline's hourly row
+        cg, demand = self.m.cg, self.demand
+        served = np.where(r.damage.load_alive, r.load_served_mw, 0.0)
+        shed = np.where(demand > 0, demand - served, 0.0)
+        shed = np.clip(shed, 0.0, np.maximum(demand, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(demand > 0, shed / demand, 0.0)
+        by_tier = [float(shed[cg.load_tier == t].sum()) for t in self.tiers]
+        weighted = float(sum(w * s for w, s in zip(self.tw, by_tier)))
+        return (float(demand.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
+                float(demand[self.t1].sum()), float(served[self.t1].sum()))
+
+    def plan(self, key: frozenset, order: list[str], queue: np.ndarray, n_queues: int,
+             starts: dict[int, int]) -> tuple[np.ndarray, tuple]:
+        pkey = (key, tuple(sorted(starts.items())))
+        got = self.plans.get(pkey)
+        if got is None:
+            off, plans = plan_rolling(self.m.cg, self.base_state(key, order), queue, n_queues=n_queues,
+                                      starts=starts)
+            got = self.plans[pkey] = (off, tuple(plans))
+        return got
+
+
+def _explicit(cg: CompiledGrid, rep: Repairs | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k, e in enumerate(rep.explicit if rep else []):
+        try:
+            cls, j = cg.asset(e.asset)
+        except Exception:
+            raise ScenarioError(f"unknown asset id in grid {cg.name!r}", source="scenario",
+                                field=f"repairs.explicit[{k}].asset", value=e.asset) from None
+        out[str({"bus": cg.bus_ids, "branch": cg.branch_ids, "gen": cg.gen_ids, "load": cg.load_ids}[cls][j])] = \
+            int(e.done_h)
+    return out
+
+
+def _strikes(m: TimelineModel, res: StrikeResolver, h: int, seed: int, down: dict,
+             use_strike_seeds: bool) -> list[str]:
+    cg, sc = m.cg, m.sc
+    out: list[str] = []
+    flows = (lambda: m.flows) if m.flows is not None else None
+    if h == 0 and sc.strikes:
+        out += res.resolve(sc.strikes, seed=seed, intact_flows=flows, use_strike_seeds=use_strike_seeds)
+    for w, wave in enumerate(sc.waves):
+        if wave.at_h == h:
+            out += res.resolve(wave.strikes, seed=seed, intact_flows=flows, wave=w + 1,
+                               exclude=set(down) | set(out), use_strike_seeds=use_strike_seeds)
+    return list(dict.fromkeys(str(cg.aliases.get(a, a)) for a in out))
+
+
+def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None, explicit: dict[str, int],
+               use_strike_seeds: bool) -> np.ndarray:
+    """State id of every hour of timeline ``seed`` (the rules of :mod:`svitlo.simulation.steps`, up to ``solve_grid``)."""
+    cg, sc, H = m.cg, m.sc, m.horizon_h
+    durations = repair_durations(rep.durations_h if rep else None)
+    sample = repair_sampler(cg, sc, seed)
+    order = [str(cg.aliases.get(o, o)) for o in (rep.order if rep else [])]
+    crews = rep.crews if rep else 0
+    start_h = rep.start_h if rep else 0
+    strike_hours = {0} | {w.at_h for w in sc.waves}
+    destroyed: dict[str, int] = {}
+    first_hit: dict[str, int] = {}
+    busy: dict[str, Job] = {}
+    ro = sc.rolling_outages
+    queue = queue_of_loads(cg.load_tier, n_queues=ro.queues, exempt_tiers=ro.exempt_tiers) if ro else None
+    starts: dict[int, int] = {}
+    last_plan: dict[int, tuple[int, int]] = {}
+    off = np.zeros(cg.n_load, dtype=bool)
+    out = np.empty(H, dtype=np.int64)
+    key: frozenset = frozenset()
+    names: list[str] = []
+    sid = -1
+    explicit_hours = set(explicit.values())
+    for h in range(H):
+        changed = h == 0
+        if h in explicit_hours:
+            for a, done in explicit.items():
+                if done == h and a in destroyed:
+                    del destroyed[a]
+                    busy.pop(a, None)
+                    changed = True
+        if busy:
+            for a, job in list(busy.items()):
+                if job.done_h == h:
+                    del busy[a]
+                    destroyed.pop(a, None)
+                    changed = True
+        if h in strike_hours:
+            for a in _strikes(m, states.strikes, h, seed, destroyed, use_strike_seeds):
+                destroyed[a] = h
+                first_hit.setdefault(a, h)
+                if sample is not None and a not in durations:
+                    d = sample(a)
+                    if d == d:
+                        durations[a] = d
+                busy.pop(a, None)
+                changed = True
+        if crews and h >= start_h and len(busy) < crews:
+            pending = [a for a in destroyed if a not in explicit]
+            if len(pending) > len(busy):
+                for job in assign_crews(h, pending=pending, busy=busy, crews=crews, order=order,
+                                        durations=durations, first_hit=first_hit):
+                    busy[job.asset] = job
+        if changed:
+            key = frozenset(destroyed)
+            names = list(destroyed)
+        new_off = off
+        if ro is not None and h >= ro.start_h:
+            block = (h - ro.start_h) % ro.block_h == 0
+            if block:
+                for k2, (st0, q) in last_plan.items():
+                    starts[k2] = (st0 + q) % ro.queues
+                last_plan = {}
+            if block or changed:
+                new_off, plans = states.plan(key, names, queue, ro.queues, starts)
+                for p in plans:
+                    last_plan[p.key] = (p.start, len(p.queues))
+        if changed or (new_off is not off and not np.array_equal(new_off, off)):
+            off = new_off
+            sid = states.state_id(key, names, off)
+        out[h] = sid
+    return out
+
+
+def facility_draws(model: TimelineModel, seeds: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Per seed: generator start draws ``(N, facilities, H + 1)``, breakdown draws ``(N, facilities, H)`` (or
+    ``None``) and refuel hours ``(N, refuels)`` (the streams of :func:`svitlo.simulate`)."""
+    n_f, H, N = len(model.facilities), model.horizon_h, len(seeds)
+    draws = np.stack([bk.start_draws(int(s), n_f, H + 1) for s in seeds]) if N else np.zeros((0, n_f, H + 1))
+    run_u = (np.stack([bk.run_draws(int(s), n_f, H) for s in seeds])
+             if model.spec is not None and model.spec.run_fail_prob is not None and N else None)
+    rf_h = np.array([refuel_hours(model.sc, int(s)) for s in seeds], dtype=np.int64).reshape(N, -1)
+    return draws, run_u, rf_h
+
+
+def backup_phase(spec: bk.BackupSpec, on_at: Any, draws: np.ndarray, run_u: np.ndarray | None,
+                 rf_h: np.ndarray, refuel_masks: Any, refuel_amounts: Any, crit_mw: np.ndarray,
+                 H: int) -> dict[str, np.ndarray]:
+    """Facilities of ``N`` timelines hour by hour (:func:`svitlo.facilities.backup.step_backup` on ``N x F`` arrays).
+
+    ``spec`` has one entry per facility column; ``on_at(h)`` gives grid supply ``(N, F)`` in hour ``h``;
+    ``draws``/``run_u``/``rf_h`` from :func:`facility_draws` (columns matching ``spec``); ``refuel_masks[k]`` and
+    ``refuel_amounts[k]`` per column; ``crit_mw`` the carved demand (MW) counted as critical when on backup."""
+    N, F = draws.shape[0], draws.shape[1]
+    tile = {f: np.tile(getattr(spec, f), N) for f in ("has_gen", "tank_h", "fail_prob", "battery_cap_h",
+                                                       "recharge_h_per_h")}
+    spec_t = bk.BackupSpec(**tile, run_fail_prob=None if spec.run_fail_prob is None
+                           else np.tile(spec.run_fail_prob, N))
+    st = bk.initial_state(spec_t)
+    flat = draws.reshape(N * F, -1)
+    run_flat = None if run_u is None else run_u.reshape(N * F, -1)
+    fstates = np.zeros((N, F, H), dtype=np.int8)
+    until = np.full((N, F), np.nan)
+    on_b = np.zeros((N, F))
+    dark = np.zeros((N, F))
+    crit_backup = np.zeros((N, H))
+    w_t1 = np.asarray(crit_mw, dtype=float)[None, :]
+    for h in range(H):
+        for k in range(rf_h.shape[1]):
+            rows = rf_h[:, k] == h
+            if rows.any():
+                mask = (rows[:, None] & refuel_masks[k][None, :]).ravel()
+                amt = refuel_amounts[k]
+                st = bk.refuel(spec_t, st, mask, None if amt is None else np.tile(amt, N))
+        on = on_at(h)
+        st, step = bk.step_backup(spec_t, st, on.ravel(), flat, None if run_flat is None else run_flat[:, h])
+        cov = step.covered_h.reshape(N, F)
+        fstates[:, :, h] = step.state.reshape(N, F)
+        on_b += np.where(on, 0.0, cov)
+        dark += np.where(on, 0.0, 1.0 - cov)
+        crit_backup[:, h] = (cov * w_t1 * ~on).sum(axis=1)
+        first = step.ran_out.reshape(N, F) & np.isnan(until)
+        until[first] = (h + cov)[first]
+    return {"states": fstates, "hours_dark": dark, "hours_on_backup": on_b, "hours_until_dark": until,
+            "critical_backup_mw": crit_backup}
+
+
+def grid_paths(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = False,
+               cache: _States | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Grid supply of every facility ``(N, facilities, H)`` (bool) for the scenario's own repairs."""
+    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+    states = cache if cache is not None else _States(model)
+    rep = model.sc.repairs
+    explicit = _explicit(model.cg, rep)
+    path = np.stack([_grid_path(model, states, int(s), rep, explicit, use_strike_seeds) for s in seeds])
+    on_tab = np.asarray(states.on, dtype=bool)
+    return on_tab[path].transpose(0, 2, 1), path
+
+
+def state_cache(model: TimelineModel) -> _States:
+    """A cache of evaluated grid states to share between calls of :func:`run_timelines` on ``model``."""
+    return _States(model)
+
+
+def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = False,
+                  repairs: Repairs | None | str = "scenario", cache: _States | None = None) -> TimelineBatch:
+    """Simulate the scenario once per seed; the numbers of :func:`svitlo.simulate` with the same seed.
+
+    Parameters
+    ----------
+    model
+        From :func:`timeline_model`.
+    seeds
+        One timeline per seed (int array-like).
+    use_strike_seeds
+        ``False`` (a Monte Carlo): strikes with a ``seed`` of their own draw from each timeline's seed too.
+    repairs
+        Repairs to use instead of the scenario's (``None``: none); e.g. a schedule as explicit repairs.
+    cache
+        From :func:`state_cache`, to reuse evaluated grid states across calls (e.g. many schedules).
+
+    Returns
+    -------
+    TimelineBatch
+    """
+    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+    rep = model.sc.repairs if isinstance(repairs, str) else repairs
+    explicit = _explicit(model.cg, rep)
+    states = cache if cache is not None else _States(model)
+    H, N = model.horizon_h, seeds.size
+    path = np.stack([_grid_path(model, states, int(s), rep, explicit, use_strike_seeds) for s in seeds]) \
+        if N else np.zeros((0, H), np.int64)
+    table = np.asarray(states.rows, dtype=float).reshape(-1, 6)   # (a cache only grows: ids stay valid)
+    hourly = {k: table[path, c] if table.size else np.zeros((N, H)) for c, k in enumerate(
+        ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw", "critical_grid"))}
+    n_f = len(model.facilities)
+    if n_f and N:
+        on_tab = np.asarray(states.on, dtype=bool)
+        assert model.spec is not None
+        draws, run_u, rf_h = facility_draws(model, seeds)
+        ph = backup_phase(model.spec, lambda h: on_tab[path[:, h]], draws, run_u, rf_h, model.refuel_masks,
+                          model.refuel_amounts, model.f_mw * model.f_tier1, H)
+        fstates, dark, on_b, until, crit_backup = (ph["states"], ph["hours_dark"], ph["hours_on_backup"],
+                                                   ph["hours_until_dark"], ph["critical_backup_mw"])
+    else:
+        crit_backup = np.zeros((N, H))
+        fstates = np.zeros((N, n_f, H), dtype=np.int8)
+        until = np.full((N, n_f), np.nan)
+        on_b = np.zeros((N, n_f))
+        dark = np.zeros((N, n_f))
+    crit = hourly.pop("critical_grid") + crit_backup
+    return TimelineBatch(seeds=seeds, facility_ids=model.facilities["id"].to_numpy(dtype=object),
+                         critical_served_mw=crit, states=fstates, hours_dark=dark, hours_on_backup=on_b,
+                         hours_until_dark=until, distinct_states=len(states.rows), **hourly)
