@@ -35,6 +35,8 @@ from svitlo.scenarios.spec import Repairs
 
 __all__ = ["restore", "RestoreResult", "restore_problem", "RestoreProblem"]
 
+#: Version of the JSON contract of :meth:`RestoreResult.to_dict` (``docs/contracts.md``).
+RESTORE_FORMAT = "svitlo-restore/1"
 #: Largest MILP (variables) that ``exact="auto"`` attempts.
 AUTO_EXACT_VARIABLES = 60_000
 
@@ -83,7 +85,7 @@ class RestoreResult:
         ``objective``, ``baselines`` by name, ``optimality``, plus names and the horizon."""
         rows = [{"asset": a, "crew": c + 1, "start_h": s, "end_h": e}
                 for a, (c, s, e) in sorted(self.schedule.items(), key=lambda x: (x[1][1], x[1][0]))]
-        return {"scenario": self.scenario, "seed": self.seed, "crews": self.crews, "horizon_h": self.horizon_h,
+        return {"format": RESTORE_FORMAT, "scenario": self.scenario, "seed": self.seed, "crews": self.crews, "horizon_h": self.horizon_h,
                 "method": self.method, "schedule": rows, "objective": _fig(self.objective),
                 "baselines": {k: _fig(v[1]) for k, v in self.baselines.items()},
                 "optimality": self.optimality, "unscheduled": self.unscheduled,

@@ -49,7 +49,10 @@ from svitlo.facilities import backup as bk
 from svitlo.facilities.defaults import BATTERY_RECHARGE_H
 from svitlo.simulation.fast import TimelineModel, backup_phase, facility_draws, timeline_model
 
-__all__ = ["site", "SiteResult", "parse_add", "Unit"]
+__all__ = ["site", "SiteResult", "parse_add", "Unit", "SITE_FORMAT"]
+
+#: Version of the JSON contract of :meth:`SiteResult.to_dict` (``docs/contracts.md``).
+SITE_FORMAT = "svitlo-site/1"
 
 
 @dataclass(eq=False)
@@ -133,7 +136,7 @@ class SiteResult:
             else:
                 row["kwh"] = self.unit.kwh
             sites.append(row)
-        return {"objective": "people_hours_without_facility_service", "sites": sites,
+        return {"format": SITE_FORMAT, "objective": "people_hours_without_facility_service", "sites": sites,
                 "in_sample": self.in_sample, "out_of_sample": self.out_of_sample,
                 "baselines": {k: v["after"] for k, v in self.baselines.items()},
                 "baseline_details": self.baselines, "exact": self.exact}

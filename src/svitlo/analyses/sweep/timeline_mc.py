@@ -62,7 +62,7 @@ TIMELINE_ROW_SCHEMA = pa.schema([
 
 _ANALYSIS = "timeline"
 #: Store format of a timeline run.
-TIMELINE_FORMAT = "svitlo-timeline/1"
+TIMELINE_FORMAT = "svitlo-timeline-mc/1"
 _FILES = (FACILITY_TABLE, "timeline_facilities.parquet", "resilience_band.parquet", "summary.json")
 
 
