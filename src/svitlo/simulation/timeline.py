@@ -230,8 +230,8 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
     return SimContext(
         cg=cg, sc=sc, fac=fac, seed=int(seed), horizon_h=H, policy=policy, tier_weights=weights,
         opf_options={"tier_weights": weights} if sc.mode == "opf" else None,
-        durations=repair_durations({str(k): float(v) for k, v in rep.durations_h.items()} if rep and rep.durations_h
-                                   else None),
+        durations=repair_durations({str(k): float(getattr(v, "median_h", v)) for k, v in rep.durations_h.items()}
+                                   if rep and rep.durations_h else None),   # a random duration: its median
         explicit=explicit, order=[str(cg.aliases.get(o, o)) for o in (rep.order if rep else [])],
         spec=replace(bk.backup_spec(fac), run_fail_prob=run_fail_prob(fac, sc.gen_mttf_h)) if len(fac) else None,
         draws=bk.start_draws(seed, len(fac), H + 1), fidx=facility_index(fac, cg),
