@@ -248,7 +248,7 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
         fidx=facility_index(fac, cg),
         queue=queue_of_loads(cg.load_tier, n_queues=ro.queues, exempt_tiers=ro.exempt_tiers) if ro else None,
         intact_flows=flows, targets=_facility_targets(cg, fac) if len(fac) else None,
-        user_kinds=frozenset(rep.durations_h) if rep else frozenset())
+        user_kinds=frozenset(str(k) for k in rep.durations_h) if rep else frozenset())
 
 
 def _facility_targets(cg: CompiledGrid, fac: pd.DataFrame) -> FacilityTargets:
