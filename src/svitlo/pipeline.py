@@ -194,7 +194,8 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
     sc, cg = p.scenario, p.compiled
     seed = sc.seed if seed is None else seed
     m = _check_mode(mode or sc.mode)
-    ids = resolve_strikes(cg, sc.strikes, seed=seed, intact_flows=lambda: intact_flows(cg), weapons=sc.weapons)
+    ids = resolve_strikes(cg, sc.strikes, seed=seed, intact_flows=lambda: intact_flows(cg), weapons=sc.weapons,
+                          damage=sc.damage)
     for extra_id in destroyed or []:
         canon = str(cg.aliases.get(extra_id, extra_id))
         cg.asset(canon)

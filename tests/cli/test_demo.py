@@ -63,7 +63,13 @@ def test_demo_json_tells_a_consistent_story(demo_json):
     pwp = np.array(st["people_without_power"])
     assert pwp.max() > 20_000 and pwp[-1] < 0.5 * pwp.max()
     tel = np.array(st["telecom_coverage"])
-    assert tel.min() < 0.6 and tel[-1] == 1.0
+    # (one south-eastern base station stays dark: the bay of line:70 at the moderately damaged bus:134 is repaired
+    # after the horizon, buses coming last in the crews' order)
+    assert tel.min() < 0.6 and tel[-1] >= 0.75 and tel[-1] > tel.min()
+    # damage states: the substation destroyed, lighter damage elsewhere, each with its repair time
+    dmg = pd.DataFrame(tl["damage"])
+    assert dmg.loc[dmg["asset"] == "bus:58", "state"].tolist()[0] == "destroyed"
+    assert {"light", "moderate"} & set(dmg["state"]) and (dmg["repair_h"] > 0).all()
     # the hourly table agrees with the facility states
     tel_ids = [f for f in states.index if f.startswith("tel")]
     assert (hourly["dark_telecom"].to_numpy() == (states.loc[tel_ids] == "dark").sum(axis=0).to_numpy()).all()

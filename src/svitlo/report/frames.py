@@ -40,7 +40,7 @@ DESTROYED, OUT, DARK, MAIN = 0, 1, 2, 3
 #: Colours for energised islands other than the largest one.
 N_ISLAND_COLOURS = 7
 #: One-letter codes of facility states.
-STATE_CODES: dict[str, str] = {"grid": "g", "backup": "b", "dark": "d"}
+STATE_CODES: dict[str, str] = {"grid": "g", "backup": "b", "dark": "d", "damaged": "x"}
 
 
 def hour_matrix(df: pd.DataFrame, ids: Iterable[str], hours: int, *, fill: object) -> np.ndarray:

@@ -42,7 +42,7 @@ from svitlo.report.svg import FACILITY_SYMBOLS, map_svg, state_strips, step_char
 
 __all__ = ["write_report", "render_report", "embed_json"]
 
-_STATE_WORD = {"g": "grid", "b": "backup", "d": "dark"}
+_STATE_WORD = {"g": "grid", "b": "backup", "d": "dark", "x": "damaged"}
 _SECTION_TITLES = {"hit": "What was hit", "islands": "Islands", "facilities": "Facilities",
                    "backups": "Backups and fuel", "restoration": "Repairs and power back",
                    "people": "People and telecom"}
@@ -133,6 +133,9 @@ def _summary(m: ReportModel) -> str:
     backup_ever = sum("b" in s for s in m.fac_states)
     items.append(("facilities ever dark", f"{dark_ever} of {len(m.fac_states)}"))
     items.append(("facilities ever on backup", f"{backup_ever} of {len(m.fac_states)}"))
+    damaged_ever = sum("x" in s for s in m.fac_states)
+    if damaged_ever:
+        items.append(("facilities damaged by strikes", f"{damaged_ever} of {len(m.fac_states)}"))
     return "".join(f'<div class="stat"><div class="v">{escape(v)}</div><div class="k">{escape(k)}</div></div>'
                    for k, v in items)
 

@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("svitlo-data").textContent);
-  var STATE = { g: "grid", b: "backup", d: "dark" };
+  var STATE = { g: "grid", b: "backup", d: "dark", x: "damaged" };
   var svg = document.getElementById("map");
   var zoomG = document.getElementById("zoom");
   var buses = svg.querySelectorAll("circle.bus");

@@ -58,6 +58,13 @@ def _events(tl: Any, kind: str) -> list[dict[str, Any]]:
             for h, s, t in zip(sel["hour"], sel["subject"], sel["text"])]
 
 
+def _damage_states(tl: Any) -> dict[tuple[int, str], str]:
+    dmg = getattr(tl, "damage", None)
+    if dmg is None or dmg.empty:
+        return {}
+    return {(int(h), str(a)): str(s) for h, a, s in zip(dmg["hour"], dmg["asset"], dmg["state"])}
+
+
 def _first_hour(states: pd.DataFrame, state: str) -> dict[str, int]:
     out: dict[str, int] = {}
     if states is None or states.empty:
@@ -95,6 +102,7 @@ def tell(tl: Any) -> Story:
     hours = [int(x) for x in h["hour"]] if "hour" in h else list(range(len(h)))
     strikes, repairs, refuels = _events(tl, "strike"), _events(tl, "repair"), _events(tl, "refuel")
     empty, back = _events(tl, "backup_empty"), _events(tl, "power_back")
+    damaged = _events(tl, "damage")
     on_backup = _first_hour(tl.facility_states, "backup")
     dark = _first_hour(tl.facility_states, "dark")
     pwp = h["people_without_power"].to_numpy(float) if "people_without_power" in h else np.zeros(len(h))
@@ -107,7 +115,7 @@ def tell(tl: Any) -> Story:
     islands = _island_facts(tl)
     facts: dict[str, Any] = {
         "scenario": str(tl.scenario), "grid": str(tl.grid), "horizon_h": int(tl.horizon_h),
-        "struck": strikes, "repairs": repairs, "refuels": refuels, "power_back": back, "backup_empty": empty,
+        "struck": strikes, "facilities_damaged": [e["subject"] for e in damaged], "repairs": repairs, "refuels": refuels, "power_back": back, "backup_empty": empty,
         "energised_islands_at_0": islands,
         "facilities_on_backup": sorted(on_backup, key=lambda k: (on_backup[k], k)),
         "facilities_dark": sorted(dark, key=lambda k: (dark[k], k)),
@@ -122,11 +130,23 @@ def tell(tl: Any) -> Story:
     sec: dict[str, list[str]] = {k: [] for k in ("hit", "islands", "facilities", "backups", "restoration",
                                                   "people")}
     by_hour: dict[int, list[str]] = {}
+    state_of = _damage_states(tl)
     for e in strikes:
         by_hour.setdefault(e["hour"], []).append(e["subject"])
     for hr, subj in sorted(by_hour.items()):
-        shown = ", ".join(subj[:12]) + (f" and {len(subj) - 12} more" if len(subj) > 12 else "")
-        sec["hit"].append(f"Hour {hr}: {len(subj)} asset{'s' if len(subj) != 1 else ''} destroyed — {shown}.")
+        groups: dict[str, list[str]] = {}
+        for a in subj:
+            groups.setdefault(state_of.get((hr, a), "destroyed"), []).append(a)
+        parts = []
+        for state in ("destroyed", "severe", "moderate", "light"):
+            g = groups.get(state, [])
+            if g:
+                shown = ", ".join(g[:12]) + (f" and {len(g) - 12} more" if len(g) > 12 else "")
+                word = "destroyed" if state == "destroyed" else f"{state} damage"
+                parts.append(f"{len(g)} asset{'s' if len(g) != 1 else ''} {word} — {shown}")
+        sec["hit"].append(f"Hour {hr}: " + "; ".join(parts) + ".")
+    for e in damaged:
+        sec["hit"].append(f"Hour {e['hour']}: {e['text']}")
     if len(h) and "islands" in h:
         sec["islands"].append(f"After the strike the grid is in {int(h['islands'].iloc[0])} islands, "
                               f"{int(h['energised_islands'].iloc[0])} of them energised.")

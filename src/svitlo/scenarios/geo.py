@@ -1,32 +1,39 @@
-"""Geographic strikes: impact points scattered by a circular error, assets damaged by a fragility curve.
+"""Geographic strikes: impact points scattered by a circular error, assets damaged by fragility curves.
 
 A geographic strike names aim points (``{lat, lon, weapon, n}``) or explicit impact points. Each aimed weapon
 lands at a point drawn from a circular normal distribution around its aim point whose *circular error
-probable* (CEP) holds 50 % of impacts: per axis ``sigma = CEP / sqrt(2 ln 2)``. Each asset is then destroyed
-by each impact independently with the probability of a lognormal fragility curve of its distance ``d`` (m)::
+probable* (CEP) holds 50 % of impacts: per axis ``sigma = CEP / sqrt(2 ln 2)``. Each asset then reaches a
+damage state (:mod:`svitlo.scenarios.damage_states`) by lognormal fragility curves of its distance ``d`` (m)::
 
-    P(damage | d) = 1 - Phi((ln d - ln d50) / beta)
+    P(>= state | d) = 1 - Phi((ln d - ln d_state) / beta)
 
-which is 1 at the impact point, 0.5 at ``d50`` and falls with distance. Asset positions: a bus (substation) is
-at its lat/lon; a branch is at the nearest point of the straight segment between its end buses; generators sit
-at their bus. Assets without coordinates cannot be hit.
+which is 1 at the impact point, 0.5 at the state's median distance ``d_state`` and falls with distance. The
+draws and their correlation at sites are in :mod:`svitlo.scenarios.outcome`. Asset positions: a bus
+(substation) is at its lat/lon; a branch is at the nearest point of the straight segment between its end buses;
+generators and loads sit at their bus. Assets without coordinates cannot be hit.
 
 Distances are in metres: haversine for point-to-point distances (:func:`haversine_m`), and a local
 equirectangular projection around each impact point for point-to-segment distances (:func:`local_xy_m`), whose
 error is far below a metre over the few kilometres a blast reaches.
 
-Weapon classes (:data:`DEFAULT_WEAPONS`) carry an explosive mass and a CEP. The substation ``d50`` is the
-reported destruction radius, scaled between weapons by Hopkinson–Cranz cube-root scaling
-``R = R_ref (W / W_ref)^(1/3)`` from the ~200 m reported for a FAB-1500 (~675 kg of explosive), which gives
-~104 m for a FAB-250 (~95 kg) and ~144 m for a FAB-500 (~250 kg) (press reports; Hopkinson–Cranz; DESIGN §8).
-Users add classes under ``weapons:`` in the scenario.
+Weapon classes (:data:`DEFAULT_WEAPONS`) carry an explosive mass (TNT equivalent) and a CEP. The median distance
+of each state is where the peak incident overpressure of the charge (Kingery–Bulmash,
+:mod:`svitlo.scenarios.blast`) falls to the state's threshold. The reported ~200 m "destruction radius" of a
+FAB-1500 (~675 kg; cube-root scaled ~104 m for a FAB-250, ~144 m for a FAB-500; press reports, DESIGN §8) sits
+at ~5 kPa — window breakage and fragment damage to bushings and radiators — so it calibrates the *light*
+state of a substation; destruction needs ~69 kPa, within ~34 m of a FAB-1500. A class given by ``d50_m`` alone
+(the distance of 50 % destruction of a substation, the old meaning) gets the charge whose destroyed-state
+distance that is. Users add classes under ``weapons:`` in the scenario, and may tabulate curves per asset kind
+and state (:class:`~svitlo.scenarios.damage_states.StateCurve`).
 
 Examples
 --------
 >>> round(float(fragility(np.array([104.0]), d50_m=104.0, beta=0.4)[0]), 3)
 0.5
->>> round(DEFAULT_WEAPONS["FAB-500"].d50_for("bus"), 1)
-143.6
+>>> round(DEFAULT_WEAPONS["FAB-500"].d50_for("bus", "light"), 1)
+143.0
+>>> round(DEFAULT_WEAPONS["FAB-500"].d50_for("bus"), 1)     # destroyed
+24.4
 >>> round(float(haversine_m(50.0, 30.0, 50.0, 30.001)), 1)
 71.5
 """
@@ -43,15 +50,15 @@ from scipy.special import ndtr
 
 from svitlo.errors import ScenarioError
 from svitlo.model.compiled import CompiledGrid
+from svitlo.scenarios.blast import distance_for_overpressure_m, scaled_distance
+from svitlo.scenarios.damage_states import DamageKind, DamageModel, DamageStateName, StateCurve
 
 __all__ = ["WeaponClass", "Aim", "ImpactPoint", "GeoStrike", "DEFAULT_WEAPONS", "GEO_KINDS", "EARTH_RADIUS_M",
            "haversine_m", "local_xy_m", "fragility", "sigma_from_cep", "scatter_impacts", "impact_points",
-           "geographic_strike", "weapon_table"]
+           "geographic_strike", "weapon_table", "segment_distance_m"]
 
 #: Mean Earth radius (m), IUGG.
 EARTH_RADIUS_M = 6_371_008.8
-#: Reference point of the cube-root scaling: FAB-1500, ~675 kg explosive, ~200 m destruction radius (DESIGN §8).
-_REF_KG, _REF_RADIUS_M = 675.0, 200.0
 #: Asset kinds a geographic strike can hit by default (an external grid is a model boundary, not a target).
 GEO_KINDS: tuple[str, ...] = ("bus", "line", "trafo", "impedance", "branch", "gen", "sgen")
 
@@ -66,19 +73,21 @@ class WeaponClass(_Strict):
     Attributes
     ----------
     explosive_kg
-        Explosive mass (kg); sets the destruction radius by cube-root scaling unless ``d50_m`` is given.
+        Explosive mass (kg, TNT equivalent); sets every state's distance by the Kingery–Bulmash overpressure
+        curve unless ``d50_m`` is given.
     cep_m
         Circular error probable (m): half of the impacts fall within this distance of the aim point.
     d50_m
-        Distance (m) at which a substation is destroyed with probability 0.5; default: cube-root scaled from
-        200 m for 675 kg (FAB-1500).
+        Distance (m) at which a substation (bus) is destroyed with probability 0.5; the class then acts as the
+        charge with that destroyed-state distance (other states follow by the overpressure curve).
     beta
-        Lognormal dispersion of the fragility curve (dimensionless). 0.4 is an indicative assumption in the
+        Lognormal dispersion of the fragility curves (dimensionless). 0.4 is an indicative assumption in the
         range used for blast and seismic fragility curves; override it with better data.
     kind_factor
-        ``d50`` multiplier per asset kind. Lines default to 0.6: a span is lost only where the blast reaches a
-        pole or conductor, and wooden poles need ~34.5 kPa to snap against 13.8–20.7 kPa for unreinforced walls
-        (Clancey table, DESIGN §8); this factor is an assumption to override.
+        Distance multiplier per asset kind, applied to all states of the kind (default 1: the thresholds per
+        kind in :mod:`svitlo.scenarios.damage_states` already differ).
+    curves
+        Tabulated probability-of-state curves per asset kind and state, replacing the overpressure-derived ones.
     """
 
     explosive_kg: Annotated[float, Field(gt=0)] | None = None
@@ -86,6 +95,7 @@ class WeaponClass(_Strict):
     d50_m: Annotated[float, Field(gt=0)] | None = None
     beta: Annotated[float, Field(gt=0)] = 0.4
     kind_factor: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    curves: dict[DamageKind, dict[DamageStateName, StateCurve]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _size(self) -> "WeaponClass":
@@ -93,15 +103,23 @@ class WeaponClass(_Strict):
             raise ValueError("a weapon class needs 'explosive_kg' (kg) or 'd50_m' (m)")
         return self
 
-    def d50_for(self, kind: str = "bus") -> float:
-        """Distance (m) of 50 % damage probability for an asset of ``kind``."""
-        if self.d50_m is not None:
-            base = self.d50_m
-        else:
+    def charge_kg(self, model: DamageModel | None = None) -> float:
+        """TNT-equivalent charge (kg): ``explosive_kg``, or the charge whose bus-destroyed distance is ``d50_m``."""
+        if self.d50_m is None:
             assert self.explosive_kg is not None
-            base = _REF_RADIUS_M * (self.explosive_kg / _REF_KG) ** (1.0 / 3.0)
-        factor = {"line": 0.6, **self.kind_factor}.get(kind, 1.0)
-        return float(base * factor)
+            return float(self.explosive_kg)
+        kpa = (model or _DEFAULT_MODEL).states_for("bus").get("destroyed")
+        z = float(scaled_distance(distance_for_overpressure_m(kpa.kpa if kpa else 68.9, 1.0), 1.0))
+        return float((self.d50_m / z) ** 3)
+
+    def d50_for(self, kind: str = "bus", state: str = "destroyed", model: DamageModel | None = None) -> float:
+        """Median distance (m) of reaching ``state`` for an asset of ``kind`` (overpressure-derived states)."""
+        spec = (model or _DEFAULT_MODEL).states_for(kind)[state]
+        d = float(distance_for_overpressure_m(spec.kpa, self.charge_kg(model)))
+        return d * self.kind_factor.get(kind, 1.0)
+
+
+_DEFAULT_MODEL = DamageModel()
 
 
 #: FAB-class defaults (press-reported explosive masses, DESIGN §8). The CEP of 30 m is an indicative
@@ -255,11 +273,10 @@ def segment_distance_m(lat: float, lon: float, a: np.ndarray, b: np.ndarray) -> 
 
 
 def geographic_strike(cg: CompiledGrid, spec: GeoStrike, rng: np.random.Generator, *,
-                      weapons: Mapping[str, WeaponClass] | None = None, where: str = "geographic") -> list[str]:
-    """Asset ids destroyed by a geographic strike (pure; randomness from ``rng``).
-
-    Impact points come first (scatter draws), then one uniform draw per (impact, asset) pair against the
-    fragility probability, in a fixed order, so a seed reproduces the outcome.
+                      weapons: Mapping[str, WeaponClass] | None = None, where: str = "geographic",
+                      model: DamageModel | None = None) -> list[str]:
+    """Asset ids put out of service by a geographic strike (pure; randomness from ``rng``): the ``out`` of
+    :func:`svitlo.scenarios.outcome.geographic_damage`, which also gives states and repair times.
 
     Examples
     --------
@@ -275,26 +292,6 @@ def geographic_strike(cg: CompiledGrid, spec: GeoStrike, rng: np.random.Generato
     >>> geographic_strike(compile_grid(g), spec, np.random.default_rng(0))
     ['bus:1']
     """
-    table = weapon_table(weapons)
-    pts = impact_points(spec, rng, table, where)
-    targets = _targets(cg, set(spec.kinds))
-    if not any(t[1].size for t in targets):
-        raise ScenarioError("the grid has no assets with coordinates (bus lat/lon) of the kinds asked for, so a "
-                            "geographic strike cannot hit anything", field=f"{where}.kinds", value=spec.kinds)
-    ids = {"bus": cg.bus_ids, "gen": cg.gen_ids, "sgen": cg.gen_ids, "load": cg.load_ids}
-    hit: list[str] = []
-    seen: set[str] = set()
-    for lat, lon, wname in pts:
-        w = table[wname]
-        for kind, idx, a, b in targets:
-            if idx.size == 0:
-                continue
-            d = segment_distance_m(lat, lon, a, b)
-            p = fragility(d, d50_m=w.d50_for(kind), beta=w.beta)
-            u = rng.random(idx.size)
-            for j in idx[u < p]:
-                aid = str(ids.get(kind, cg.branch_ids)[j])
-                if aid not in seen:
-                    seen.add(aid)
-                    hit.append(aid)
-    return hit
+    from svitlo.scenarios.outcome import geographic_damage
+
+    return geographic_damage(cg, spec, rng, weapons=weapons, model=model, where=where).out_ids

@@ -12,6 +12,12 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
       - targeted: {k: 5, by: degree}
       - geographic: {aim: [{lat: 48.46, lon: 7.91, weapon: FAB-500, n: 2}], seed: 3}   # svitlo.scenarios.geo
     weapons: {glide-250: {explosive_kg: 95, cep_m: 60}}                              # user weapon classes
+    damage:                       # damage states, sites, spares (svitlo.scenarios.damage_states.DamageModel)
+      states: {line: {light: {kpa: 10, repair: {median_h: 6, beta: 0.6}}, destroyed: {kpa: 48, repair: {median_h: 150}}}}
+      sites: [{id: north-110kV, buses: [bus:58, bus:39]}]
+      correlation: 0.8            # of damage draws at one site
+      spares: {trafo: 1}          # then lead_time_h (default 20 months)
+      facilities: {hospital: {kpa: 20.7, repair: {median_h: 336}}}
     tiers:
       default: standard
       loads: {load:3: critical}
@@ -25,7 +31,8 @@ The timeline (:func:`svitlo.simulate`) reads more keys::
     horizon_h: 72
     waves: [{at_h: 24, strikes: [{assets: [line:5]}]}]
     repairs: {crews: 4, start_h: 2, order: [line:3, trafo, line], durations_h: {line: 8},
-              explicit: [{asset: bus:7, done_h: 40}]}
+              explicit: [{asset: bus:7, done_h: 40}]}   # durations_h: crew hours for a *destroyed* asset;
+                                                         # lighter damage states sample their own
     refuel: [{at_h: 18, kinds: [hospital], fuel_h: 48}]
     rolling_outages: {queues: 6, block_h: 4, exempt_tiers: [1]}
     gen_mttf_h: {hospital: 1100}  # generators fail while running (mean time to failure, h; one number: all kinds)
@@ -54,6 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from svitlo.facilities.defaults import FacilityKind
 from svitlo.model.schema import tier_from_name
+from svitlo.scenarios.damage_states import DamageModel
 from svitlo.scenarios.durations import Lognormal
 from svitlo.scenarios.geo import DEFAULT_WEAPONS, GeoStrike, WeaponClass
 
@@ -199,7 +207,11 @@ class AccessWindow(_Strict):
 class Repairs(_Strict):
     """Repair crews: ``crews`` crews from hour ``start_h``, in ``order`` (asset ids or kinds, first = first
     repaired), each job lasting ``durations_h`` of its asset kind (hours, or a random :class:`Duration` drawn per
-    asset from the timeline seed); ``explicit`` repairs finish at fixed hours."""
+    asset from the timeline seed); ``explicit`` repairs finish at fixed hours.
+
+    ``durations_h`` is the crew time of a *destroyed* asset of that kind (every asset an explicit, random or
+    targeted strike removes, and geographic damage in state ``destroyed``); lighter geographic damage states
+    take the repair time sampled from their distribution (:mod:`svitlo.scenarios.damage_states`)."""
 
     crews: Annotated[int, Field(ge=0, le=10_000)] = 0
     start_h: Annotated[int, Field(ge=0)] = 0
@@ -262,6 +274,7 @@ class Scenario(_Strict):
     mode: Literal["balance", "opf"] = "balance"
     seed: int = 0
     weapons: dict[str, WeaponClass] = Field(default_factory=dict)
+    damage: DamageModel = Field(default_factory=DamageModel)
     strikes: list[Strike] = Field(default_factory=list)
     tiers: Tiers = Field(default_factory=Tiers)
     people_per_mw: Annotated[float, Field(ge=0)] | None = None

@@ -19,10 +19,12 @@ import numpy as np
 
 from svitlo.errors import ScenarioError
 from svitlo.model.compiled import CompiledGrid
-from svitlo.scenarios.geo import WeaponClass, geographic_strike
+from svitlo.scenarios.damage_states import DamageModel
+from svitlo.scenarios.geo import WeaponClass
+from svitlo.scenarios.outcome import AssetDamage, FacilityTargets, StrikeOutcome, geographic_damage, merge_outcomes
 from svitlo.scenarios.spec import RandomStrike, Strike, TargetedStrike
 
-__all__ = ["resolve_strikes", "eligible_assets", "strike_rng"]
+__all__ = ["resolve_strikes", "resolve_damage", "eligible_assets", "strike_rng"]
 
 _GEN_KINDS = {"gen", "sgen", "ext_grid"}
 
@@ -122,8 +124,24 @@ def _targeted(cg: CompiledGrid, spec: TargetedStrike, flows: Callable[[], np.nda
 def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | None = 0,
                     intact_flows: Callable[[], np.ndarray] | None = None, use_strike_seeds: bool = True,
                     weapons: Mapping[str, WeaponClass] | None = None, wave: int = 0,
-                    exclude: Collection[str] = ()) -> list[str]:
-    """Destroyed asset ids (canonical, first-hit order, no duplicates) from a list of strikes.
+                    exclude: Collection[str] = (), damage: DamageModel | None = None) -> list[str]:
+    """Asset ids out of service (canonical, first-hit order, no duplicates) after a list of strikes: the
+    ``out_ids`` of :func:`resolve_damage` (same parameters)."""
+    return resolve_damage(cg, strikes, seed=seed, intact_flows=intact_flows, use_strike_seeds=use_strike_seeds,
+                          weapons=weapons, wave=wave, exclude=exclude, damage=damage).out_ids
+
+
+def resolve_damage(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | None = 0,
+                   intact_flows: Callable[[], np.ndarray] | None = None, use_strike_seeds: bool = True,
+                   weapons: Mapping[str, WeaponClass] | None = None, wave: int = 0,
+                   exclude: Collection[str] = (), damage: DamageModel | None = None,
+                   facilities: FacilityTargets | None = None) -> StrikeOutcome:
+    """The damage outcome of a list of strikes: per damaged asset its state, the assets it puts out of
+    service and its repair time; and the facilities damaged.
+
+    Explicit, random and targeted strikes destroy what they name (state ``destroyed``, repair time from
+    ``repairs.durations_h``); geographic strikes draw states, bays and repair times
+    (:func:`svitlo.scenarios.outcome.geographic_damage`).
 
     Parameters
     ----------
@@ -137,11 +155,14 @@ def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | 
     wave
         Timeline wave number (0 = hour-0 strikes); waves draw from their own seed streams.
     exclude
-        Asset ids already destroyed: random and targeted strikes choose among the others (a repeat strike
-        aims at what still works). Explicit and geographic strikes may hit them again.
+        Asset ids already out: random and targeted strikes choose among the others (a repeat strike aims at
+        what still works). Explicit and geographic strikes may hit them again.
+    damage
+        The scenario's ``damage:`` model (states, sites, facility fragility); default :class:`DamageModel`.
+    facilities
+        Facilities geographic strikes can damage.
     """
-    out: list[str] = []
-    seen: set[str] = set()
+    outcomes: list[StrikeOutcome] = []
     for i, s in enumerate(strikes):
         where = f"waves[{wave - 1}].strikes[{i}]" if wave else f"strikes[{i}]"
         if s.assets is not None:
@@ -163,12 +184,11 @@ def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | 
         elif s.geographic is not None:
             rng = strike_rng(s.geographic.seed, 0) if (use_strike_seeds and s.geographic.seed is not None) \
                 else strike_rng(seed, i, wave)
-            ids = geographic_strike(cg, s.geographic, rng, weapons=weapons, where=f"{where}.geographic")
+            outcomes.append(geographic_damage(cg, s.geographic, rng, weapons=weapons, model=damage,
+                                              facilities=facilities, where=f"{where}.geographic"))
+            continue
         else:
             assert s.targeted is not None
             ids = _targeted(cg, s.targeted, intact_flows, where, exclude)
-        for a in ids:
-            if a not in seen:
-                seen.add(a)
-                out.append(str(a))
-    return out
+        outcomes.append(StrikeOutcome(tuple(AssetDamage(str(a), "destroyed", (str(a),)) for a in ids)))
+    return merge_outcomes(outcomes)

@@ -16,7 +16,8 @@ from svitlo.facilities import backup as bk
 __all__ = ["EVENT_KINDS", "EventLog", "facility_events", "text_name"]
 
 #: Kinds of timeline events.
-EVENT_KINDS = ("strike", "repair", "refuel", "backup_start", "backup_empty", "power_back", "rolling_outage")
+EVENT_KINDS = ("strike", "damage", "repair", "refuel", "backup_start", "backup_empty", "power_back",
+               "rolling_outage")
 
 
 def text_name(fac: pd.DataFrame, i: int) -> str:
@@ -38,10 +39,13 @@ class EventLog:
 
 
 def facility_events(ev: EventLog, fac: pd.DataFrame, h: int, on: np.ndarray, prev: np.ndarray, step,
-                    st: bk.BackupState, spec: bk.BackupSpec, lost_at: np.ndarray, until: np.ndarray) -> None:
+                    st: bk.BackupState, spec: bk.BackupSpec, lost_at: np.ndarray, until: np.ndarray,
+                    skip: np.ndarray | None = None) -> None:
     """Events of facilities changing state in hour ``h`` (lost grid, on backup, dark, back); fills ``lost_at`` and
     ``until`` (hour backup ran out)."""
     for i in range(len(fac)):
+        if skip is not None and skip[i]:      # a damaged facility: its own events
+            continue
         name = text_name(fac, i)
         fid = fac.at[i, "id"]
         was, now = int(prev[i]) if h else bk.GRID, int(step.state[i])

@@ -82,7 +82,8 @@ def job_hours(asset: str, durations: Mapping[str, float]) -> float:
 
 def repair_priority(asset: str, order: Sequence[str], durations: Mapping[str, float],
                     first_hit: Mapping[str, int]) -> tuple[int, float, int, str]:
-    """Sort key of an asset in the repair queue (smaller = repaired first)."""
+    """Sort key of an asset in the repair queue (smaller = repaired first). ``durations`` holds hours by asset
+    kind and, for damage with its own repair time (:mod:`svitlo.scenarios.damage_states`), by asset id."""
     kind = asset_kind(asset)
     if asset in order:
         rank = order.index(asset)
@@ -95,11 +96,11 @@ def repair_priority(asset: str, order: Sequence[str], durations: Mapping[str, fl
 
 def assign_crews(h: int, *, pending: Sequence[str], busy: Mapping[str, Job], crews: int, order: Sequence[str],
                  durations: Mapping[str, float], first_hit: Mapping[str, int]) -> list[Job]:
-    """New jobs started at hour ``h`` by the crews not in ``busy`` (pure)."""
+    """New jobs started at hour ``h`` by the crews not in ``busy`` (pure); ``durations`` by asset id, else kind."""
     taken = {j.crew for j in busy.values()}
     free = [c for c in range(crews) if c not in taken]
-    queue = sorted((a for a in pending if a not in busy), key=lambda a: repair_priority(a, order, durations,
-                                                                                       first_hit))
+    queue = sorted((a for a in pending if a not in busy),
+                   key=lambda a: repair_priority(a, order, durations, first_hit))
     jobs = []
     for crew, asset in zip(free, queue):
         dur = job_hours(asset, durations)

@@ -25,20 +25,26 @@ from svitlo.facilities import backup as bk
 from svitlo.facilities.defaults import FACILITY_KINDS
 from svitlo.facilities.supply import FacilityIndex
 from svitlo.model.compiled import CompiledGrid
+from svitlo.scenarios.outcome import AssetDamage, FacilityTargets, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Scenario
-from svitlo.scenarios.strikes import resolve_strikes
+from svitlo.scenarios.strikes import resolve_damage
 from svitlo.simulation.events import EventLog, facility_events, text_name
 from svitlo.simulation.facilities import facility_on_grid
+from svitlo.simulation.repair_times import damage_text, repair_plan
 from svitlo.simulation.repairs import Job, RepairPolicy
 from svitlo.simulation.rolling import plan_rolling
 
 __all__ = ["SimContext", "SimState", "Hourly", "finish_repairs", "land_strikes", "start_repairs", "deliver_fuel",
-           "solve_grid", "step_facilities", "record_hour", "HOURLY_COLUMNS"]
+           "solve_grid", "step_facilities", "record_hour", "HOURLY_COLUMNS", "FACILITY_STATES", "DAMAGED"]
+
+#: Facility states: the backup states, and ``damaged`` (out of service until repaired, whatever the grid does).
+FACILITY_STATES = bk.STATES + ("damaged",)
+DAMAGED = len(bk.STATES)
 
 #: Columns of ``Timeline.hourly`` (besides ``dark_<kind>`` per facility kind), in order.
 HOURLY_COLUMNS = ("load_mw", "served_mw", "shed_mw", "ens_mwh", "ens_weighted_mwh", "ens_cum_mwh",
-                  "people_without_power", "critical_load_mw", "critical_served_mw", "telecom_coverage", "islands",
-                  "energised_islands")
+                  "people_without_power", "critical_load_mw", "critical_served_mw", "telecom_coverage",
+                  "damaged_facilities", "islands", "energised_islands")
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +71,8 @@ class SimContext:
     sample_repair: Callable[[str], float] | None = None   # sampled repair hours per asset (NaN: its kind's)
     refuel_at: tuple[int, ...] = ()                        # hour each refuel lands (at_h plus its sampled delay)
     run_u: np.ndarray | None = None                        # breakdown draws (facilities x hours)
+    targets: FacilityTargets | None = None
+    user_kinds: frozenset[str] = frozenset()
 
     @property
     def n_facilities(self) -> int:
@@ -75,7 +83,14 @@ class SimContext:
 class SimState:
     """What changes hour by hour: damage and repairs under way, facility backup, rolling plan, grid state."""
 
-    destroyed: dict[str, int] = field(default_factory=dict)
+    destroyed: dict[str, int] = field(default_factory=dict)      # damaged asset -> hour of its latest hit
+    damage: dict[str, AssetDamage] = field(default_factory=dict)
+    work_h: dict[str, float] = field(default_factory=dict)       # crew hours of each damaged asset's repair
+    ready: dict[str, int] = field(default_factory=dict)          # first hour a crew can start (spare waits)
+    stock: dict[str, int] = field(default_factory=dict)          # spares left by kind
+    fac_down: dict[int, int] = field(default_factory=dict)       # damaged facility -> hour its repair is done
+    damaged_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    hits: list[tuple[int, str, str, str, float, float]] = field(default_factory=list)
     first_hit: dict[str, int] = field(default_factory=dict)
     busy: dict[str, Job] = field(default_factory=dict)
     backup: bk.BackupState | None = None
@@ -133,52 +148,78 @@ def finish_repairs(ctx: SimContext, st: SimState, h: int, ev: EventLog) -> bool:
             st.destroyed.pop(a, None)
             ev.add(h, "repair", a, f"{a} repaired by crew {job.crew + 1} after {job.done_h - job.start_h} h.")
             changed = True
+    for i, done in list(st.fac_down.items()):
+        if done == h:
+            del st.fac_down[i]
+            ev.add(h, "repair", ctx.fac.at[i, "id"], f"{text_name(ctx.fac, i)} repaired (building and equipment).")
+            changed = True
     return changed
 
 
-def strikes_at(ctx: SimContext, h: int, down: Any = ()) -> list[str]:
-    """Canonical ids of the assets the strikes of hour ``h`` destroy (hour 0: the top-level ``strikes:``)."""
+def strikes_at(ctx: SimContext, h: int, down: Any = ()) -> StrikeOutcome:
+    """The damage the strikes of hour ``h`` do (hour 0: the top-level ``strikes:``)."""
     cg, sc = ctx.cg, ctx.sc
-    out: list[str] = []
+    out: list[StrikeOutcome] = []
     if h == 0 and sc.strikes:
-        out += resolve_strikes(cg, sc.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows, weapons=sc.weapons,
-                               use_strike_seeds=ctx.use_strike_seeds)
+        out.append(resolve_damage(cg, sc.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows, weapons=sc.weapons,
+                                  damage=sc.damage, facilities=ctx.targets, use_strike_seeds=ctx.use_strike_seeds))
     for w, wave in enumerate(sc.waves):
         if wave.at_h == h:
-            out += resolve_strikes(cg, wave.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows,
-                                   weapons=sc.weapons, wave=w + 1, exclude=set(down) | set(out),
-                                   use_strike_seeds=ctx.use_strike_seeds)
-    return list(dict.fromkeys(str(cg.aliases.get(a, a)) for a in out))
+            taken = set(down) | {a for o in out for a in o.out_ids}
+            out.append(resolve_damage(cg, wave.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows,
+                                      weapons=sc.weapons, wave=w + 1, exclude=taken, damage=sc.damage,
+                                      facilities=ctx.targets, use_strike_seeds=ctx.use_strike_seeds))
+    return merge_outcomes(out)
 
 
 def land_strikes(ctx: SimContext, st: SimState, h: int, ev: EventLog) -> bool:
-    """Strikes of hour ``h`` land; a crew repairing a struck asset stands down."""
+    """Strikes of hour ``h`` land: each damaged asset gets its state, the assets it puts out, its wait for a spare
+    and its crew hours (:mod:`svitlo.simulation.repair_times`); a crew repairing a struck asset stands down;
+    damaged facilities are out until repaired."""
     changed = False
-    for a in strikes_at(ctx, h, down=st.destroyed):
+    hit = strikes_at(ctx, h, down=[b for a in st.destroyed for b in st.damage[a].out])
+    for u in hit.units:
+        a = str(ctx.cg.aliases.get(u.asset, u.asset))
         again = a in st.destroyed
         st.destroyed[a] = h
-        st.first_hit.setdefault(a, h)
-        if ctx.sample_repair is not None and a not in ctx.durations:
+        st.damage[a] = u
+        if ctx.sample_repair is not None and a not in ctx.durations and u.repair_h is None:
             d = ctx.sample_repair(a)
             if d == d:
                 ctx.durations[a] = d   # this run's own dict: the sampled repair time of this asset
+        wait, st.work_h[a], what = repair_plan(u, durations=ctx.durations, user_kinds=set(ctx.user_kinds),
+                                               model=ctx.sc.damage, stock=st.stock)
+        st.ready[a] = h + int(np.ceil(wait - 1e-9))
+        st.hits.append((h, a, u.state, ";".join(u.out), wait, st.work_h[a]))
+        st.first_hit.setdefault(a, h)
+        wave = f" (wave at hour {h})" if h else ""
+        told = "" if u.repair_h is None else f": {damage_text(u, wait_h=wait, work_h=st.work_h[a], waits_for=what)}"
         if a in st.busy:
             crew = st.busy.pop(a).crew
-            ev.add(h, "strike", a, f"{a} struck again during repair (crew {crew + 1} stood down).")
+            ev.add(h, "strike", a, f"{a} struck again during repair (crew {crew + 1} stood down){told}.")
+        elif u.repair_h is None:
+            ev.add(h, "strike", a, f"{a} {'struck again' if again else 'destroyed'}{wave}.")
         else:
-            ev.add(h, "strike", a, f"{a} {'struck again' if again else 'destroyed'}"
-                                   f"{f' (wave at hour {h})' if h else ''}.")
+            ev.add(h, "strike", a, f"{told[2:]}{wave}.")
+        changed = True
+    index = {str(f): i for i, f in enumerate(ctx.fac["id"])} if hit.facilities else {}
+    for fd in hit.facilities:
+        i = index[fd.facility]
+        st.fac_down[i] = max(st.fac_down.get(i, 0), h + max(1, int(np.ceil(fd.repair_h - 1e-9))))
+        st.hits.append((h, fd.facility, "damaged", "", 0.0, fd.repair_h))
+        ev.add(h, "damage", fd.facility, f"{text_name(ctx.fac, i)} damaged by the strike: out of service until "
+                                         f"repaired (hour {st.fac_down[i]}), grid power or not.")
         changed = True
     return changed
 
 
 def start_repairs(ctx: SimContext, st: SimState, h: int) -> None:
-    """Free crews take new jobs, as the repair policy decides."""
+    """Free crews take new jobs, as the repair policy decides (assets waiting for a spare are not pending)."""
     rep = ctx.sc.repairs
     if rep and rep.crews and h >= rep.start_h:
-        pending = [a for a in st.destroyed if a not in ctx.explicit]
+        pending = [a for a in st.destroyed if a not in ctx.explicit and st.ready.get(a, 0) <= h]
         for job in ctx.policy(h, pending=pending, busy=st.busy, crews=rep.crews, order=ctx.order,
-                              durations=ctx.durations, first_hit=st.first_hit):
+                              durations={**ctx.durations, **st.work_h}, first_hit=st.first_hit):
             st.busy[job.asset] = job
 
 
@@ -219,7 +260,10 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
     is renewed at each block start or change; the state with the plan's queues off is kept (and its Impact)."""
     cg, sc = ctx.cg, ctx.sc
     if changed or st.base is None:
-        st.base = evaluate_state(cg, apply_damage(cg, list(st.destroyed)), mode=sc.mode, options=ctx.opf_options)
+        out = [b for a in st.destroyed for b in st.damage[a].out]
+        out += [str(ctx.fac.at[i, "grid_load"]) for i in st.fac_down if ctx.fac.at[i, "grid_load"]]  # no demand
+        st.base = evaluate_state(cg, apply_damage(cg, list(dict.fromkeys(out))), mode=sc.mode,
+                                 options=ctx.opf_options)
     base = st.base
     new_off = st.off
     ro = sc.rolling_outages
@@ -255,16 +299,20 @@ def step_facilities(ctx: SimContext, st: SimState, h: int, ev: EventLog, hourly:
         return
     spec = ctx.spec
     on = facility_on_grid(ctx.cg, st.state, ctx.fidx)
+    down = np.zeros(ctx.n_facilities, bool)
+    down[list(st.fac_down)] = True
+    on = on | down                          # a damaged facility runs nothing: no backup drawn either
     st.backup, step = bk.step_backup(spec, st.backup, on, ctx.draws, None if ctx.run_u is None else ctx.run_u[:, h])
-    hourly.states[:, h] = step.state
+    hourly.states[:, h] = np.where(down, DAMAGED, step.state)
+    st.damaged_h += down
     hourly.left[:, h] = bk.backup_left_h(spec, st.backup)
     st.on_backup_h += np.where(on, 0.0, step.covered_h)
     st.dark_h += np.where(on, 0.0, 1.0 - step.covered_h)
     f_mw = ctx.fac["grid_load_mw"].to_numpy(float)
     tier1 = ctx.fac["tier"].to_numpy(int) == 1
     st.critical_backup_mw = float((step.covered_h * f_mw * (~on & tier1)).sum())
-    facility_events(ev, ctx.fac, h, on, st.prev, step, st.backup, spec, st.lost_at, st.until)
-    st.prev = step.state
+    facility_events(ev, ctx.fac, h, on, st.prev, step, st.backup, spec, st.lost_at, st.until, skip=down)
+    st.prev = np.where(down, bk.GRID, step.state)
 
 
 def record_hour(ctx: SimContext, st: SimState, h: int, hourly: Hourly) -> None:
@@ -287,7 +335,9 @@ def record_hour(ctx: SimContext, st: SimState, h: int, hourly: Hourly) -> None:
            "ens_weighted_mwh": m["weighted_shed_mw"], "ens_cum_mwh": st.ens_cum_mwh,
            "people_without_power": m["people_without_power"], "critical_load_mw": float(demand[t1].sum()),
            "critical_served_mw": float(served[t1].sum()) + st.critical_backup_mw,
-           "telecom_coverage": float((states[tel] != bk.DARK).mean()) if tel.any() else float("nan"),
+           "telecom_coverage": float(((states[tel] != bk.DARK) & (states[tel] != DAMAGED)).mean())
+           if tel.any() else float("nan"),
+           "damaged_facilities": int((states == DAMAGED).sum()),
            "islands": m["islands"], "energised_islands": m["energised_islands"]}
     for c, v in row.items():
         hourly.metrics[c][h] = v

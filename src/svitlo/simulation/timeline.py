@@ -10,12 +10,19 @@ or on its backup (:mod:`svitlo.facilities.backup`). The grid state holds for the
 Facilities are part of their bus's load (:mod:`svitlo.facilities.attach`): each gets a carved load with its
 tier, so shedding spares critical facilities last.
 
+Damage (:mod:`svitlo.scenarios.outcome`): a strike leaves each asset it hits in a damage state that puts some
+assets out of service (a lightly damaged substation loses some bays, a destroyed one everything on it) and sets
+its repair: crew hours, after a wait for a spare where the state needs one (:mod:`svitlo.simulation.repair_times`).
+A facility damaged by a geographic strike is ``damaged`` until its sampled repair is done (no grid crew needed):
+it draws no power, runs no backup and does not work (``damaged_facilities``; telecom coverage).
+
 Metrics per hour (``Timeline.hourly``): ``load_mw``, ``served_mw``, ``shed_mw`` (grid, MW); ``ens_mwh`` and
 ``ens_weighted_mwh`` — energy not served *in that hour* (MWh, weighted by tier as in
 :func:`svitlo.engine.impact.default_tier_weights`), ``ens_cum_mwh`` the running total; ``people_without_power``;
 ``critical_load_mw`` (tier-1 demand) and ``critical_served_mw`` (tier-1 demand served by the grid, plus the
 carved demand of tier-1 facilities running on their own backup — the resilience curve); ``telecom_coverage``
-(share of telecom facilities not dark; NaN without any); ``islands``, ``energised_islands``; ``dark_<kind>``.
+(share of telecom facilities neither dark nor damaged; NaN without any); ``damaged_facilities``; ``islands``,
+``energised_islands``; ``dark_<kind>``.
 
 Examples
 --------
@@ -47,12 +54,14 @@ from svitlo.facilities.supply import facility_index
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.serialize import jsonable, records
 from svitlo.model.tiers import default_tier_weights
+from svitlo.scenarios.outcome import FacilityTargets
 from svitlo.scenarios.spec import Scenario
 from svitlo.simulation.events import EVENT_KINDS, EventLog
 from svitlo.simulation.repairs import RepairPolicy, assign_crews, repair_durations
 from svitlo.simulation.rolling import queue_of_loads
 from svitlo.simulation.sampling import refuel_hours, repair_sampler, run_fail_prob
 from svitlo.simulation.steps import (
+    FACILITY_STATES,
     Hourly,
     SimContext,
     SimState,
@@ -69,6 +78,8 @@ __all__ = ["Timeline", "run_timeline", "EVENT_KINDS", "TIMELINE_FORMAT", "Repair
 
 #: Version of the JSON contract of :meth:`Timeline.to_dict` (``docs/contracts.md``).
 TIMELINE_FORMAT = "svitlo-timeline/1"
+#: Columns of ``Timeline.damage``.
+DAMAGE_COLUMNS = ["hour", "asset", "state", "out", "wait_h", "repair_h"]
 
 _FAC_COLUMNS = ["id", "kind", "name", "bus", "lat", "lon", "population", "tier", "demand_kw"]
 
@@ -97,6 +108,9 @@ class Timeline:
         ``hour, kind, subject, text`` (kinds in :data:`EVENT_KINDS`).
     impacts
         The full grid state at every hour where the damage or the rolling plan changed (always hour 0).
+    damage
+        One row per asset or facility hit: ``hour, asset, state`` (a damage state, or ``damaged`` for a
+        facility), ``out`` (asset ids put out of service, ``;``-joined), ``wait_h`` (for a spare), ``repair_h``.
     """
 
     scenario: str
@@ -111,6 +125,7 @@ class Timeline:
     branch_in_service: pd.DataFrame
     events: pd.DataFrame
     impacts: dict[int, Impact] = field(default_factory=dict)
+    damage: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DAMAGE_COLUMNS))
 
     def _matrices(self) -> dict[str, pd.DataFrame]:
         return {"facility_states": self.facility_states, "backup_left_h": self.backup_left_h,
@@ -122,7 +137,7 @@ class Timeline:
         ``{id: [value per hour]}``, and ``impacts`` as ``{hour: Impact.to_dict()}``."""
         out: dict[str, Any] = {"format": TIMELINE_FORMAT, "scenario": self.scenario, "grid": self.grid, "horizon_h": self.horizon_h,
                                "hourly": records(self.hourly), "facilities": records(self.facilities),
-                               "events": records(self.events)}
+                               "events": records(self.events), "damage": records(self.damage)}
         for name, df in self._matrices().items():
             out[name] = {str(i): jsonable(row.tolist()) for i, row in zip(df.index, df.to_numpy())}
         out["impacts"] = {str(h): imp.to_dict() for h, imp in self.impacts.items()}
@@ -139,7 +154,8 @@ class Timeline:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         written = []
-        for name, df in {"hourly": self.hourly, "facilities": self.facilities, "events": self.events}.items():
+        for name, df in {"hourly": self.hourly, "facilities": self.facilities, "events": self.events,
+                         "damage": self.damage}.items():
             p = d / f"{name}.parquet"
             df.to_parquet(p, index=False)
             written.append(p)
@@ -191,7 +207,7 @@ def run_timeline(cg: CompiledGrid, sc: Scenario, facilities: pd.DataFrame | None
     n_f, H = len(fac), ctx.horizon_h
     st = SimState(backup=bk.initial_state(ctx.spec) if ctx.spec else None, prev=np.zeros(n_f, np.int64),
                   lost_at=np.zeros(n_f), until=np.full(n_f, np.nan), on_backup_h=np.zeros(n_f), dark_h=np.zeros(n_f),
-                  off=np.zeros(cg.n_load, dtype=bool))
+                  off=np.zeros(cg.n_load, dtype=bool), stock=dict(sc.damage.spares), damaged_h=np.zeros(n_f))
     hourly = Hourly(ctx)
     ev = EventLog()
     for h in range(H):
@@ -238,7 +254,20 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
         queue=queue_of_loads(cg.load_tier, n_queues=ro.queues, exempt_tiers=ro.exempt_tiers) if ro else None,
         intact_flows=flows, use_strike_seeds=use_strike_seeds, sample_repair=repair_sampler(cg, sc, seed),
         refuel_at=tuple(refuel_hours(sc, seed)),
-        run_u=bk.run_draws(seed, len(fac), H) if sc.gen_mttf_h is not None and len(fac) else None)
+        run_u=bk.run_draws(seed, len(fac), H) if sc.gen_mttf_h is not None and len(fac) else None,
+        targets=_facility_targets(cg, fac) if len(fac) else None,
+        user_kinds=frozenset(str(k) for k in rep.durations_h) if rep else frozenset())
+
+
+def _facility_targets(cg: CompiledGrid, fac: pd.DataFrame) -> FacilityTargets:
+    """Facility positions for geographic strikes: their own lat/lon, else their bus's."""
+    lat, lon = fac["lat"].to_numpy(float), fac["lon"].to_numpy(float)
+    pos = {str(b): i for i, b in enumerate(cg.bus_ids)}
+    b = np.array([pos.get(str(x), -1) for x in fac["bus"]], dtype=np.int64)
+    has = b >= 0
+    lat = np.where(np.isfinite(lat) | ~has, lat, cg.bus_lat[np.maximum(b, 0)])
+    lon = np.where(np.isfinite(lon) | ~has, lon, cg.bus_lon[np.maximum(b, 0)])
+    return FacilityTargets(fac["id"].to_numpy(object), lat, lon, fac["kind"].to_numpy(object))
 
 
 def _timeline(ctx: SimContext, st: SimState, hourly: Hourly, ev: EventLog) -> Timeline:
@@ -250,6 +279,7 @@ def _timeline(ctx: SimContext, st: SimState, hourly: Hourly, ev: EventLog) -> Ti
     facilities["hours_until_dark"] = st.until
     facilities["hours_dark"] = st.dark_h
     facilities["hours_on_backup"] = st.on_backup_h
+    facilities["hours_damaged"] = st.damaged_h
     for c in ("load", "gen_kw", "fuel_h", "gen_fail_prob", "battery_kwh", "grid_load", "grid_load_mw"):
         facilities[c] = fac[c].to_numpy()
     facilities["generator_failed_to_start"] = (_ever_failed(ctx.spec, ctx.draws, st.backup)
@@ -257,12 +287,13 @@ def _timeline(ctx: SimContext, st: SimState, hourly: Hourly, ev: EventLog) -> Ti
     fid = pd.Index(ids, name="id")
     return Timeline(
         scenario=ctx.sc.name, grid=cg.name, horizon_h=H, hourly=hourly.frame(), facilities=facilities,
-        facility_states=pd.DataFrame(np.asarray(bk.STATES, dtype=object)[hourly.states], index=fid, columns=hours),
+        facility_states=pd.DataFrame(np.asarray(FACILITY_STATES, dtype=object)[hourly.states], index=fid,
+                                     columns=hours),
         backup_left_h=pd.DataFrame(hourly.left, index=fid, columns=hours),
         bus_energised=pd.DataFrame(hourly.bus_en, index=pd.Index(cg.bus_ids, name="id"), columns=hours),
         bus_island=pd.DataFrame(hourly.bus_isl, index=pd.Index(cg.bus_ids, name="id"), columns=hours),
         branch_in_service=pd.DataFrame(hourly.br_in, index=pd.Index(cg.branch_ids, name="id"), columns=hours),
-        events=ev.frame(), impacts=hourly.impacts)
+        events=ev.frame(), impacts=hourly.impacts, damage=pd.DataFrame(st.hits, columns=DAMAGE_COLUMNS))
 
 
 def _ever_failed(spec: bk.BackupSpec, draws: np.ndarray, st: bk.BackupState) -> np.ndarray:

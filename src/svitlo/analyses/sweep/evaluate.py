@@ -72,6 +72,7 @@ class SweepContext:
     tier_weights: dict[int, float]
     weapons: dict[str, Any] = field(default_factory=dict)
     facilities: FacilityIndex | None = None
+    damage: Any = None
     engine: str = field(default_factory=lambda: engine_name())
 
 
@@ -106,7 +107,7 @@ def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     weapons = dict(scenario.weapons)
     return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons), mode=scenario.mode,
                         tier_weights=default_tier_weights(), weapons=weapons,
-                        facilities=None if fac is None else facility_index(fac, cg))
+                        facilities=None if fac is None else facility_index(fac, cg), damage=scenario.damage)
 
 
 def engine_name() -> str:
@@ -168,8 +169,8 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
 def evaluate_chunk(ctx: SweepContext, *, root_seed: int, start: int, stop: int) -> pa.Table:
     """Rows ``start`` … ``stop - 1`` of a sweep as an Arrow table with :data:`ROW_SCHEMA` (pure)."""
     seeds = scenario_seeds(root_seed, start, stop)
-    id_lists = [resolve_strikes(ctx.cg, ctx.strikes, seed=int(s), use_strike_seeds=False, weapons=ctx.weapons)
-                for s in seeds]
+    id_lists = [resolve_strikes(ctx.cg, ctx.strikes, seed=int(s), use_strike_seeds=False, weapons=ctx.weapons,
+                                damage=ctx.damage) for s in seeds]
     metrics, dark = evaluate_ids(ctx, id_lists)
     cols: dict[str, Any] = {
         "scenario": np.arange(start, stop, dtype=np.int64),
