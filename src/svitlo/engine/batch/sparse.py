@@ -48,10 +48,11 @@ def _factor(a: sp.spmatrix):
 def sparse_structures(a: sp.spmatrix, *, index: np.ndarray, size: int) -> tuple:
     """The arrays of the sparse path for the reduced matrix ``a`` whose rows are buses ``index`` of ``size``.
 
-    Returns ``(lp, li, lx, ldiag, up, ui, ux, udiag, urp, urj, urx, perm_r, perm_c, pos, active)``: the strictly
-    lower part of ``L`` and strictly upper part of ``U`` by columns (and ``U`` by rows, for ``U^T`` solves),
-    their diagonals, scipy's permutations, bus -> reduced position (``-1`` for the reference and dead buses)
-    and reduced position -> bus.
+    Returns ``(lp, li, lx, ldiag, up, ui, ux, udiag, urp, urj, urx, perm_r, perm_c, pos, active, sym)``: the
+    strictly lower part of ``L`` and strictly upper part of ``U`` by columns (and ``U`` by rows, for ``U^T``
+    solves), their diagonals, scipy's permutations, bus -> reduced position (``-1`` for the reference and dead
+    buses), reduced position -> bus, and ``[1]`` when ``U = diag(U) L^T`` (then ``U^{-T} a = diag(U)^{-1}
+    L^{-1} a`` and the transposed solves are skipped).
     """
     n = a.shape[0]
     index = np.asarray(index, dtype=np.int64)
@@ -78,8 +79,14 @@ def sparse_structures(a: sp.spmatrix, *, index: np.ndarray, size: int) -> tuple:
     def f64(x):
         return np.ascontiguousarray(x, dtype=np.float64)
 
+    # symmetric B factored without pivoting: U = diag(U) L^T up to rounding, so U^{-T} = diag(U)^{-1} L^{-1}
+    sym = bool(np.array_equal(lu.perm_r, lu.perm_c)) and lo.nnz == up.nnz
+    if sym:
+        diff = abs(up - sp.csc_matrix(sp.diags(udiag) @ lo.T)).max() if up.nnz else 0.0
+        sym = bool(diff <= 1e-12 * max(float(abs(up).max()) if up.nnz else 0.0, float(np.abs(udiag).max())))
     return (i64(lo.indptr), i64(lo.indices), f64(lo.data), ldiag, i64(up.indptr), i64(up.indices), f64(up.data),
-            udiag, i64(ur.indptr), i64(ur.indices), f64(ur.data), i64(lu.perm_r), i64(lu.perm_c), pos, index)
+            udiag, i64(ur.indptr), i64(ur.indices), f64(ur.data), i64(lu.perm_r), i64(lu.perm_c), pos, index,
+            np.array([1 if sym else 0], dtype=np.int64))
 
 
 def empty_structures(size: int) -> tuple:
@@ -87,7 +94,7 @@ def empty_structures(size: int) -> tuple:
     z = np.zeros(1, dtype=np.int64)
     e = np.zeros(0, dtype=np.int64)
     f = np.zeros(0)
-    return (z, e, f, f, z, e, f, f, z, e, f, e, e, np.full(size, -1, dtype=np.int64), e)
+    return (z, e, f, f, z, e, f, f, z, e, f, e, e, np.full(size, -1, dtype=np.int64), e, np.zeros(1, np.int64))
 
 
 def structures_bytes(s: tuple) -> int:
@@ -228,7 +235,7 @@ def sparse_angles(theta, qbus, qlist, nq, rlist, nr, br_f, br_t, br_b, br_pfinj,
     reconnected grid connected (the Woodbury set). Returns 0, 8 (near-singular Woodbury matrix) or 9 (scratch
     full); on a non-zero return the caller solves the scenario on the exact path.
     """
-    (lp, li, lx, ldiag, up, ui, ux, udiag, urp, urj, urx, perm_r, perm_c, pos, active) = S
+    (lp, li, lx, ldiag, up, ui, ux, udiag, urp, urj, urx, perm_r, perm_c, pos, active, sym) = S
     (xw, mk, heap, stamp_box, pi, pv, vptr, yfull, rp, rv) = SW
     nc = 0
     for k in range(nq):
@@ -261,11 +268,19 @@ def sparse_angles(theta, qbus, qlist, nq, rlist, nr, br_f, br_t, br_b, br_pfinj,
             return 9
         vptr[2 + k] = o
     for k in range(nr):  # W_k = U^{-T} Pc^T a_k
-        l = rlist[k]
-        m = _two(rp, rv, pos[br_f[l]], pos[br_t[l]], perm_c)
-        o = _lower_solve(urp, urj, urx, udiag, rp, rv, m, xw, mk, heap, stamp_box, pi, pv, o)
-        if o < 0:
-            return 9
+        if sym[0] == 1:  # = diag(U)^{-1} Y_k
+            if o + vptr[2 + k] - vptr[1 + k] > pi.size:
+                return 9
+            for p in range(vptr[1 + k], vptr[2 + k]):
+                pi[o] = pi[p]
+                pv[o] = pv[p] / udiag[pi[p]]
+                o += 1
+        else:
+            l = rlist[k]
+            m = _two(rp, rv, pos[br_f[l]], pos[br_t[l]], perm_c)
+            o = _lower_solve(urp, urj, urx, udiag, rp, rv, m, xw, mk, heap, stamp_box, pi, pv, o)
+            if o < 0:
+                return 9
         vptr[2 + nr + k] = o
     if nr > 0:
         scale = 0.0
