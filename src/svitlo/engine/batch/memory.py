@@ -12,12 +12,12 @@ Examples
 >>> cg = compile_grid(svitlo.load_grid("case14"))
 >>> plan_path(cg, memory_bytes=10**9)
 'dense'
->>> plan_path(cg, memory_bytes=2 * 14 * 14 * 8)
+>>> plan_path(cg, memory_bytes=60_000)
 'sparse'
 >>> plan_path(cg, memory_bytes=1000)
 Traceback (most recent call last):
 ...
-svitlo.errors.ResourceError: grid of 14 buses: the batched engine needs about 0.0 GiB even on its sparse path; 0.0 GiB available
+svitlo.errors.ResourceError: grid of 14 buses: the batched engine needs about 0.04 MiB even on its sparse path; 0.00 MiB available
 """
 
 from __future__ import annotations
@@ -99,6 +99,6 @@ def plan_path(cg: CompiledGrid, *, path: Path = "auto", dtype: type = np.float64
     if path == "dense" or (path == "auto" and dense_bytes(cg, dtype=dtype) + need <= DENSE_SHARE * avail):
         return "dense"
     if need > avail:
-        raise ResourceError(f"grid of {cg.n_bus} buses: the batched engine needs about {need / 2**30:.1f} GiB "
-                            f"even on its sparse path; {avail / 2**30:.1f} GiB available")
+        raise ResourceError(f"grid of {cg.n_bus} buses: the batched engine needs about {need / 2**20:,.2f} MiB "
+                            f"even on its sparse path; {avail / 2**20:,.2f} MiB available")
     return "sparse"
