@@ -140,12 +140,12 @@ def load_case(name: str):
         return grid, getattr(pn, name)(), svitlo.compile_grid(grid)
     import warnings
 
-    import pandapower.converter as pc
+    from pandapower.converter.matpower import from_mpc
 
     from svitlo.io.matpower import matpower_case_path
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        net = pc.from_mpc(str(matpower_case_path(name)), f_hz=60)
+        net = from_mpc(str(matpower_case_path(name)), f_hz=60)
     grid = svitlo.load_grid(net)
     return grid, net, svitlo.compile_grid(grid)

@@ -100,7 +100,8 @@ def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray
 def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance", "opf"] = "balance",
                    dtype: type = np.float64, return_flows: bool = False, return_loads: bool = False,
                    tier_weights: dict[int, float] | None = None, engine: Engine = "auto",
-                   bound: int | None = None, path: Path = "auto") -> BatchResult:
+                   bound: int | None = None, path: Path = "auto",
+                   branch_images: bool | None = None) -> BatchResult:
     """Evaluate every scenario of ``outages`` on ``cg`` (pure: neither input is modified).
 
     Parameters
@@ -122,6 +123,10 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     path
         ``"auto"``: the dense inverse when it fits in memory, else the sparse factors (same results; decided
         before any work, :func:`svitlo.engine.batch.memory.plan_path`); or force ``"dense"`` / ``"sparse"``.
+    branch_images
+        Use the per-branch angle images (:func:`~svitlo.engine.batch.factor.branch_rows`, dense path, when
+        they fit). None: when this batch removes each branch about twice or more. A sweep decides once per
+        run, so that part sizes do not change the speed.
     """
     if mode not in ("balance", "opf"):
         raise InputError("unknown mode; expected 'balance' or 'opf'", source="evaluate_batch", field="mode",
@@ -155,7 +160,8 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
         fac = factorise(cg, dtype=dtype, bound=DEFAULT_BOUND if bound is None else int(bound), path=path)
         if fac.intact_ok:
             # per-branch images pay off when the batch removes each branch several times over
-            reuse = outages.branch_idx.size + 4 * outages.bus_idx.size > 2 * max(cg.n_branch, 1)
+            reuse = (outages.branch_idx.size + 4 * outages.bus_idx.size > 2 * max(cg.n_branch, 1)
+                     if branch_images is None else bool(branch_images))
             brows = branch_rows(cg, fac) if reuse else None
             G, out_t, out_i = _kernel_inputs(cg, fac, tiers, weights, brows)
             ob = (outages.bus_ptr, outages.bus_idx, outages.branch_ptr, outages.branch_idx, outages.gen_ptr,
