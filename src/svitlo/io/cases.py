@@ -2,7 +2,8 @@
 
 ``load_grid`` accepts a bundled pandapower case name (``"case118"``, ``"mv_oberrhein"``), a MATPOWER case
 shipped by the ``matpower`` package (``{"matpower": "case118"}``), a file (``.m`` MATPOWER, ``.json``
-pandapower), a pandapower net object, or a :class:`~svitlo.model.grid.Grid` (returned as is).
+pandapower), a PyPSA network file or CSV folder (``{"pypsa": PATH}``, :mod:`svitlo.io.pypsa`), a pandapower
+net or ``pypsa.Network`` object, or a :class:`~svitlo.model.grid.Grid` (returned as is).
 
 Examples
 --------
@@ -85,6 +86,10 @@ def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
         spec = {"file": str(spec)}
     if hasattr(spec, "bus") and hasattr(spec, "line"):  # a pandapower net (a dict subclass)
         return from_pandapower(spec, people_per_mw=people_per_mw)
+    if hasattr(spec, "buses") and hasattr(spec, "lines") and hasattr(spec, "lpf"):  # a pypsa.Network
+        from svitlo.io.pypsa import from_pypsa
+
+        return from_pypsa(spec, people_per_mw=people_per_mw)
     if isinstance(spec, dict):
         if "matpower" in spec:
             from svitlo.io.matpower import matpower_case_path, read_matpower
@@ -92,6 +97,15 @@ def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
             mp = matpower_case_path(str(spec["matpower"]))
             return _cached(cache, "matpower", lambda: read_matpower(mp, people_per_mw=people_per_mw), path=mp,
                            options={"people_per_mw": people_per_mw, "file": mp.name})
+        if "pypsa" in spec:  # a PyPSA netCDF/HDF5 file or CSV folder
+            from svitlo.io.pypsa import read_pypsa
+
+            pp_path = Path(spec["pypsa"])
+            if base_dir is not None and not pp_path.is_absolute():
+                pp_path = Path(base_dir) / pp_path
+            return _cached(cache and pp_path.is_file(), "pypsa",
+                           lambda: read_pypsa(pp_path, people_per_mw=people_per_mw), path=pp_path,
+                           options={"people_per_mw": people_per_mw, "file": str(pp_path.resolve())})
         if "file" in spec:
             path = Path(spec["file"])
             if base_dir is not None and not path.is_absolute():
@@ -111,7 +125,8 @@ def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
                                options=opts)
             raise GridError("cannot tell the file format; expected a .m (MATPOWER) or .json (pandapower) file, "
                             "or give format: matpower|pandapower", source=str(path), field="grid.file")
-        raise GridError("expected a case name, {file: PATH} or {matpower: NAME}", field="grid", value=spec)
+        raise GridError("expected a case name, {file: PATH}, {matpower: NAME} or {pypsa: PATH}", field="grid",
+                        value=spec)
     if isinstance(spec, str):
         if spec in CASES:
             from importlib.metadata import version
