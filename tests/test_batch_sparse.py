@@ -81,3 +81,13 @@ def test_path_decided_from_memory(cgvar):
         factorise(cgvar, memory_bytes=1000)
     with pytest.raises(svitlo.errors.InputError, match="path"):
         plan_path(cgvar, path="magic")  # type: ignore[arg-type]
+
+
+def test_sweep_refuses_before_any_work_when_nothing_fits(tmp_path, monkeypatch):
+    from svitlo.analyses.sweep import sweep
+    from svitlo.engine.batch import memory
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 10_000)
+    with pytest.raises(ResourceError, match="sparse path"):
+        sweep({"grid": "case118", "strikes": [{"random": {"k": 3}}]}, n=10, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
