@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_batch import COUNTS, METRICS, _assert_equal, _scenarios, _varied_grid
 
 import svitlo
 from svitlo.engine.batch import evaluate_batch, outages_from_indices
 from svitlo.engine.batch.factor import factorise
 from svitlo.engine.batch.memory import dense_bytes, plan_path, sparse_bytes
 from svitlo.errors import ResourceError
+
+sys.path.insert(0, str(Path(__file__).parent))  # the helpers of test_batch, beside this file
+from test_batch import COUNTS, METRICS, _assert_equal, _scenarios, _varied_grid  # noqa: E402
 
 pytest.importorskip("numba")
 
