@@ -61,10 +61,10 @@ def cache_dir() -> Path:
 
 
 def _code_digest() -> str:
-    import svitlo
+    from svitlo._version import __version__
 
-    root = Path(svitlo.__file__).parent
-    h = hashlib.sha256(f"{svitlo.__version__}/{CACHE_FORMAT}".encode())
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(f"{__version__}/{CACHE_FORMAT}".encode())
     for rel in _IMPORTERS:
         try:
             h.update((root / rel).read_bytes())
