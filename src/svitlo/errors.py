@@ -8,6 +8,7 @@ Every error svitlo raises on purpose derives from :class:`SvitloError`::
     │   ├── ScenarioError       a scenario file or strike specification is wrong
     │   └── FacilityError       a facility table is wrong
     ├── SolverError             a numerical solver failed (never hidden in a log line)
+    ├── ResourceError           the work cannot fit in this machine's memory (said before any work)
     ├── StoreError              a result store is missing, corrupt or inconsistent
     └── MissingDependencyError  an optional extra is not installed (names the extra to install)
 
@@ -34,6 +35,7 @@ __all__ = [
     "ScenarioError",
     "FacilityError",
     "SolverError",
+    "ResourceError",
     "StoreError",
     "MissingDependencyError",
     "SvitloWarning",
@@ -106,6 +108,10 @@ class FacilityError(InputError):
 
 class SolverError(SvitloError):
     """A numerical solver failed or returned an unusable answer."""
+
+
+class ResourceError(SvitloError):
+    """The work cannot fit in the memory available; raised before the work starts."""
 
 
 class StoreError(SvitloError):

@@ -95,7 +95,7 @@ def prepare(grid: GridLike | Prepared = None, scenario: ScenarioLike = None) -> 
                              value=type(scenario).__name__)
         return grid
     sc = as_scenario(scenario, grid)
-    g = load_grid(sc.grid if grid is None else grid, base_dir=sc.base_dir)
+    g = load_grid(sc.grid if grid is None else grid, base_dir=sc.base_dir, cache=True)  # the on-disk grid cache
     g, fac = _attach_facilities(apply_tiers(g, sc), sc)  # facility demand carved out of its bus's load
     return Prepared(scenario=sc, grid=g, facilities=fac, compiled=compile_grid(g))
 
@@ -220,7 +220,10 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
         if p.grid is None:
             raise InputError("the AC check needs the grid, not only its compiled arrays", field="ac",
                              value=True)
-        a = ac_check(p.grid, cg, r)
+        src = p.grid
+        if src.source_net is None and sc.grid is not None:  # read from the grid cache: re-import the source
+            src = load_grid(sc.grid, base_dir=sc.base_dir, cache=False)
+        a = ac_check(src, cg, r)
         extras.update(a.tables)
         info["ac"] = a.summary()
     return build_impact(cg, r, scenario=sc.name, tier_weights=weights, extras=extras, info=info)

@@ -2,7 +2,8 @@
 
 ``load_grid`` accepts a bundled pandapower case name (``"case118"``, ``"mv_oberrhein"``), a MATPOWER case
 shipped by the ``matpower`` package (``{"matpower": "case118"}``), a file (``.m`` MATPOWER, ``.json``
-pandapower), a pandapower net object, or a :class:`~svitlo.model.grid.Grid` (returned as is).
+pandapower), a PyPSA network file or CSV folder (``{"pypsa": PATH}``, :mod:`svitlo.io.pypsa`), a pandapower
+net or ``pypsa.Network`` object, or a :class:`~svitlo.model.grid.Grid` (returned as is).
 
 Examples
 --------
@@ -62,9 +63,21 @@ def read_pandapower_json(path: str | os.PathLike, *, name: str | None = None,
     return from_pandapower(net, name=name or p.stem, source=str(p), people_per_mw=people_per_mw)
 
 
+def _cached(on: bool, kind: str, build, *, path=None, name=None, options=None) -> Grid:
+    from svitlo.io.cache import cache_enabled, cached_grid, source_key
+
+    if not on or not cache_enabled():
+        return build()
+    return cached_grid(source_key(kind, path=path, name=name, options=options), build)
+
+
 def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
-              people_per_mw: float = DEFAULT_PEOPLE_PER_MW) -> Grid:
-    """Load a grid from a case name, ``{"file": PATH}``, ``{"matpower": NAME}``, a path, a net or a Grid."""
+              people_per_mw: float = DEFAULT_PEOPLE_PER_MW, cache: bool = False) -> Grid:
+    """Load a grid from a case name, ``{"file": PATH}``, ``{"matpower": NAME}``, a path, a net or a Grid.
+
+    With ``cache=True`` (as ``assess``, ``simulate`` and ``sweep`` do) case names and files are read through the
+    on-disk grid cache (:mod:`svitlo.io.cache`); a grid read from the cache carries no ``source_net``.
+    """
     if isinstance(spec, Grid):
         return spec
     if hasattr(spec, "model_dump"):
@@ -73,11 +86,26 @@ def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
         spec = {"file": str(spec)}
     if hasattr(spec, "bus") and hasattr(spec, "line"):  # a pandapower net (a dict subclass)
         return from_pandapower(spec, people_per_mw=people_per_mw)
+    if hasattr(spec, "buses") and hasattr(spec, "lines") and hasattr(spec, "lpf"):  # a pypsa.Network
+        from svitlo.io.pypsa import from_pypsa
+
+        return from_pypsa(spec, people_per_mw=people_per_mw)
     if isinstance(spec, dict):
         if "matpower" in spec:
             from svitlo.io.matpower import matpower_case_path, read_matpower
 
-            return read_matpower(matpower_case_path(str(spec["matpower"])), people_per_mw=people_per_mw)
+            mp = matpower_case_path(str(spec["matpower"]))
+            return _cached(cache, "matpower", lambda: read_matpower(mp, people_per_mw=people_per_mw), path=mp,
+                           options={"people_per_mw": people_per_mw, "file": mp.name})
+        if "pypsa" in spec:  # a PyPSA netCDF/HDF5 file or CSV folder
+            from svitlo.io.pypsa import read_pypsa
+
+            pp_path = Path(spec["pypsa"])
+            if base_dir is not None and not pp_path.is_absolute():
+                pp_path = Path(base_dir) / pp_path
+            return _cached(cache and pp_path.is_file(), "pypsa",
+                           lambda: read_pypsa(pp_path, people_per_mw=people_per_mw), path=pp_path,
+                           options={"people_per_mw": people_per_mw, "file": str(pp_path.resolve())})
         if "file" in spec:
             path = Path(spec["file"])
             if base_dir is not None and not path.is_absolute():
@@ -85,21 +113,32 @@ def load_grid(spec: Any, *, base_dir: str | os.PathLike | None = None,
             fmt = spec.get("format", "auto")
             if fmt == "auto":
                 fmt = {".m": "matpower", ".json": "pandapower"}.get(path.suffix.lower(), "")
+            opts = {"people_per_mw": people_per_mw, "file": str(path.resolve())}
             if fmt == "matpower":
                 from svitlo.io.matpower import read_matpower
 
-                return read_matpower(path, people_per_mw=people_per_mw)
+                return _cached(cache and path.is_file(), "matpower",
+                               lambda: read_matpower(path, people_per_mw=people_per_mw), path=path, options=opts)
             if fmt == "pandapower":
-                return read_pandapower_json(path, people_per_mw=people_per_mw)
+                return _cached(cache and path.is_file(), "pandapower-json",
+                               lambda: read_pandapower_json(path, people_per_mw=people_per_mw), path=path,
+                               options=opts)
             raise GridError("cannot tell the file format; expected a .m (MATPOWER) or .json (pandapower) file, "
                             "or give format: matpower|pandapower", source=str(path), field="grid.file")
-        raise GridError("expected a case name, {file: PATH} or {matpower: NAME}", field="grid", value=spec)
+        raise GridError("expected a case name, {file: PATH}, {matpower: NAME} or {pypsa: PATH}", field="grid",
+                        value=spec)
     if isinstance(spec, str):
         if spec in CASES:
-            import pandapower.networks as pn
+            from importlib.metadata import version
 
-            return from_pandapower(getattr(pn, spec)(), name=spec, source=f"pandapower.networks.{spec}",
-                                   people_per_mw=people_per_mw, geographic=spec in GEOGRAPHIC_CASES)
+            def build() -> Grid:
+                import pandapower.networks as pn
+
+                return from_pandapower(getattr(pn, spec)(), name=spec, source=f"pandapower.networks.{spec}",
+                                       people_per_mw=people_per_mw, geographic=spec in GEOGRAPHIC_CASES)
+
+            return _cached(cache, "pandapower-case", build, name=f"{spec}@{version('pandapower')}",
+                           options={"people_per_mw": people_per_mw})
         if spec.endswith((".m", ".json")):
             return load_grid({"file": spec}, base_dir=base_dir, people_per_mw=people_per_mw)
         raise GridError("unknown case; run `svitlo cases` for the list, or give {file: PATH}", field="grid",

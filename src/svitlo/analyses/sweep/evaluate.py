@@ -64,6 +64,8 @@ class SweepContext:
     ``facilities`` indexes the scenario's facilities (their demand carved into loads of their own), if any.
     ``engine`` (``"batch"`` or ``"loop"``) is chosen once, where the context is made, so every worker of a run
     evaluates with the same engine (a worker without it fails instead of silently switching).
+    ``branch_images`` is the batched engine's per-branch image choice for the whole run
+    (:func:`branch_images_pay_off`; None: decided per chunk).
     """
 
     cg: CompiledGrid
@@ -74,6 +76,7 @@ class SweepContext:
     facilities: FacilityIndex | None = None
     damage: Any = None
     engine: str = field(default_factory=lambda: engine_name())
+    branch_images: bool | None = None
 
 
 def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any]) -> tuple[Strike, ...]:
@@ -108,6 +111,29 @@ def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons), mode=scenario.mode,
                         tier_weights=default_tier_weights(), weapons=weapons,
                         facilities=None if fac is None else facility_index(fac, cg), damage=scenario.damage)
+
+
+def branch_images_pay_off(ctx: SweepContext, n: int) -> bool:
+    """Whether the batched engine's per-branch images pay off over a whole run of ``n`` scenarios: when the
+    run removes each branch about twice or more (estimated from the strikes' sizes), as
+    :func:`svitlo.engine.batch.evaluate_batch` decides for one batch.
+
+    Examples
+    --------
+    >>> import svitlo
+    >>> ctx = make_context(svitlo.parse_scenario({"grid": "case9", "strikes": [{"random": {"k": 2}}]}))
+    >>> branch_images_pay_off(ctx, 5), branch_images_pay_off(ctx, 100)
+    (False, True)
+    """
+    per = 0
+    for s in ctx.strikes:
+        if s.random is not None:
+            per += s.random.k
+        elif s.assets is not None:
+            per += len(s.assets)
+        else:
+            per += 4 * (s.targeted.k if s.targeted is not None else 1)
+    return n * max(per, 1) > 2 * max(ctx.cg.n_branch, 1)
 
 
 def engine_name() -> str:
@@ -152,7 +178,8 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
 
     fac = ctx.facilities
     res = evaluate_batch(ctx.cg, outages_from_ids(ctx.cg, [list(x) for x in id_lists]), mode=ctx.mode,
-                         tier_weights=ctx.tier_weights, return_loads=fac is not None)
+                         tier_weights=ctx.tier_weights, return_loads=fac is not None,
+                         branch_images=ctx.branch_images)
     out = {k: np.asarray(getattr(res, k)).astype(t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
     dark: list[list[str]] = [[] for _ in id_lists]
     if fac is not None:

@@ -9,6 +9,7 @@ once (atomically) when its result arrives.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from svitlo.analyses.sweep.aggregate import FACILITY_TABLE
-from svitlo.analyses.sweep.evaluate import SweepContext, evaluate_chunk, make_context
+from svitlo.analyses.sweep.evaluate import SweepContext, branch_images_pay_off, evaluate_chunk, make_context
 from svitlo.analyses.sweep.plan import make_plan, scenario_seed
 from svitlo.errors import InputError, MissingDependencyError, ScenarioError
 from svitlo.scenarios.strikes import resolve_strikes
@@ -246,6 +247,11 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
     ctx = make_context(sc, grid=grid)
     engine = ctx.engine
     plan = make_plan(sc, ctx.cg, n=n, root_seed=root_seed, chunk_size=chunk_size, engine=engine)
+    ctx = dataclasses.replace(ctx, branch_images=branch_images_pay_off(ctx, plan.n))  # one choice per run
+    if engine == "batch" and sc.mode == "balance":  # a grid even the sparse path cannot hold fails here
+        from svitlo.engine.batch.memory import plan_path
+
+        plan_path(ctx.cg, threads=os.cpu_count() or 1)
     # draw the first scenario here, so a strike the grid cannot satisfy fails before a run folder exists
     resolve_strikes(ctx.cg, ctx.strikes, seed=scenario_seed(plan.root_seed, 0), use_strike_seeds=False,
                     weapons=ctx.weapons, damage=ctx.damage)

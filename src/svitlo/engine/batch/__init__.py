@@ -35,6 +35,7 @@ from typing import Literal
 import numpy as np
 
 from svitlo.engine.batch.exact import exact_scenario
+from svitlo.engine.batch.memory import Path
 from svitlo.engine.batch.outages import Outages, outages_from_damage, outages_from_ids, outages_from_indices
 from svitlo.engine.batch.result import BatchResult
 from svitlo.errors import InputError, MissingDependencyError
@@ -82,7 +83,8 @@ def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray
          fac.theta0, fac.coef0, fac.comp_out, fac.comp_frac, comp_load_ptr, order.astype(np.int64), shed0,
          weights, float(cg.base_mva), np.where(fac.br_alive0, cg.br_b_pu, 0.0).astype(np.float64),
          np.where((cg.br_rate_mw > 0) & np.isfinite(cg.br_rate_mw), 100.0 / cg.br_rate_mw, 0.0),
-         brows if brows is not None else np.zeros((1, 1), dtype=fac.Z.dtype), brows is not None)
+         brows if brows is not None else np.zeros((1, 1), dtype=fac.Z.dtype), brows is not None,
+         fac.use_sparse, *fac.sparse)
     nt = tiers.size
     from svitlo.engine.batch.island_rule import POS
 
@@ -98,7 +100,8 @@ def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray
 def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance", "opf"] = "balance",
                    dtype: type = np.float64, return_flows: bool = False, return_loads: bool = False,
                    tier_weights: dict[int, float] | None = None, engine: Engine = "auto",
-                   bound: int | None = None) -> BatchResult:
+                   bound: int | None = None, path: Path = "auto",
+                   branch_images: bool | None = None) -> BatchResult:
     """Evaluate every scenario of ``outages`` on ``cg`` (pure: neither input is modified).
 
     Parameters
@@ -117,6 +120,13 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
         ``"exact"``: one :func:`~svitlo.engine.state.evaluate_state` per scenario.
     bound
         Local search bound in buses (default :data:`svitlo.engine.batch.factor.DEFAULT_BOUND`).
+    path
+        ``"auto"``: the dense inverse when it fits in memory, else the sparse factors (same results; decided
+        before any work, :func:`svitlo.engine.batch.memory.plan_path`); or force ``"dense"`` / ``"sparse"``.
+    branch_images
+        Use the per-branch angle images (:func:`~svitlo.engine.batch.factor.branch_rows`, dense path, when
+        they fit). None: when this batch removes each branch about twice or more. A sweep decides once per
+        run, so that part sizes do not change the speed.
     """
     if mode not in ("balance", "opf"):
         raise InputError("unknown mode; expected 'balance' or 'opf'", source="evaluate_batch", field="mode",
@@ -147,10 +157,11 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
         from svitlo.engine.batch.factor import DEFAULT_BOUND, branch_rows, factorise
         from svitlo.engine.batch.kernel import run_batch
 
-        fac = factorise(cg, dtype=dtype, bound=DEFAULT_BOUND if bound is None else int(bound))
+        fac = factorise(cg, dtype=dtype, bound=DEFAULT_BOUND if bound is None else int(bound), path=path)
         if fac.intact_ok:
             # per-branch images pay off when the batch removes each branch several times over
-            reuse = outages.branch_idx.size + 4 * outages.bus_idx.size > 2 * max(cg.n_branch, 1)
+            reuse = (outages.branch_idx.size + 4 * outages.bus_idx.size > 2 * max(cg.n_branch, 1)
+                     if branch_images is None else bool(branch_images))
             brows = branch_rows(cg, fac) if reuse else None
             G, out_t, out_i = _kernel_inputs(cg, fac, tiers, weights, brows)
             ob = (outages.bus_ptr, outages.bus_idx, outages.branch_ptr, outages.branch_idx, outages.gen_ptr,

@@ -3,7 +3,9 @@
 * base components (islands of the intact grid), one reference bus per component and a few BFS spanning
   trees with different roots (used to prove quickly that the parts of a split component are still connected);
 * the dense inverse ``Z`` of the reduced intact susceptance matrix (row ``k`` = ``B^{-1} e_k``, zero at
-  reference and dead buses) from one sparse LU factorisation;
+  reference and dead buses) from one sparse LU factorisation — or, on the sparse path
+  (:mod:`~svitlo.engine.batch.sparse`, for grids whose inverse does not fit, see
+  :mod:`~svitlo.engine.batch.memory`), the sparse factors themselves;
 * per-bus asset features (:mod:`~svitlo.engine.batch.island_rule`) and, for every component larger than the
   search bound, the angle images ``Z^T F`` of those features — so the distributed-slack and shedding terms of
   an island's new injection are a handful of precomputed vectors;
@@ -28,6 +30,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
 from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, NINF, POS, UPFIN, island_rule, n_features
+from svitlo.engine.batch.memory import Path, plan_path
+from svitlo.engine.batch.sparse import empty_structures, solve_dense, sparse_structures
 from svitlo.engine.batch.trisolve import row_differences, sparse_inverse_rows
 from svitlo.model.compiled import CompiledGrid
 from svitlo.topology.islands import islands
@@ -81,6 +85,8 @@ class BatchFactor:
     load_alive0: np.ndarray
     bus_alive0: np.ndarray
     intact_ok: bool
+    sparse: tuple
+    use_sparse: bool
 
 
 def _features(cg: CompiledGrid, tiers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -155,17 +161,30 @@ def _tree(cg: CompiledGrid, adj: sp.csr_matrix, bus_comp: np.ndarray, n_comp: in
     return root, parent, pbr
 
 
-def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAULT_BOUND) -> BatchFactor:
+def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAULT_BOUND, path: Path = "auto",
+              memory_bytes: int | None = None) -> BatchFactor:
     """Precompute (and cache, per grid object) the arrays of the batched engine.
 
     Parameters
     ----------
     dtype
-        ``np.float64`` or ``np.float32`` for the dense inverse and the images (the memory-bound part).
+        ``np.float64`` or ``np.float32`` for the dense inverse and the images (the memory-bound part); the
+        sparse path always works in ``np.float64``.
     bound
         Local search bound (buses), see :data:`DEFAULT_BOUND`.
+    path
+        ``"auto"``: the dense inverse when it fits in memory, else the sparse factors
+        (:func:`~svitlo.engine.batch.memory.plan_path`, which raises
+        :class:`~svitlo.errors.ResourceError` before any work when neither fits); or force one.
+    memory_bytes
+        Memory available for the decision (default: measured).
     """
-    key = (cg.fingerprint, np.dtype(dtype).name, int(bound))
+    import numba
+
+    chosen = plan_path(cg, path=path, dtype=dtype, memory_bytes=memory_bytes, threads=numba.get_num_threads())
+    if chosen == "sparse":
+        dtype = np.float64
+    key = (cg.fingerprint, np.dtype(dtype).name, int(bound), chosen)
     per = _CACHE.setdefault(cg, {})
     if key in per:
         return per[key]
@@ -190,7 +209,24 @@ def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAUL
     active = np.flatnonzero(bus_ok)
     active = active[~np.isin(active, root[:, 0])]
     bbus = cg.bbus(br_ok)
-    z = sparse_inverse_rows(bbus[active][:, active], dtype=dtype, index=active, size=cg.n_bus)
+    if chosen == "sparse":
+        sparse = sparse_structures(bbus[active][:, active], index=active, size=cg.n_bus)
+        z = np.zeros((1, 1))
+
+        def times_z(m: np.ndarray) -> np.ndarray:  # rows of m times Z (Z symmetric): solves, not products
+            out = np.zeros((m.shape[0], cg.n_bus))
+            col = np.empty(active.size)
+            for r in range(m.shape[0]):
+                if np.any(m[r, active]):
+                    solve_dense(sparse, m[r, active], col)
+                    out[r, active] = col
+            return out
+    else:
+        sparse = empty_structures(cg.n_bus)
+        z = sparse_inverse_rows(bbus[active][:, active], dtype=dtype, index=active, size=cg.n_bus)
+
+        def times_z(m: np.ndarray) -> np.ndarray:
+            return m.astype(dtype) @ z
 
     nf = n_features(nt)
     feat_comp = np.zeros((n_comp, nf))
@@ -207,21 +243,24 @@ def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAUL
     pfinj = np.where(br_ok, -cg.br_b_pu * cg.br_shift_rad, 0.0)
     rhs = p0 / cg.base_mva - np.asarray(cg.incidence.T @ pfinj).ravel()
     rhs[~bus_ok] = 0.0
-    theta0 = rhs @ z.astype(np.float64, copy=False) if dtype != np.float64 else rhs @ z
+    if chosen == "sparse":
+        theta0 = times_z(rhs[None, :])[0]
+    else:
+        theta0 = rhs @ z.astype(np.float64, copy=False) if dtype != np.float64 else rhs @ z
     big = np.flatnonzero(comp_size > bound)
     comp_img = np.full(n_comp, -1, dtype=np.int64)
     comp_img[big] = np.arange(big.size)
     img = np.zeros((big.size, nf, cg.n_bus), dtype=dtype)
     for j, c in enumerate(big):
         fc = np.where((bus_comp == c)[:, None], feat, 0.0) / cg.base_mva
-        img[j] = (fc.T.astype(dtype) @ z)
+        img[j] = times_z(fc.T)
     fac = BatchFactor(dtype=dtype, bound=int(bound), n_tiers=nt, tiers=tiers, bus_comp=bus_comp.astype(np.int64),
                       comp_size=comp_size, comp_img=comp_img, comp_root=root, tree_parent=parent, tree_pbr=pbr,
                       adj_ptr=adj_ptr, adj_bus=adj_bus, adj_br=adj_br, feat=feat, feat_gen=fg, feat_load=fl,
                       feat_comp=feat_comp, Z=z, img=img, theta0=np.asarray(theta0, dtype=np.float64),
                       coef0=coef0, comp_out=comp_out, comp_frac=comp_frac, br_pfinj_pu=pfinj, br_alive0=br_ok,
                       gen_alive0=g_ok, load_alive0=cg.load_in_service & bus_ok[cg.load_bus], bus_alive0=bus_ok,
-                      intact_ok=bool(intact_ok))
+                      intact_ok=bool(intact_ok), sparse=sparse, use_sparse=chosen == "sparse")
     per[key] = fac
     return fac
 
@@ -232,7 +271,7 @@ def branch_rows(cg: CompiledGrid, fac: BatchFactor) -> np.ndarray | None:
 
     They pay off when branches are hit many times (large random sweeps), not for one pass of N-1.
     """
-    if cg.n_branch * cg.n_bus * np.dtype(fac.dtype).itemsize > BRANCH_ROWS_BYTES:
+    if fac.use_sparse or cg.n_branch * cg.n_bus * np.dtype(fac.dtype).itemsize > BRANCH_ROWS_BYTES:
         return None
     per = _CACHE.setdefault(cg, {})
     key = (cg.fingerprint, np.dtype(fac.dtype).name, fac.bound, "branch_rows")

@@ -33,6 +33,7 @@ from svitlo.engine.batch.components import (
     walk_to_root,
 )
 from svitlo.engine.batch.island_rule import POS, island_rule
+from svitlo.engine.batch.sparse import sparse_angles, sparse_workspace
 from svitlo.engine.batch.woodbury import lu_solve_inplace
 from svitlo.model.outputs import OVERLOAD_TOL_PERCENT
 
@@ -75,11 +76,13 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     (adj_ptr, adj_bus, adj_br, br_f, br_t, br_b, br_pfinj, _br_rate, br_alive0, bus_alive0, gen_alive0,
      load_alive0, gen_bus, load_bus, load_tcol, bus_comp, comp_size, comp_img, comp_root, tree_parent,
      tree_pbr, feat, feat_gen, feat_load, feat_comp, Z, img, theta0, coef0, comp_out, comp_frac,
-     comp_load_ptr, comp_load_idx, load_shed0, tier_w, base_mva, br_w, br_ir, brows, has_brows) = G
+     comp_load_ptr, comp_load_idx, load_shed0, tier_w, base_mva, br_w, br_ir, brows, has_brows,
+     use_sparse) = G[:41]
+    S = G[41:]  # the sparse path's factors (placeholders on the dense path), flat in G for the parallel loop
     (bus_st, bus_lab, br_st, gen_st, load_st, comp_st, comp_slot, ok_st, fail_st, vis_st, path, queue,
      buf, klist, dead, gdest, ldest, aff, g_par, g_big, g_start, g_len, g_comp, g_seed, g_feat, g_alive,
      g_coef, g_frac, g_out, m_feat, m_coef, m_frac, m_out, m_count, theta, qbus, qlist, uf, rlist, mat, rhs,
-     _coef_tmp, frac_tmp, _out_tmp, vrows, wloc, pfloc, enum_st, rsel, main_st, main_g, tsel) = W
+     _coef_tmp, frac_tmp, _out_tmp, vrows, wloc, pfloc, enum_st, rsel, main_st, main_g, tsel, SW) = W
     nf = feat.shape[1]
     stamp = s + 1
     nk = 0
@@ -399,10 +402,11 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
             nq = add_q(b, -_dot(g_coef[bus_lab[b]], fa), nq)
         else:
             nq = add_q(b, -_dot(m_coef[comp_slot[bus_comp[b]]], fa), nq)
-    for k in range(nq):
-        b = qlist[k]
-        if qbus[b] != 0.0:
-            _axpy(theta, qbus[b] / base_mva, Z[b])
+    if not use_sparse:  # the sparse path adds these in sparse_angles
+        for k in range(nq):
+            b = qlist[k]
+            if qbus[b] != 0.0:
+                _axpy(theta, qbus[b] / base_mva, Z[b])
     # spanning set T of K reconnects the components; R = K \ T
     nn = ng + naff + nd
     for k in range(nn):
@@ -421,7 +425,12 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
                 return 7
             rlist[nr] = l
             nr += 1
-    if nr > 0:
+    if use_sparse:
+        rc = sparse_angles(theta, qbus, qlist, nq, rlist, nr, br_f, br_t, br_b, br_pfinj, base_mva, S, SW, mat,
+                           rhs)
+        if rc != 0:
+            return rc
+    elif nr > 0:
         nbus = theta.size
         if has_brows:  # rows V_k = Z^T a_k precomputed: read each once, in the final update
             vsrc = brows
@@ -506,6 +515,9 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
     """Evaluate every scenario of the outage arrays ``ob``; flags[s] = 1 where the exact path is needed."""
     n_s = flags.size
     nf = G[21].shape[1]
+    use_sparse = G[40]
+    n_red = G[44].size if use_sparse else 0
+    n_sw = n_bus if use_sparse else 0
     per = (n_s + n_chunks - 1) // n_chunks
     for ch in nb.prange(n_chunks):
         s0 = ch * per
@@ -514,6 +526,8 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
             continue
         nt1 = max(n_tiers, 1)
         cap = n_bus + 1
+        n_vrows = 1 if use_sparse else MAX_RANK
+        sw = sparse_workspace(n_red, n_sw, MAX_RANK)
         W = (np.zeros(n_bus, np.int64), np.zeros(n_bus, np.int64), np.zeros(n_branch, np.int64),
              np.zeros(max(n_gen, 1), np.int64), np.zeros(max(n_load, 1), np.int64), np.zeros(n_comp, np.int64),
              np.zeros(n_comp, np.int64), np.zeros(n_bus, np.int64), np.zeros(n_bus, np.int64),
@@ -527,9 +541,10 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
              np.zeros(n_bus), np.zeros(n_bus), np.zeros(cap + n_gen + n_load, np.int64),
              np.zeros(3 * cap + n_comp, np.int64), np.zeros(MAX_RANK, np.int64),
              np.empty((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(4),
-             np.empty((MAX_RANK, n_bus), G[25].dtype), G[36].copy(), G[6].copy(),
+             np.empty((n_vrows, n_bus), G[25].dtype), G[36].copy(), G[6].copy(),
              np.zeros(n_bus, np.int64), np.zeros(MAX_RANK, np.int64), np.zeros(n_comp, np.int64),
-             np.zeros(n_comp, np.int64), np.zeros(n_comp, np.int64))
+             np.zeros(n_comp, np.int64), np.zeros(n_comp, np.int64),
+             sw)
         for s in range(s0, s1):
             flags[s] = _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t, out_i,
                                  flows, lshed)
