@@ -39,7 +39,7 @@ from svitlo.errors import InputError, ScenarioError
 from svitlo.facilities.attach import carve_facility_loads
 from svitlo.io.cases import load_grid
 from svitlo.io.facilities import load_facilities
-from svitlo.io.scenario_file import load_scenario, parse_scenario
+from svitlo.io.scenario_file import load_scenario, names_scenario_file, parse_scenario
 from svitlo.model.compiled import CompiledGrid, compile_grid
 from svitlo.model.grid import Grid
 from svitlo.model.tiers import default_tier_weights
@@ -79,6 +79,7 @@ class Prepared:
     compiled: CompiledGrid
 
 
+@names_scenario_file(1)
 def prepare(grid: GridLike | Prepared = None, scenario: ScenarioLike = None) -> Prepared:
     """Load the grid, apply the scenario's tiers and population, attach and carve its facilities, compile.
 
@@ -103,7 +104,7 @@ def prepare(grid: GridLike | Prepared = None, scenario: ScenarioLike = None) -> 
 def _attach_facilities(grid: Grid, sc: Scenario) -> tuple[Grid, pd.DataFrame | None]:
     if sc.facilities is None:
         return grid, None
-    src = None if isinstance(sc.facilities, str) else "scenario: facilities"
+    src = None if isinstance(sc.facilities, str) else f"{sc.source or 'scenario'}: facilities"
     fac = load_facilities(sc.facilities, grid, base_dir=sc.base_dir, source=src)
     return carve_facility_loads(grid, fac)
 
@@ -128,7 +129,7 @@ def as_scenario(scenario: ScenarioLike, grid: Any = None) -> Scenario:
 def apply_tiers(grid: Grid, scenario: Scenario) -> Grid:
     """Apply the scenario's tiers and population to a grid (returns a new grid; unknown ids raise)."""
     loads = grid.loads.copy()
-    src = "scenario"
+    src = scenario.source or "scenario"
     if scenario.people_per_mw is not None:
         loads["population"] = np.where(loads["kind"] == "load", np.maximum(loads["p_mw"], 0.0) * scenario.people_per_mw,
                                        loads["population"])
@@ -153,6 +154,7 @@ def apply_tiers(grid: Grid, scenario: Scenario) -> Grid:
     return grid.with_tables(loads=loads)
 
 
+@names_scenario_file(1)
 def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, seed: int | None = None,
            mode: str | None = None, destroyed: list[str] | None = None, compiled: CompiledGrid | None = None,
            cascade: bool | dict | None = None, ac: bool | None = None) -> Impact:
@@ -229,6 +231,7 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
     return build_impact(cg, r, scenario=sc.name, tier_weights=weights, extras=extras, info=info)
 
 
+@names_scenario_file(1)
 def simulate(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, seed: int | None = None,
              repair_policy: RepairPolicy | None = None, use_strike_seeds: bool = True) -> Timeline:
     """Simulate a scenario hour by hour over its ``horizon_h`` (:mod:`svitlo.simulation.timeline`).

@@ -19,7 +19,7 @@ import typer
 from svitlo.cli.app import app
 from svitlo.cli.common import console, fmt_mw, fmt_people
 from svitlo.model.grid import Grid
-from svitlo.scenarios.spec import Scenario
+from svitlo.scenarios.spec import MAX_SEED, Scenario
 
 __all__ = ["DemoResult", "run_demo", "demo_scenario_path", "print_story"]
 
@@ -107,17 +107,20 @@ def print_story(result: DemoResult, *, every_h: int = 6) -> None:
 
 @app.command("demo")
 def demo(
-    report: Path = typer.Option(Path("svitlo-report.html"), "--report",
+    report: str = typer.Option("svitlo-report.html", "--report",
                                 help="where to write the offline HTML report"),
     no_report: bool = typer.Option(False, "--no-report", help="do not write the HTML report"),
     as_json: bool = typer.Option(False, "--json",
                                  help="print the story facts and the timeline as one JSON object"),
-    seed: int | None = typer.Option(None, "--seed", help="override the scenario seed"),
+    seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="override the scenario seed"),
 ) -> None:
     """Run the embedded Izum-like scenario (glide bombs on a town, 72 h after) and tell its story."""
+    from svitlo.io.outputs import check_output_file
     from svitlo.report.html import write_report
     from svitlo.report.story import tell
 
+    if not no_report:
+        check_output_file(report, option="--report")
     result = run_demo(seed=seed)
     written = None if no_report else write_report(result.grid, result.timeline, report)
     if as_json:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from svitlo.analyses.sweep.results import MAX_POINTS, MAX_TOP
 from svitlo.cli.app import app
 from svitlo.cli.common import console, fmt_mw, fmt_people
 
@@ -22,8 +23,8 @@ def _num(v: float) -> str:
 @app.command("report")
 def report_cmd(
     run_dir: Path = typer.Argument(..., help="run folder written by `svitlo sweep`"),
-    top: int = typer.Option(10, "--top", min=1, help="rows in the worst-scenario and asset tables"),
-    points: int = typer.Option(11, "--points", min=2, help="risk-curve points per metric"),
+    top: int = typer.Option(10, "--top", min=1, max=MAX_TOP, help="rows in the worst-scenario and asset tables"),
+    points: int = typer.Option(11, "--points", min=2, max=MAX_POINTS, help="risk-curve points per metric"),
     as_json: bool = typer.Option(False, "--json", help="print the tables as one JSON object"),
 ) -> None:
     """Summarise a sweep: metric quantiles, worst scenarios, risk curves and what to protect first."""

@@ -13,13 +13,19 @@ import typer
 
 from svitlo.cli.app import app
 from svitlo.cli.common import console, err_console
+from svitlo.scenarios.geo import MAX_SEED
 
 
-def _simulate(scenario: Path, *, html: Path | None, as_json: bool, out: Path | None, seed: int | None,
-              title: str | None) -> None:
+def _simulate(scenario: Path, *, html: str | None, as_json: bool, out: str | None, seed: int | None,
+              title: str | None, html_option: str = "--html") -> None:
+    from svitlo.io.outputs import check_output_dir, check_output_file
     from svitlo.pipeline import prepare, simulate
     from svitlo.report.html import write_report
 
+    if html is not None:
+        check_output_file(html, option=html_option)
+    if out is not None:
+        check_output_dir(out, option="--out")
     p = prepare(None, scenario)
     tl = simulate(p, seed=seed)
     if out is not None:
@@ -45,10 +51,10 @@ def _simulate(scenario: Path, *, html: Path | None, as_json: bool, out: Path | N
 @app.command("simulate")
 def simulate_cmd(
     scenario: Path = typer.Argument(..., help="scenario YAML file (with facilities, horizon, repairs, ...)"),
-    html: Path | None = typer.Option(None, "--html", help="write the offline HTML report to this file"),
+    html: str | None = typer.Option(None, "--html", help="write the offline HTML report to this file"),
     as_json: bool = typer.Option(False, "--json", help="print the timeline as one JSON object on stdout"),
-    out: Path | None = typer.Option(None, "--out", help="write the timeline tables as Parquet into this folder"),
-    seed: int | None = typer.Option(None, "--seed", help="override the scenario seed"),
+    out: str | None = typer.Option(None, "--out", help="write the timeline tables as Parquet into this folder"),
+    seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="override the scenario seed"),
     title: str | None = typer.Option(None, "--title", help="report title (default: scenario and grid names)"),
 ) -> None:
     """Simulate the scenario hour by hour: islands, shedding, backups running down, repairs, waves."""
@@ -58,10 +64,10 @@ def simulate_cmd(
 @app.command("report-html", deprecated=True)
 def report_html_cmd(
     scenario: Path = typer.Argument(..., help="scenario YAML file (with facilities, horizon, repairs, ...)"),
-    out: Path = typer.Option(Path("svitlo-report.html"), "--out", help="HTML file to write"),
-    seed: int | None = typer.Option(None, "--seed", help="override the scenario seed"),
+    out: str = typer.Option("svitlo-report.html", "--out", help="HTML file to write"),
+    seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="override the scenario seed"),
     title: str | None = typer.Option(None, "--title", help="page title (default: scenario and grid names)"),
 ) -> None:
     """Deprecated: use ``svitlo simulate SCENARIO --html PATH``."""
+    _simulate(scenario, html=out, as_json=False, out=None, seed=seed, title=title, html_option="--out")
     err_console.print("note: 'svitlo report-html' is deprecated; use 'svitlo simulate SCENARIO --html PATH'")
-    _simulate(scenario, html=out, as_json=False, out=None, seed=seed, title=title)

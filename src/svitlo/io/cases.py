@@ -53,11 +53,13 @@ def read_pandapower_json(path: str | os.PathLike, *, name: str | None = None,
     """Read a pandapower JSON file into a :class:`Grid`."""
     import pandapower as pp
 
+    from svitlo.io.text import load_json, read_text
+
     p = Path(path)
-    if not p.is_file():
-        raise GridError("file not found", source=str(p))
+    text = read_text(p, error=GridError)  # exists, UTF-8, not oversized
+    load_json(text, source=str(p), error=GridError, max_depth=256)  # well-formed, not absurdly deep
     try:
-        net = pp.from_json(str(p))
+        net = pp.from_json_string(text)
     except Exception as exc:  # pandapower raises many kinds on a bad file
         raise GridError(f"not a readable pandapower JSON file: {exc}", source=str(p)) from None
     return from_pandapower(net, name=name or p.stem, source=str(p), people_per_mw=people_per_mw)

@@ -21,7 +21,7 @@ svitlo.errors.FacilityError: f.csv: lat/lon = (50.45, 30.52): lies 1640.2 km out
 
 from __future__ import annotations
 
-import json
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,21 +42,44 @@ SNAP_MARGIN_KM = 5.0
 
 
 def parse_geojson(data: Any, *, source: str = "facilities.geojson") -> pd.DataFrame:
-    """A raw facility table from a GeoJSON FeatureCollection of Point features (pure)."""
+    """A raw facility table from a GeoJSON FeatureCollection of Point features (pure).
+
+    >>> parse_geojson({"type": "FeatureCollection", "features": [{"geometry": "POINT (7 48)"}]}, source="f.geojson")
+    Traceback (most recent call last):
+    ...
+    svitlo.errors.FacilityError: f.geojson: features[0].geometry = 'POINT (7 48)': expected a GeoJSON Point object
+    """
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise FacilityError("expected a GeoJSON FeatureCollection", source=source, field="type",
                             value=data.get("type") if isinstance(data, dict) else type(data).__name__)
+    features = data.get("features")
+    if features is None:
+        features = []
+    if not isinstance(features, list):
+        raise FacilityError("expected a list of features", source=source, field="features", value=features)
     rows = []
-    for i, feat in enumerate(data.get("features") or []):
-        geom = (feat or {}).get("geometry") or {}
+    for i, feat in enumerate(features):
+        if not isinstance(feat, dict):
+            raise FacilityError("expected a Feature object", source=source, field=f"features[{i}]", value=feat)
+        geom = feat.get("geometry")
+        if not isinstance(geom, dict):
+            raise FacilityError("expected a GeoJSON Point object", source=source, field=f"features[{i}].geometry",
+                                value=geom)
         if geom.get("type") != "Point":
             raise FacilityError("expected a Point geometry", source=source, field=f"features[{i}].geometry.type",
                                 value=geom.get("type"))
-        coords = geom.get("coordinates") or []
-        if len(coords) < 2:
-            raise FacilityError("expected [lon, lat] coordinates", source=source,
+        coords = geom.get("coordinates")
+        if (not isinstance(coords, list) or len(coords) < 2
+                or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords[:2])):
+            raise FacilityError("expected [lon, lat] coordinates (numbers)", source=source,
                                 field=f"features[{i}].geometry.coordinates", value=coords)
-        props = dict(feat.get("properties") or {})
+        props = feat.get("properties")
+        if props is None:
+            props = {}
+        if not isinstance(props, dict):
+            raise FacilityError("expected an object of facility fields", source=source,
+                                field=f"features[{i}].properties", value=props)
+        props = dict(props)
         props.setdefault("lon", coords[0])
         props.setdefault("lat", coords[1])
         rows.append(props)
@@ -64,23 +87,22 @@ def parse_geojson(data: Any, *, source: str = "facilities.geojson") -> pd.DataFr
 
 
 def read_facility_file(path: str | os.PathLike) -> pd.DataFrame:
-    """A raw facility table from a ``.csv`` or ``.geojson``/``.json`` file."""
+    """A raw facility table from a ``.csv`` or ``.geojson``/``.json`` file (UTF-8, within the limits of
+    :mod:`svitlo.io.text`)."""
+    from svitlo.io.text import load_json, read_text
+
     p = Path(path)
-    if not p.is_file():
-        raise FacilityError("file not found", source=str(p))
     suffix = p.suffix.lower()
+    if suffix not in (".csv", ".geojson", ".json"):
+        read_text(p, error=FacilityError)  # a missing file says so first
+        raise FacilityError("cannot tell the file format; expected .csv or .geojson", source=str(p))
+    text = read_text(p, error=FacilityError)
     if suffix == ".csv":
         try:
-            return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
             raise FacilityError(f"not a readable CSV file: {exc}", source=str(p)) from None
-    if suffix in (".geojson", ".json"):
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise FacilityError(f"not valid JSON: {exc}", source=str(p)) from None
-        return parse_geojson(data, source=str(p))
-    raise FacilityError("cannot tell the file format; expected .csv or .geojson", source=str(p))
+    return parse_geojson(load_json(text, source=str(p), error=FacilityError), source=str(p))
 
 
 def _resolve(grid: Grid, aid: str, table: str, source: str, field: str, where: str) -> str:

@@ -52,14 +52,15 @@ def read_matpower(path: str | os.PathLike, *, name: str | None = None,
     """
     from matpowercaseframes import CaseFrames
 
+    from svitlo.io.text import read_text
+
     p = Path(path)
     src = str(p)
-    if not p.is_file():
-        raise GridError("file not found", source=src)
+    read_text(p, error=GridError)  # exists, readable, UTF-8, not oversized
     try:
         cf = CaseFrames(str(p))
         bus, gen, branch = cf.bus, cf.gen, cf.branch
-        base_mva = float(cf.baseMVA)
+        base_mva = _number(cf.baseMVA, src, "mpc.baseMVA")
     except GridError:
         raise
     except Exception as exc:  # the parser raises ValueError, AttributeError, ... on malformed files
@@ -71,9 +72,13 @@ def read_matpower(path: str | os.PathLike, *, name: str | None = None,
         if df is None or not isinstance(df, pd.DataFrame):
             raise GridError("malformed MATPOWER file: matrix missing", source=src, field=f"mpc.{tname}")
         missing = [c for c in need if c not in df.columns]
-        if missing:
-            raise GridError(f"malformed MATPOWER file: too few columns (missing {missing})", source=src,
-                            field=f"mpc.{tname}")
+        if missing or df.shape[1] < _MIN_COLUMNS[tname]:
+            raise GridError(f"malformed MATPOWER file: {df.shape[1]} columns, MATPOWER's {tname} matrix has at "
+                            f"least {_MIN_COLUMNS[tname]}", source=src, field=f"mpc.{tname}")
+    bus = _numeric(bus, src, "bus")
+    gen = _numeric(gen, src, "gen")
+    branch = _numeric(branch, src, "branch")
+    _check_ranges(bus, gen, branch, src)
     bus_i = _ints(bus["BUS_I"], src, "mpc.bus.BUS_I")
     bid = [f"bus:{b}" for b in bus_i]
     known = set(bus_i)
@@ -136,10 +141,57 @@ def read_matpower(path: str | os.PathLike, *, name: str | None = None,
                      name=name or p.stem, base_mva=base_mva, source=src)
 
 
+#: Fewest columns of each MATPOWER matrix (version 1 files have 10 gen and 11 branch columns).
+_MIN_COLUMNS = {"bus": 13, "gen": 10, "branch": 11}
+#: Largest bus number read (MATPOWER bus numbers are positive integers).
+_MAX_BUS_NUMBER = 2**31 - 1
+
+
+def _number(v: object, src: str, field: str) -> float:
+    try:
+        return float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise GridError("expected a number", source=src, field=field, value=v) from None
+
+
+def _numeric(df: pd.DataFrame, src: str, table: str) -> pd.DataFrame:
+    """The matrix as floats; text in a cell (``PD = abc``) is an error naming the row and column."""
+    out = df.apply(pd.to_numeric, errors="coerce").astype(float)
+    raw = df.isna().to_numpy()
+    bad = out.isna().to_numpy() & ~raw
+    if bad.any():
+        r, c = (int(i[0]) for i in np.nonzero(bad))
+        raise GridError(f"expected a number (row {r + 1})", source=src, field=f"mpc.{table}.{df.columns[c]}",
+                        value=df.iat[r, c])
+    return out
+
+
+def _check_ranges(bus: pd.DataFrame, gen: pd.DataFrame, branch: pd.DataFrame, src: str) -> None:
+    """Values MATPOWER's format does not allow: a column deleted or shifted usually lands here."""
+    checks = (
+        (bus, "bus", "BUS_TYPE", lambda v: np.isin(v, (1, 2, 3, 4)), "a bus type 1 (PQ), 2 (PV), 3 (ref) or 4 "
+         "(isolated)"),
+        (bus, "bus", "BASE_KV", lambda v: np.isfinite(v) & (v >= 0), "a finite voltage >= 0 kV"),
+        (gen, "gen", "PMAX", lambda v: ~np.isnan(v) & (v >= 0), "a capacity >= 0 MW"),
+        (gen, "gen", "GEN_STATUS", lambda v: np.isfinite(v) & (v >= 0), "a status 0 (off) or > 0 (on)"),
+        (branch, "branch", "RATE_A", lambda v: ~np.isnan(v) & (v >= 0), "a rating >= 0 MVA (0 = unlimited)"),
+        (branch, "branch", "TAP", lambda v: np.isfinite(v) & (v >= 0), "a tap ratio >= 0 (0 = a line)"),
+        (branch, "branch", "SHIFT", lambda v: np.isfinite(v) & (np.abs(v) <= 360), "an angle within ±360 deg"),
+        (branch, "branch", "BR_STATUS", lambda v: np.isfinite(v) & (v >= 0), "a status 0 (out) or > 0 (in)"),
+    )
+    for df, tname, col, ok, text in checks:
+        v = df[col].to_numpy(float)
+        bad = ~ok(v)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise GridError(f"expected {text} (row {i + 1}; a deleted or shifted column?)", source=src,
+                            field=f"mpc.{tname}.{col}", value=float(v[i]))
+
+
 def _ints(series: pd.Series, src: str, field: str) -> np.ndarray:
     v = pd.to_numeric(series, errors="coerce").to_numpy(float)
-    bad = ~np.isfinite(v) | (v != np.round(v))
+    bad = ~np.isfinite(v) | (v != np.round(v)) | (v < 1) | (v > _MAX_BUS_NUMBER)
     if bad.any():
-        raise GridError("expected an integer bus number", source=src, field=field,
+        raise GridError(f"expected an integer bus number from 1 to {_MAX_BUS_NUMBER}", source=src, field=field,
                         value=series.iloc[int(np.flatnonzero(bad)[0])])
     return v.astype(np.int64)

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -119,8 +120,13 @@ def make_grid(*, buses: pd.DataFrame, branches: pd.DataFrame, generators: pd.Dat
         to a bus that does not exist, or an empty grid.
     """
     src = source or name
-    if not (base_mva > 0):
-        raise GridError("expected a positive system base", source=src, field="base_mva", value=base_mva)
+    try:
+        base = float(base_mva)
+    except (TypeError, ValueError):
+        base = float("nan")
+    if not (math.isfinite(base) and 0 < base <= 1e6):
+        raise GridError("expected a finite system base, 0 < base_mva <= 1e6 MVA", source=src, field="base_mva",
+                        value=base_mva)
     buses = validate_table(buses, "buses", source=src)
     if len(buses) == 0:
         raise GridError("empty grid: no buses", source=src, field="buses")
@@ -143,5 +149,5 @@ def make_grid(*, buses: pd.DataFrame, branches: pd.DataFrame, generators: pd.Dat
             raise GridError(f"asset id kind {bad[0]!r} does not belong in this table; expected ids like "
                             f"{[k + ':1' for k, t in ASSET_KINDS.items() if t == table]}",
                             source=src, field=f"{table}.id")
-    return Grid(name=name, base_mva=float(base_mva), buses=buses, branches=branches, generators=generators,
+    return Grid(name=name, base_mva=base, buses=buses, branches=branches, generators=generators,
                 loads=loads, aliases=MappingProxyType(dict(aliases or {})), source_net=source_net)

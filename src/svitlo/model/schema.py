@@ -23,7 +23,7 @@ import pandas as pd
 from svitlo.errors import GridError
 
 __all__ = ["Column", "BUSES", "BRANCHES", "GENERATORS", "LOADS", "TABLES", "validate_table", "describe",
-           "TIER_NAMES", "tier_from_name"]
+           "TIER_NAMES", "tier_from_name", "MAX_TIER"]
 
 Check = Literal["any", "finite", "nonneg", "positive", "nonzero", "ge1", "nonneg_or_inf"]
 
@@ -47,6 +47,9 @@ class Column:
         Physical unit, for people.
     doc
         Meaning, for people.
+    limits
+        ``(low, high)``: finite non-zero values must satisfy ``low <= |value| <= high`` (values outside mean
+        nothing physical and break the solvers: a reactance of 1e-300 p.u., a load of 1e308 MW).
     """
 
     name: str
@@ -55,7 +58,11 @@ class Column:
     check: Check
     unit: str
     doc: str
+    limits: tuple[float, float] | None = None
 
+
+#: Largest tier number (each tier beyond 4 weighs ten times less; beyond 99 the weights underflow).
+MAX_TIER = 99
 
 #: Load priority tiers: 1 is the most critical, shed last. Names accepted in files.
 TIER_NAMES: dict[str, int] = {"critical": 1, "essential": 2, "priority": 2, "standard": 3, "deferrable": 4}
@@ -72,13 +79,18 @@ def tier_from_name(value: int | str) -> int:
         if key in TIER_NAMES:
             return TIER_NAMES[key]
         if key.isdigit():
-            value = int(key)
+            value = int(key) if len(key) < 10 else MAX_TIER + 1
         else:
             raise ValueError(f"unknown tier {value!r}; expected one of {sorted(TIER_NAMES)} or an integer >= 1")
-    if int(value) < 1:
-        raise ValueError(f"tier must be >= 1, got {value!r}")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"tier must be an integer, got {value!r}")
+    if not 1 <= int(value) <= MAX_TIER:
+        raise ValueError(f"tier must be an integer from 1 to {MAX_TIER}")
     return int(value)
 
+
+#: Largest power (MW) any grid value may take: a terawatt is beyond any grid.
+_MW = 1e6
 
 BUSES: tuple[Column, ...] = (
     Column("name", "str", "", "any", "", "human-readable name"),
@@ -92,11 +104,11 @@ BRANCHES: tuple[Column, ...] = (
     Column("from_bus", "str", None, "any", "", "id of the from bus"),
     Column("to_bus", "str", None, "any", "", "id of the to bus"),
     Column("kind", "str", "line", "any", "", "line, trafo, impedance or branch"),
-    Column("x_pu", "float", None, "nonzero", "p.u. on base_mva", "series reactance"),
-    Column("tap_ratio", "float", 1.0, "positive", "", "off-nominal tap ratio (1 = nominal)"),
-    Column("shift_deg", "float", 0.0, "finite", "deg", "phase shift angle"),
+    Column("x_pu", "float", None, "nonzero", "p.u. on base_mva", "series reactance", (1e-6, 1e6)),
+    Column("tap_ratio", "float", 1.0, "positive", "", "off-nominal tap ratio (1 = nominal)", (1e-2, 1e2)),
+    Column("shift_deg", "float", 0.0, "finite", "deg", "phase shift angle", (0.0, 360.0)),
     Column("rate_mw", "float", float("inf"), "nonneg_or_inf", "MW",
-           "thermal rating used for loading (MW in DC, MVA nameplate); inf = unlimited"),
+           "thermal rating used for loading (MW in DC, MVA nameplate); inf = unlimited", (0.0, _MW)),
     Column("length_km", "float", float("nan"), "any", "km", "line length, NaN when unknown"),
     Column("in_service", "bool", True, "any", "", "branch closed before any strike"),
 )
@@ -104,21 +116,22 @@ BRANCHES: tuple[Column, ...] = (
 GENERATORS: tuple[Column, ...] = (
     Column("bus", "str", None, "any", "", "id of the bus"),
     Column("kind", "str", "gen", "any", "", "gen, sgen, ext_grid or storage"),
-    Column("p_mw", "float", 0.0, "finite", "MW", "scheduled output before any strike"),
-    Column("p_max_mw", "float", None, "nonneg_or_inf", "MW", "available capacity"),
-    Column("p_min_mw", "float", 0.0, "finite", "MW", "minimum output (used by opf)"),
+    Column("p_mw", "float", 0.0, "finite", "MW", "scheduled output before any strike", (0.0, _MW)),
+    Column("p_max_mw", "float", None, "nonneg_or_inf", "MW", "available capacity", (0.0, _MW)),
+    Column("p_min_mw", "float", 0.0, "finite", "MW", "minimum output (used by opf)", (0.0, _MW)),
     Column("forms_island", "bool", True, "any", "",
            "can form and hold an island (synchronous units, external grids); inverter-based sources cannot"),
-    Column("cost_per_mwh", "float", 0.0, "finite", "currency/MWh", "marginal cost (opf tie-break)"),
+    Column("cost_per_mwh", "float", 0.0, "finite", "currency/MWh", "marginal cost (opf tie-break)", (0.0, 1e9)),
     Column("in_service", "bool", True, "any", "", "available before any strike"),
 )
 
 LOADS: tuple[Column, ...] = (
     Column("bus", "str", None, "any", "", "id of the bus"),
     Column("kind", "str", "load", "any", "", "load or shunt"),
-    Column("p_mw", "float", None, "finite", "MW", "demand"),
-    Column("population", "float", 0.0, "nonneg", "people", "people or customers served"),
-    Column("tier", "int", 3, "ge1", "", "priority tier: 1 = critical (shed last), larger = shed first"),
+    Column("p_mw", "float", None, "finite", "MW", "demand", (0.0, _MW)),
+    Column("population", "float", 0.0, "nonneg", "people", "people or customers served", (0.0, 1e10)),
+    Column("tier", "int", 3, "ge1", "", "priority tier: 1 = critical (shed last), larger = shed first",
+           (1.0, float(MAX_TIER))),
     Column("in_service", "bool", True, "any", "", "connected before any strike"),
 )
 
@@ -223,6 +236,15 @@ def validate_table(df: pd.DataFrame, table: str, *, source: str = "grid") -> pd.
             value = series.iloc[i]
             raise GridError(f"expected {_CHECK_TEXT[col.check]} (row {out.index[i]!r})", source=source,
                             field=f"{table}.{col.name}", value=_plain(value))
+        if col.limits is not None:
+            lo, hi = col.limits
+            mag = np.abs(series.to_numpy(float))
+            out_of = np.isfinite(mag) & (mag != 0) & ((mag < lo) | (mag > hi))
+            if out_of.any():
+                i = int(np.flatnonzero(out_of)[0])
+                rng = f"|value| <= {hi:g}" if lo == 0 else f"{lo:g} <= |value| <= {hi:g}"
+                raise GridError(f"out of the physically meaningful range {rng} {col.unit} (row {out.index[i]!r})",
+                                source=source, field=f"{table}.{col.name}", value=_plain(series.iloc[i]))
         out[col.name] = series
     return out
 

@@ -64,7 +64,13 @@ GEO_KINDS: tuple[str, ...] = ("bus", "line", "trafo", "impedance", "branch", "ge
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: Largest seed accepted anywhere (seeds are stored in int64 columns).
+MAX_SEED = 2**63 - 1
+#: Longest distance (m) a weapon parameter may take (CEP, 50 % damage distance).
+_MAX_M = 1e6
 
 
 class WeaponClass(_Strict):
@@ -90,11 +96,11 @@ class WeaponClass(_Strict):
         Tabulated probability-of-state curves per asset kind and state, replacing the overpressure-derived ones.
     """
 
-    explosive_kg: Annotated[float, Field(gt=0)] | None = None
-    cep_m: Annotated[float, Field(gt=0)] = 30.0
-    d50_m: Annotated[float, Field(gt=0)] | None = None
-    beta: Annotated[float, Field(gt=0)] = 0.4
-    kind_factor: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    explosive_kg: Annotated[float, Field(gt=0, le=1e9)] | None = None
+    cep_m: Annotated[float, Field(gt=0, le=_MAX_M)] = 30.0
+    d50_m: Annotated[float, Field(gt=0, le=_MAX_M)] | None = None
+    beta: Annotated[float, Field(gt=0, le=100)] = 0.4
+    kind_factor: dict[str, Annotated[float, Field(gt=0, le=1000)]] = Field(default_factory=dict)
     curves: dict[DamageKind, dict[DamageStateName, StateCurve]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -138,7 +144,7 @@ class Aim(_Strict):
     lon: Annotated[float, Field(ge=-180, le=180)]
     weapon: str
     n: Annotated[int, Field(ge=1, le=10_000)] = 1
-    cep_m: Annotated[float, Field(gt=0)] | None = None
+    cep_m: Annotated[float, Field(gt=0, le=_MAX_M)] | None = None
 
 
 class ImpactPoint(_Strict):
@@ -155,7 +161,7 @@ class GeoStrike(_Strict):
     aim: list[Aim] = Field(default_factory=list)
     points: list[ImpactPoint] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=lambda: list(GEO_KINDS))
-    seed: int | None = None
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] | None = None
 
     @model_validator(mode="after")
     def _some(self) -> "GeoStrike":

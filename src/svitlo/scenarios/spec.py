@@ -46,6 +46,11 @@ Repair planning (``svitlo restore``) reads three more ``repairs`` keys::
     repairs: {spares: {trafo: {stock: 1, lead_h: 480}}, travel_h: 1,
               access: [{assets: [line:5, bus:7], from_h: 0, to_h: 12}]}
 
+Bounds: every float is finite; seeds are 0 … 2**63 - 1 (:data:`Seed`); hours (``at_h``, ``done_h``,
+``start_h``, ``durations_h``, ``fuel_h``) at most :data:`MAX_HOURS`; tiers 1 … 99; ``k`` at most
+:data:`MAX_STRIKE_ASSETS`; ``cascade.delay_steps`` at most 10,000 and its percents at most 1e6;
+``people_per_mw`` at most 1e6 and ``population`` values at most 1e10.
+
 Examples
 --------
 >>> s = Scenario.model_validate({"grid": "case9", "strikes": [{"random": {"k": 2}}]})
@@ -60,10 +65,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from svitlo.facilities.defaults import FacilityKind
-from svitlo.model.schema import tier_from_name
+from svitlo.model.schema import MAX_TIER, tier_from_name
 from svitlo.scenarios.damage_states import DamageModel
 from svitlo.scenarios.durations import Lognormal
-from svitlo.scenarios.geo import DEFAULT_WEAPONS, GeoStrike, WeaponClass
+from svitlo.scenarios.geo import DEFAULT_WEAPONS, MAX_SEED, GeoStrike, WeaponClass
 
 __all__ = ["Scenario", "Strike", "Duration", "RandomStrike", "TargetedStrike", "GridFile", "GridMatpower", "Tiers",
            "StrikeKind", "Wave", "Repairs", "ExplicitRepair", "Spares", "AccessWindow", "Refuel", "RollingOutages",
@@ -73,7 +78,17 @@ StrikeKind = Literal["bus", "line", "trafo", "impedance", "branch", "gen", "sgen
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # every float finite
+
+
+#: Longest time (h) any hour field may name: ten years.
+MAX_HOURS = 87_600
+#: Most assets one random or targeted strike may ask for.
+MAX_STRIKE_ASSETS = 1_000_000
+#: A seed: 0 … 2**63 - 1 (:data:`svitlo.scenarios.geo.MAX_SEED`).
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+#: An hour of a timeline, 0 … :data:`MAX_HOURS`.
+Hour = Annotated[int, Field(ge=0, le=MAX_HOURS)]
 
 
 class GridFile(_Strict):
@@ -92,15 +107,15 @@ class GridMatpower(_Strict):
 class RandomStrike(_Strict):
     """``k`` assets drawn uniformly among in-service assets of the given kinds."""
 
-    k: Annotated[int, Field(ge=1)]
+    k: Annotated[int, Field(ge=1, le=MAX_STRIKE_ASSETS)]
     kinds: list[StrikeKind] = Field(default_factory=lambda: ["line", "trafo", "branch"])
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class TargetedStrike(_Strict):
     """The ``k`` highest-ranked assets: buses by ``degree`` or ``betweenness``, branches by intact ``flow``."""
 
-    k: Annotated[int, Field(ge=1)]
+    k: Annotated[int, Field(ge=1, le=MAX_STRIKE_ASSETS)]
     by: Literal["degree", "betweenness", "flow"] = "degree"
 
 
@@ -158,7 +173,7 @@ class Tiers(_Strict):
 class Wave(_Strict):
     """Strikes that land at hour ``at_h`` of a timeline (hour-0 strikes stay the top-level ``strikes:``)."""
 
-    at_h: Annotated[int, Field(ge=0)]
+    at_h: Hour
     strikes: list[Strike]
 
 
@@ -178,7 +193,7 @@ class ExplicitRepair(_Strict):
     """An asset back in service from hour ``done_h`` on (ignored if it is not destroyed then)."""
 
     asset: str
-    done_h: Annotated[int, Field(ge=0)]
+    done_h: Hour
 
 
 class Spares(_Strict):
@@ -214,9 +229,9 @@ class Repairs(_Strict):
     take the repair time sampled from their distribution (:mod:`svitlo.scenarios.damage_states`)."""
 
     crews: Annotated[int, Field(ge=0, le=10_000)] = 0
-    start_h: Annotated[int, Field(ge=0)] = 0
+    start_h: Hour = 0
     order: list[str] = Field(default_factory=list)
-    durations_h: dict[StrikeKind, Annotated[float, Field(gt=0, allow_inf_nan=False)] | Duration] = \
+    durations_h: dict[StrikeKind, Annotated[float, Field(gt=0, le=MAX_HOURS)] | Duration] = \
         Field(default_factory=dict)
     explicit: list[ExplicitRepair] = Field(default_factory=list)
     spares: dict[StrikeKind, Spares] = Field(default_factory=dict)
@@ -229,12 +244,12 @@ class Refuel(_Strict):
     ``fuel_l`` litres, or (neither) a full tank. Tanks never hold more than their initial fuel. ``delay_h``: a
     random delay (:class:`Duration`), drawn per timeline seed; the delivery lands ``round(delay)`` hours late."""
 
-    at_h: Annotated[int, Field(ge=0)]
+    at_h: Hour
     delay_h: Duration | None = None
     facilities: list[str] = Field(default_factory=list)
     kinds: list[FacilityKind] = Field(default_factory=list)
-    fuel_h: Annotated[float, Field(gt=0)] | None = None
-    fuel_l: Annotated[float, Field(gt=0)] | None = None
+    fuel_h: Annotated[float, Field(gt=0, le=MAX_HOURS)] | None = None
+    fuel_l: Annotated[float, Field(gt=0, le=1e9)] | None = None
 
     @model_validator(mode="after")
     def _targets(self) -> "Refuel":
@@ -250,9 +265,9 @@ class RollingOutages(_Strict):
     ``queues`` queues; queues take turns off in blocks of ``block_h`` hours (see :mod:`svitlo.simulation.rolling`)."""
 
     queues: Annotated[int, Field(ge=1, le=48)] = 6
-    block_h: Annotated[int, Field(ge=1)] = 4
-    exempt_tiers: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1])
-    start_h: Annotated[int, Field(ge=0)] = 0
+    block_h: Annotated[int, Field(ge=1, le=MAX_HOURS)] = 4
+    exempt_tiers: list[Annotated[int, Field(ge=1, le=MAX_TIER)]] = Field(default_factory=lambda: [1])
+    start_h: Hour = 0
 
 
 class Cascade(_Strict):
@@ -260,9 +275,9 @@ class Cascade(_Strict):
     rating, or after ``delay_steps`` consecutive steps above ``delayed_percent``; at most ``max_steps`` rounds."""
 
     enabled: bool = False
-    instant_percent: Annotated[float, Field(gt=0)] = 120.0
-    delayed_percent: Annotated[float, Field(gt=0)] = 100.0
-    delay_steps: Annotated[int, Field(ge=1)] = 2
+    instant_percent: Annotated[float, Field(gt=0, le=1e6)] = 120.0
+    delayed_percent: Annotated[float, Field(gt=0, le=1e6)] = 100.0
+    delay_steps: Annotated[int, Field(ge=1, le=10_000)] = 2
     max_steps: Annotated[int, Field(ge=0, le=10_000)] = 20
 
 
@@ -272,13 +287,13 @@ class Scenario(_Strict):
     name: str = "scenario"
     grid: str | GridFile | GridMatpower
     mode: Literal["balance", "opf"] = "balance"
-    seed: int = 0
+    seed: Seed = 0
     weapons: dict[str, WeaponClass] = Field(default_factory=dict)
     damage: DamageModel = Field(default_factory=DamageModel)
     strikes: list[Strike] = Field(default_factory=list)
     tiers: Tiers = Field(default_factory=Tiers)
-    people_per_mw: Annotated[float, Field(ge=0)] | None = None
-    population: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    people_per_mw: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    population: dict[str, Annotated[float, Field(ge=0, le=1e10)]] = Field(default_factory=dict)
     facilities: str | list[dict[str, Any]] | None = None
     horizon_h: Annotated[int, Field(ge=1, le=8760)] = 72
     waves: list[Wave] = Field(default_factory=list)
@@ -289,6 +304,7 @@ class Scenario(_Strict):
     cascade: Cascade = Field(default_factory=Cascade)
     ac_check: bool = False
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")
+    source: str | None = Field(default=None, exclude=True, description="the scenario file, for error messages")
 
     @field_validator("strikes", "waves")
     @classmethod

@@ -32,6 +32,8 @@ _GEN_KINDS = {"gen", "sgen", "ext_grid"}
 def strike_rng(seed: int | None, index: int, wave: int = 0) -> np.random.Generator:
     """The random generator of strike number ``index`` (of timeline wave ``wave``, 0 = hour-0 strikes) under a
     scenario ``seed`` (one place for seeding)."""
+    if seed is not None and not (isinstance(seed, (int, np.integer)) and 0 <= int(seed) < 2**63):
+        raise ScenarioError("expected an integer from 0 to 2**63 - 1", field="seed", value=seed)
     key = [0 if seed is None else int(seed), int(index)] + ([int(wave)] if wave else [])
     return np.random.default_rng(np.random.SeedSequence(key))
 

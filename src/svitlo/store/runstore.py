@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from svitlo.errors import StoreError
+from svitlo.errors import RunFolderError, StoreError
 
-__all__ = ["RunStore", "RunSpec", "read_manifest", "PARTS_DIR", "MANIFEST"]
+__all__ = ["RunStore", "RunSpec", "read_manifest", "check_run_folder", "json_bytes", "PARTS_DIR", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 PARTS_DIR = "parts"
@@ -92,22 +92,65 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def json_bytes(obj: Any) -> bytes:
+    """``obj`` as JSON; non-finite floats are written as ``null`` (JSON has no NaN or infinity), so a value
+    never makes a run folder unwritable.
+
+    >>> json.loads(json_bytes({"mean": {"shed_mw": float("inf"), "islands": 2.0}}))
+    {'mean': {'shed_mw': None, 'islands': 2.0}}
+    """
+    from svitlo.model.serialize import jsonable
+
+    return json.dumps(jsonable(obj), indent=2, allow_nan=False).encode()
+
+
+def check_run_folder(path: str | os.PathLike, files: tuple[str, ...] = ()) -> None:
+    """Refuse (:class:`~svitlo.errors.RunFolderError`) a path that can hold no run: a file, or a non-empty folder
+    without a manifest (``files``: names an analysis writes beside the store's own). Call it before any work."""
+    d = Path(path)
+    try:
+        if d.exists() and not d.is_dir():
+            raise RunFolderError("exists and is not a folder", source=str(d))
+        if d.is_dir() and not (d / MANIFEST).exists():
+            _check_empty_files(d, _STORE_FILES | set(files))
+    except OSError as exc:
+        raise RunFolderError(f"cannot use this folder: {exc.strerror or exc}", source=str(d)) from None
+
+
+def _check_empty_files(d: Path, ours: set[str]) -> None:
+    stray = sorted(p.name for p in d.iterdir() if p.name not in ours and not p.name.startswith(".tmp-"))
+    if stray or any((d / PARTS_DIR).glob("part-*.parquet")):
+        raise RunFolderError(f"folder is not empty and holds no run manifest "
+                             f"(found {stray[:5] or 'part files'}); choose an empty or new folder", source=str(d))
+
+
 def read_manifest(path: str | os.PathLike, *, formats: tuple[str, ...] | None = None,
                   what: str = "run") -> dict[str, Any]:
-    """The manifest of a run folder (``StoreError`` if the folder is not a run of one of ``formats``)."""
+    """The manifest of a run folder (:class:`~svitlo.errors.RunFolderError`, an input error, if the folder is
+    not a run of one of ``formats`` or its manifest is damaged)."""
     p = Path(path) / MANIFEST
-    if not p.is_file():
-        raise StoreError(f"{path}: not a {what} folder (no {MANIFEST})")
+    try:
+        if not Path(path).is_dir():
+            raise RunFolderError("not a folder" if Path(path).exists() else "no such folder", source=str(path))
+        has_manifest = p.is_file()
+    except OSError as exc:
+        raise RunFolderError(f"cannot open the folder: {exc.strerror or exc}", source=str(path)) from None
+    if not has_manifest:
+        raise RunFolderError(f"not a {what} folder (no {MANIFEST})", source=str(path))
     try:
         m = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise StoreError(f"{p}: unreadable manifest: {exc}") from None
+        raise RunFolderError(f"unreadable manifest: {exc}", source=str(p)) from None
     fmt = m.get("format") if isinstance(m, dict) else m
     if not isinstance(m, dict) or (formats is not None and fmt not in formats):
-        raise StoreError(f"{p}: field 'format' = {fmt!r}: expected {' or '.join(map(repr, formats or ()))}")
-    for key in ("run_id", "n", "chunk_size", "n_chunks"):
+        raise RunFolderError(f"expected {' or '.join(map(repr, formats or ()))}", source=str(p), field="format",
+                             value=fmt)
+    for key, kind in (("run_id", str), ("n", int), ("chunk_size", int), ("n_chunks", int)):
         if key not in m:
-            raise StoreError(f"{p}: field {key!r} missing")
+            raise RunFolderError("field missing", source=str(p), field=key)
+        if not isinstance(m[key], kind) or isinstance(m[key], bool) or (kind is int and m[key] < 0):
+            raise RunFolderError(f"expected {'a non-negative integer' if kind is int else 'text'}", source=str(p),
+                                 field=key, value=m[key])
     return m
 
 
@@ -146,8 +189,7 @@ class RunStore:
         """
         spec: RunSpec = plan if isinstance(plan, RunSpec) else plan.run_spec()
         d = Path(path)
-        if d.exists() and not d.is_dir():
-            raise StoreError(f"{d}: exists and is not a folder")
+        check_run_folder(d, tuple(spec.files))
         d.mkdir(parents=True, exist_ok=True)
         man_path = d / MANIFEST
         if not man_path.exists():
@@ -158,14 +200,15 @@ class RunStore:
                 man = read_manifest(d, formats=(spec.format,))
                 cls._check_same_run(d, man, spec)
                 if chunk_size_given and int(man["chunk_size"]) != spec.chunk_size:
-                    raise StoreError(f"{d}: field 'chunk_size' = {spec.chunk_size}: this run was started with "
-                                     f"chunk size {man['chunk_size']}; resume with the same (or no) chunk size")
+                    raise RunFolderError(f"this run was started with chunk size {man['chunk_size']}; resume with "
+                                         "the same (or no) chunk size", source=str(d), field="chunk_size",
+                                         value=spec.chunk_size)
             else:
                 cls._check_empty(d, spec)
                 man = {"format": spec.format, "run_id": spec.run_id, "n": spec.n, "chunk_size": spec.chunk_size,
                        "n_chunks": spec.n_chunks, **spec.identity, "created_unix": time.time(),
                        "complete": False, **(info or {})}
-                _atomic_write_bytes(man_path, json.dumps(man, indent=2).encode())
+                _atomic_write_bytes(man_path, json_bytes(man))
             (d / PARTS_DIR).mkdir(exist_ok=True)
             for tmp in list(d.glob(".tmp-*")) + list((d / PARTS_DIR).glob(".tmp-*")):
                 tmp.unlink(missing_ok=True)  # left by a killed writer; we hold the lock
@@ -180,11 +223,7 @@ class RunStore:
 
     @staticmethod
     def _check_empty(d: Path, spec: RunSpec) -> None:
-        ours = _STORE_FILES | set(spec.files)
-        stray = sorted(p.name for p in d.iterdir() if p.name not in ours and not p.name.startswith(".tmp-"))
-        if stray or any((d / PARTS_DIR).glob("part-*.parquet")):
-            raise StoreError(f"{d}: folder is not empty and holds no run manifest "
-                             f"(found {stray[:5] or 'part files'}); choose an empty or new folder")
+        _check_empty_files(d, _STORE_FILES | set(spec.files))
 
     @staticmethod
     def _lock(d: Path) -> Any:
@@ -212,9 +251,9 @@ class RunStore:
                 short = isinstance(v, (int, float, str)) and len(str(v)) < 60
                 diffs.append(f"{k.replace('_', ' ')}: stored {man.get(k)}, running {v}" if short
                              else f"{k.replace('_', ' ')} differs")
-        raise StoreError(f"{d}: holds run {man['run_id']}, not run {spec.run_id} "
-                         f"({'; '.join(diffs) or 'store format differs'}); refusing to mix runs — "
-                         "use another folder or the same arguments")
+        raise RunFolderError(f"holds run {man['run_id']}, not run {spec.run_id} "
+                             f"({'; '.join(diffs) or 'store format differs'}); refusing to mix runs — "
+                             "use another folder or the same arguments", source=str(d))
 
     def close(self) -> None:
         """Release the write lock."""
@@ -252,14 +291,17 @@ class RunStore:
                 continue
             c = int(m.group(1))
             if c >= self.n_chunks:
-                raise StoreError(f"{p}: chunk {c} is outside this run ({self.n_chunks} chunks)")
+                raise RunFolderError(f"chunk {c} is outside this run ({self.n_chunks} chunks); delete it and rerun",
+                                     source=str(p))
             start, stop = self.chunk_range(c)
             try:
                 rows = pq.read_metadata(p).num_rows
             except Exception as exc:  # a part is moved into place only when complete: this is corruption
-                raise StoreError(f"{p}: corrupt part file ({exc}); delete it and rerun to recompute it") from None
+                raise RunFolderError(f"corrupt part file ({exc}); delete it and rerun to recompute it",
+                                     source=str(p)) from None
             if rows != stop - start:
-                raise StoreError(f"{p}: field 'num_rows' = {rows}: expected {stop - start}; delete it and rerun")
+                raise RunFolderError(f"expected {stop - start} rows; delete it and rerun", source=str(p),
+                                     field="num_rows", value=rows)
             done.add(c)
         return done
 
@@ -289,4 +331,4 @@ class RunStore:
     def update_manifest(self, **fields: Any) -> None:
         """Set manifest fields and rewrite it atomically."""
         self.manifest = {**self.manifest, **fields}
-        _atomic_write_bytes(self.path / MANIFEST, json.dumps(self.manifest, indent=2).encode())
+        _atomic_write_bytes(self.path / MANIFEST, json_bytes(self.manifest))

@@ -224,9 +224,9 @@ def test_cli_sweep_and_report(tmp_path, capsys):
     assert main(["report", str(out)]) == 0
     text = capsys.readouterr().out
     assert "protect first" in text and "risk curve" in text
-    assert main(["sweep", str(y), "--n", "26", "--out", str(out), "--quiet"]) == 1  # StoreError
+    assert main(["sweep", str(y), "--n", "26", "--out", str(out), "--quiet"]) == 2  # RunFolderError: bad input
     assert "refusing to mix" in capsys.readouterr().err
-    assert main(["report", str(tmp_path)]) == 1
+    assert main(["report", str(tmp_path)]) == 2  # not a run folder: bad input
     assert main(["sweep", str(tmp_path / "missing.yaml"), "--n", "2", "--out", str(tmp_path / "z")]) == 2
 
 

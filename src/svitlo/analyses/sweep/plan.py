@@ -26,13 +26,19 @@ from typing import Any
 
 import numpy as np
 
-from svitlo.errors import ScenarioError, StoreError
+from svitlo.errors import RunFolderError, ScenarioError
 from svitlo.model.compiled import CompiledGrid
 from svitlo.scenarios.spec import Scenario
 from svitlo.store.runstore import RunSpec, read_manifest
 
 __all__ = ["SweepPlan", "scenario_seed", "scenario_seeds", "chunk_bounds", "default_chunk_size",
-           "grid_fingerprint", "make_plan", "read_sweep_manifest", "STORE_FORMAT", "SWEEP_FILES"]
+           "grid_fingerprint", "make_plan", "read_sweep_manifest", "STORE_FORMAT", "SWEEP_FILES", "MAX_SCENARIOS",
+           "MAX_CHUNKS"]
+
+#: Most scenarios in one sweep (a row each: about 100 GB of Parquet at this size).
+MAX_SCENARIOS = 1_000_000_000
+#: Most chunks (part files) in one run folder.
+MAX_CHUNKS = 1_000_000
 
 #: Version of the sweep's run format; part of every run id.
 STORE_FORMAT = "svitlo-sweep/1"
@@ -201,8 +207,10 @@ class SweepPlan:
 def read_sweep_manifest(path: str | os.PathLike) -> dict[str, Any]:
     """The manifest of a sweep run folder (``StoreError`` when the folder is not one)."""
     man = read_manifest(path, formats=(STORE_FORMAT,), what="sweep run")
-    if "root_seed" not in man:
-        raise StoreError(f"{Path(path) / 'manifest.json'}: field 'root_seed' missing")
+    rs = man.get("root_seed")
+    if not isinstance(rs, int) or isinstance(rs, bool) or rs < 0:
+        raise RunFolderError("expected a non-negative integer", source=str(Path(path) / "manifest.json"),
+                             field="root_seed", value=rs)
     return man
 
 
@@ -224,14 +232,18 @@ def make_plan(scenario: Scenario, cg: CompiledGrid, *, n: int, root_seed: int | 
     """
     from svitlo._version import __version__
 
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ScenarioError("the number of scenarios must be a positive integer", field="n", value=n)
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 1 <= n <= MAX_SCENARIOS:
+        raise ScenarioError(f"the number of scenarios must be an integer from 1 to {MAX_SCENARIOS:,}", field="n",
+                            value=n)
     root = scenario.seed if root_seed is None else root_seed
-    if int(root) < 0:
-        raise ScenarioError("the root seed must be a non-negative integer", field="seed", value=root)
+    if not 0 <= int(root) <= _SEED_MASK:
+        raise ScenarioError("the root seed must be an integer from 0 to 2**63 - 1", field="seed", value=root)
     cs = default_chunk_size(int(n)) if chunk_size is None else int(chunk_size)
     if cs < 1:
         raise ScenarioError("must be at least 1", field="chunk_size", value=chunk_size)
+    if -(-int(n) // cs) > MAX_CHUNKS:
+        raise ScenarioError(f"{-(-int(n) // cs):,} chunks (part files); at most {MAX_CHUNKS:,}: choose a larger "
+                            "chunk size", field="chunk_size", value=cs)
     sc_json = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
     return SweepPlan(n=int(n), root_seed=int(root), chunk_size=cs, scenario_json=sc_json,
                      grid_fingerprint=grid_fingerprint(cg), engine_version=f"{__version__}+{engine}")

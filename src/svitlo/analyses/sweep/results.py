@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from svitlo.analyses.sweep import aggregate as agg
 from svitlo.analyses.sweep.plan import read_sweep_manifest
+from svitlo.errors import InputError
 
 __all__ = ["SweepRun", "open_run", "report_tables"]
 
@@ -84,10 +86,20 @@ def open_run(path: str | os.PathLike) -> SweepRun:
     return SweepRun(path=p, manifest=read_sweep_manifest(p))
 
 
+#: Most rows asked of a report table (``top``) and most risk-curve points (``points``).
+MAX_TOP = 100_000
+MAX_POINTS = 10_000
+
+
 def report_tables(path: str | os.PathLike, *, top: int = 10, points: int = 11) -> dict[str, pd.DataFrame]:
     """The tables of a sweep report: ``metrics`` (quantiles), ``worst`` scenarios, ``risk_curve`` points
     (shed MW and people without power), ``assets`` to protect first (``top`` rows each) and, when the
-    scenario has facilities, ``facilities`` (all of them, most often without grid first)."""
+    scenario has facilities, ``facilities`` (all of them, most often without grid first).
+
+    ``top`` is at most :data:`MAX_TOP` and ``points`` from 2 to :data:`MAX_POINTS`."""
+    for name, v, lo, hi in (("top", top, 1, MAX_TOP), ("points", points, 2, MAX_POINTS)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+            raise InputError(f"expected an integer from {lo} to {hi:,}", field=name, value=v)
     run = open_run(path)
     curves = pd.concat([run.risk_curve(metric=m, points=points) for m in agg.RISK_METRICS], ignore_index=True)
     out = {"metrics": run.metrics(), "worst": run.worst(k=top), "risk_curve": curves,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -23,8 +22,10 @@ from svitlo.analyses.sweep.aggregate import FACILITY_TABLE
 from svitlo.analyses.sweep.evaluate import SweepContext, branch_images_pay_off, evaluate_chunk, make_context
 from svitlo.analyses.sweep.plan import make_plan, scenario_seed
 from svitlo.errors import InputError, MissingDependencyError, ScenarioError
+from svitlo.io.scenario_file import names_scenario_file
 from svitlo.scenarios.strikes import resolve_strikes
 from svitlo.store import RunStore
+from svitlo.store.runstore import json_bytes
 
 __all__ = ["sweep", "SweepOutcome", "Progress"]
 
@@ -50,6 +51,9 @@ class SweepOutcome:
         Wall time spent computing and storing chunks in this call (s; a local cluster's start-up excluded).
     engine
         ``"batch"`` or ``"loop"``.
+    finished
+        Whether this call completed the run (wrote its aggregates), even if every scenario was already stored
+        (a run interrupted after its last chunk); False when the run was complete before the call.
     """
 
     path: Path
@@ -58,6 +62,7 @@ class SweepOutcome:
     computed: int
     seconds: float
     engine: str
+    finished: bool = True
 
     @property
     def scenarios_per_second(self) -> float:
@@ -182,12 +187,12 @@ def _finalize(store: RunStore, *, risk_points: int = 41) -> None:
     if (store.path / FACILITY_TABLE).is_file():
         store.write_file("facilities.parquet", parquet(facility_risk(store.path)))
     means = {r.metric: r.mean for r in summary.itertuples()}
-    store.write_file("summary.json", json.dumps({"run_id": store.manifest["run_id"], "rows": counts["rows"],
-                                                 "mean": means}, indent=2, allow_nan=False,
-                                                default=float).encode())
+    store.write_file("summary.json", json_bytes({"run_id": store.manifest["run_id"], "rows": counts["rows"],
+                                                 "mean": means}))
     store.update_manifest(complete=True)
 
 
+@names_scenario_file(0)
 def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | None = None,
           chunk_size: int | None = None, workers: int | None = None, scheduler: str | None = None,
           client: Any = None, processes: bool = True, in_flight: int | None = None,
@@ -290,7 +295,8 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
                 own_client.close()
             if own_cluster is not None:
                 own_cluster.close()
-        if computed or not store.manifest.get("complete"):
+        finished = bool(computed or not store.manifest.get("complete"))
+        if finished:
             _finalize(store)
         return SweepOutcome(path=store.path, run_id=plan.run_id, n=plan.n, computed=computed, seconds=seconds,
-                            engine=engine)
+                            engine=engine, finished=finished)
