@@ -12,6 +12,8 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
       - targeted: {k: 5, by: degree}
       - geographic: {aim: [{lat: 48.46, lon: 7.91, weapon: FAB-500, n: 2}], seed: 3}   # svitlo.scenarios.geo
     weapons: {glide-250: {explosive_kg: 95, cep_m: 60}}                              # user weapon classes
+    protected: [bus:12, line:40]  # protected assets survive strikes (explicit strikes on them are refused;
+                                  # random, targeted and geographic strikes that reach them leave them standing)
     tiers:
       default: standard
       loads: {load:3: critical}
@@ -263,6 +265,7 @@ class Scenario(_Strict):
     seed: int = 0
     weapons: dict[str, WeaponClass] = Field(default_factory=dict)
     strikes: list[Strike] = Field(default_factory=list)
+    protected: list[str] = Field(default_factory=list)
     tiers: Tiers = Field(default_factory=Tiers)
     people_per_mw: Annotated[float, Field(ge=0)] | None = None
     population: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
@@ -276,6 +279,17 @@ class Scenario(_Strict):
     cascade: Cascade = Field(default_factory=Cascade)
     ac_check: bool = False
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")
+
+    @field_validator("protected")
+    @classmethod
+    def _protected_ids(cls, v: list[str]) -> list[str]:
+        out = []
+        for a in v:
+            a = str(a).strip()
+            if ":" not in a:
+                raise ValueError(f"asset id {a!r} is not of the form 'kind:key' (e.g. 'line:3', 'bus:7')")
+            out.append(a)
+        return out
 
     @field_validator("strikes", "waves")
     @classmethod

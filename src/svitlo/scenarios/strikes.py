@@ -22,7 +22,7 @@ from svitlo.model.compiled import CompiledGrid
 from svitlo.scenarios.geo import WeaponClass, geographic_strike
 from svitlo.scenarios.spec import RandomStrike, Strike, TargetedStrike
 
-__all__ = ["resolve_strikes", "eligible_assets", "strike_rng"]
+__all__ = ["resolve_strikes", "eligible_assets", "strike_rng", "protected_assets"]
 
 _GEN_KINDS = {"gen", "sgen", "ext_grid"}
 
@@ -66,6 +66,28 @@ def _eligible(cg: CompiledGrid, kinds: Sequence[str]) -> list[str]:
     if "load" in ks:
         out += list(cg.load_ids[cg.load_in_service & (cg.load_p_mw > 0)])
     return [str(a) for a in out]
+
+
+def protected_assets(cg: CompiledGrid, ids: Sequence[str], *, source: str = "scenario",
+                     field: str = "protected") -> frozenset[str]:
+    """Canonical ids of the protected assets (scenario key ``protected``); an unknown id raises
+    :class:`~svitlo.errors.ScenarioError` naming ``source``, ``field`` and the id.
+
+    Examples
+    --------
+    >>> import svitlo
+    >>> from svitlo.model.compiled import compile_grid
+    >>> sorted(protected_assets(compile_grid(svitlo.load_grid("case9")), ["line:0", "bus:4"]))
+    ['bus:4', 'line:0']
+    """
+    out = set()
+    for a in ids:
+        try:
+            cls, j = cg.asset(a)
+        except Exception as exc:  # GridError: re-raise with the scenario's path
+            raise ScenarioError(str(getattr(exc, "message", exc)), source=source, field=field, value=a) from None
+        out.add(str({"bus": cg.bus_ids, "branch": cg.branch_ids, "gen": cg.gen_ids, "load": cg.load_ids}[cls][j]))
+    return frozenset(out)
 
 
 def _random(cg: CompiledGrid, spec: RandomStrike, rng: np.random.Generator, where: str,
@@ -122,7 +144,7 @@ def _targeted(cg: CompiledGrid, spec: TargetedStrike, flows: Callable[[], np.nda
 def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | None = 0,
                     intact_flows: Callable[[], np.ndarray] | None = None, use_strike_seeds: bool = True,
                     weapons: Mapping[str, WeaponClass] | None = None, wave: int = 0,
-                    exclude: Collection[str] = ()) -> list[str]:
+                    exclude: Collection[str] = (), protected: Collection[str] = ()) -> list[str]:
     """Destroyed asset ids (canonical, first-hit order, no duplicates) from a list of strikes.
 
     Parameters
@@ -139,6 +161,11 @@ def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | 
     exclude
         Asset ids already destroyed: random and targeted strikes choose among the others (a repeat strike
         aims at what still works). Explicit and geographic strikes may hit them again.
+    protected
+        Canonical ids of protected assets (:func:`protected_assets`; scenario key ``protected``). An explicit
+        strike on one raises :class:`~svitlo.errors.ScenarioError`; random, targeted and geographic strikes
+        are drawn as on the unprotected grid and the protected assets they reach survive (the draw is not
+        re-aimed, so a protection plan is compared with no protection on the same strike draws).
     """
     out: list[str] = []
     seen: set[str] = set()
@@ -156,6 +183,9 @@ def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | 
                                         value=a) from None
                 ids.append({"bus": cg.bus_ids, "branch": cg.branch_ids, "gen": cg.gen_ids,
                             "load": cg.load_ids}[cls][j])
+                if protected and str(ids[-1]) in protected:
+                    raise ScenarioError("the asset is protected (scenario key 'protected'); an explicit strike "
+                                        "on it is refused", field=f"{where}.assets", value=a)
         elif s.random is not None:
             rng = strike_rng(s.random.seed, 0) if (use_strike_seeds and s.random.seed is not None) \
                 else strike_rng(seed, i, wave)
@@ -168,6 +198,8 @@ def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | 
             assert s.targeted is not None
             ids = _targeted(cg, s.targeted, intact_flows, where, exclude)
         for a in ids:
+            if protected and str(a) in protected:
+                continue  # a protected asset survives the hit
             if a not in seen:
                 seen.add(a)
                 out.append(str(a))

@@ -26,7 +26,7 @@ from svitlo.facilities.defaults import FACILITY_KINDS
 from svitlo.facilities.supply import FacilityIndex
 from svitlo.model.compiled import CompiledGrid
 from svitlo.scenarios.spec import Scenario
-from svitlo.scenarios.strikes import resolve_strikes
+from svitlo.scenarios.strikes import protected_assets, resolve_strikes
 from svitlo.simulation.events import EventLog, facility_events, text_name
 from svitlo.simulation.facilities import facility_on_grid
 from svitlo.simulation.repairs import Job, RepairPolicy
@@ -140,14 +140,15 @@ def strikes_at(ctx: SimContext, h: int, down: Any = ()) -> list[str]:
     """Canonical ids of the assets the strikes of hour ``h`` destroy (hour 0: the top-level ``strikes:``)."""
     cg, sc = ctx.cg, ctx.sc
     out: list[str] = []
+    prot = protected_assets(cg, sc.protected) if sc.protected else frozenset()
     if h == 0 and sc.strikes:
         out += resolve_strikes(cg, sc.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows, weapons=sc.weapons,
-                               use_strike_seeds=ctx.use_strike_seeds)
+                               use_strike_seeds=ctx.use_strike_seeds, protected=prot)
     for w, wave in enumerate(sc.waves):
         if wave.at_h == h:
             out += resolve_strikes(cg, wave.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows,
                                    weapons=sc.weapons, wave=w + 1, exclude=set(down) | set(out),
-                                   use_strike_seeds=ctx.use_strike_seeds)
+                                   use_strike_seeds=ctx.use_strike_seeds, protected=prot)
     return list(dict.fromkeys(str(cg.aliases.get(a, a)) for a in out))
 
 
