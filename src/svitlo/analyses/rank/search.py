@@ -1,16 +1,19 @@
 """Worst-case ``k`` on any grid size: beam-greedy construction, then swap local search (a heuristic).
 
 Both phases evaluate whole neighbourhoods in one call of the batched engine: the beam extends each of its
-``beam`` sets by every candidate not in it and keeps the ``beam`` worst distinct results; local search then
-tries every single swap (one asset of the set out, one candidate in) and moves to the worst, until no swap
-makes the set worse (a local optimum: no set at swap distance one is worse) or the time limit is reached.
+``beam`` sets by every candidate not in it and keeps the ``beam`` worst distinct results (ties broken by a
+secondary value, e.g. the number of islands: on a secure grid most single losses shed nothing, and a set that
+already splits the grid is one step from shedding); the worst sets of a seeded random sample join the
+starting points; local search then tries every single swap (one asset of the set out, one candidate in) and
+moves to the worst, until no swap makes the set worse (a local optimum: no set at swap distance one is worse)
+or the time limit is reached.
 
 Examples
 --------
 >>> import numpy as np
 >>> w = np.array([5.0, 1.0, 4.0, 0.0])
 >>> ev = lambda c: np.where(c >= 0, w[np.maximum(c, 0)], 0).sum(axis=1)   # additive: greedy is optimal
->>> r = worst_k(ev, n=4, k=2, beam=1)
+>>> r = worst_k(ev, n=4, k=2, beam=1, n_random=0)
 >>> r.best, r.best_value
 ((0, 2), 9.0)
 """
@@ -25,6 +28,7 @@ import numpy as np
 
 __all__ = ["TopSets", "SearchResult", "worst_k"]
 
+#: Values of a batch of sets: shape ``(m,)``, or ``(m, 2)`` with a secondary value breaking ties.
 Evaluator = Callable[[np.ndarray], np.ndarray]
 
 
@@ -93,13 +97,17 @@ def _swaps(s: tuple[int, ...], n: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _chunked(ev: Evaluator, combos: np.ndarray, chunk: int) -> np.ndarray:
-    return np.concatenate([ev(combos[i:i + chunk]) for i in range(0, len(combos), chunk)]) if len(combos) \
-        else np.zeros(0)
+def _chunked(ev: Evaluator, combos: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Primary and secondary values of ``combos``."""
+    if not len(combos):
+        return np.zeros(0), np.zeros(0)
+    v = np.concatenate([np.asarray(ev(combos[i:i + chunk]), dtype=float) for i in range(0, len(combos), chunk)])
+    return (v[:, 0], v[:, 1]) if v.ndim == 2 else (v, np.zeros(v.size))
 
 
 def worst_k(ev: Evaluator, *, n: int, k: int, beam: int = 8, keep: int = 50, time_limit_s: float | None = None,
-            chunk: int = 200_000, start: list[tuple[int, ...]] | None = None) -> SearchResult:
+            chunk: int = 200_000, start: list[tuple[int, ...]] | None = None, n_random: int = 20_000,
+            seed: int = 0, pair_starts: np.ndarray | None = None) -> SearchResult:
     """Search for the ``k`` candidates (of ``n``) whose joint loss maximises ``ev``.
 
     Parameters
@@ -113,36 +121,51 @@ def worst_k(ev: Evaluator, *, n: int, k: int, beam: int = 8, keep: int = 50, tim
     time_limit_s
         Stop local search (not the construction) after this many seconds in all.
     start
-        Extra starting sets of size ``k`` for local search (e.g. the worst of a random sample).
+        Extra starting sets of size ``k`` for local search.
+    n_random, seed
+        Random sets of size ``k`` sampled (seeded) before the search; the ``beam`` worst start local search.
+    pair_starts
+        Pairs (``m x 2`` candidate positions, e.g. :func:`svitlo.analyses.rank.cuts.cut_pairs`) competing with
+        the greedy pairs for the beam at the second step.
     """
     t0 = time.perf_counter()
     top = TopSets(keep)
     level: list[tuple[int, ...]] = [()]
-    for _ in range(k):
+    for step in range(k):
         combos = _extend(level, n)
-        vals = _chunked(ev, combos, chunk)
+        if step == 1 and pair_starts is not None and len(pair_starts):
+            combos = np.concatenate([combos, np.asarray(pair_starts, dtype=np.int64).reshape(-1, 2)])
+        vals, sec = _chunked(ev, combos, chunk)
         keys = np.sort(combos, axis=1)
         _, first = np.unique(keys, axis=0, return_index=True)
-        order = first[np.lexsort((first, -vals[first]))][:beam]
+        order = first[np.lexsort((first, -sec[first], -vals[first]))][:beam]
         level = [tuple(int(x) for x in keys[i]) for i in order]
         if combos.shape[1] == k:
             top.add(combos, vals)
     starts = level + [tuple(sorted(s)) for s in (start or [])]
     if start:
         st = np.array([tuple(sorted(s)) for s in start], dtype=np.int64)
-        top.add(st, _chunked(ev, st, chunk))
+        top.add(st, _chunked(ev, st, chunk)[0])
+    if n_random and k < n:
+        rng = np.random.default_rng(seed)
+        sample = np.sort(np.argsort(rng.random((int(n_random), n)), axis=1)[:, :k], axis=1) if n <= 64 else \
+            np.sort(np.array([rng.choice(n, k, replace=False) for _ in range(int(n_random))]), axis=1)
+        v, sec = _chunked(ev, sample, chunk)
+        top.add(sample, v)
+        best_r = np.lexsort((-sec, -v))[:beam]
+        starts += [tuple(int(x) for x in sample[i]) for i in best_r]
     rounds, local = 0, True
     for s in dict.fromkeys(starts):
         cur = s
         cur_v = top.sets.get(cur)
         if cur_v is None:
-            cur_v = float(ev(np.array([cur]))[0])
+            cur_v = float(_chunked(ev, np.array([cur]), chunk)[0][0])
         while True:
             if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
                 local = False
                 break
             sw = _swaps(cur, n)
-            v = _chunked(ev, sw, chunk)
+            v, _ = _chunked(ev, sw, chunk)
             top.add(sw, v)
             rounds += 1
             j = int(np.argmax(v))
