@@ -16,6 +16,7 @@ from svitlo.cli import (  # noqa: F401
     assess_cmd,
     cases_cmd,
     demo_cmd,
+    harden_cmd,
     rank_cmd,
     report_cmd,
     restore_cmd,
