@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
+from svitlo.cli.app import app
 from svitlo.cli.common import console
-from svitlo.cli.main import app
 from svitlo.cli.rank_cmd import scenario_source
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
+from svitlo.cli.app import app
 from svitlo.cli.common import console, err_console
-from svitlo.cli.main import app
 
 
 @contextlib.contextmanager

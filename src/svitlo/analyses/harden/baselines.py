@@ -37,7 +37,7 @@ def pick(score: np.ndarray, *, budget: float, costs: np.ndarray | None = None,
 
 def baseline_scores(ctx: SweepContext, ss: ScenarioSet) -> dict[str, np.ndarray]:
     """Score per asset position of ``ss.assets`` for each baseline (``degree``, ``flow``, ``protect_first``)."""
-    from svitlo.engine.assess import intact_flows
+    from svitlo.engine.state import intact_flows
 
     cg = ctx.cg
     a = ss.assets

@@ -124,7 +124,7 @@ def harden(scenario: Any, *, budget: float, objective_kind: str = "expected", me
     out
         Folder for the in-sample scenario rows (a sweep run: resumable) and ``harden.json``.
     """
-    from svitlo.engine.assess import as_scenario
+    from svitlo.pipeline import as_scenario
 
     sc = as_scenario(scenario)
     ctx = make_context(sc)
@@ -188,7 +188,7 @@ def harden(scenario: Any, *, budget: float, objective_kind: str = "expected", me
                        "reduction_ci95": [rlo, rhi], "seeds": f"{n}…{n + m_oos - 1} of root {root}"},
         baselines=baselines, info={**info, "baseline_plans": base_plans})
     if d is not None:
-        from svitlo.analyses.sweep.store import _atomic_write_bytes
+        from svitlo.store.runstore import _atomic_write_bytes
 
         d.mkdir(parents=True, exist_ok=True)
         _atomic_write_bytes(d / "harden.json", json.dumps(res.to_dict(), indent=1).encode())

@@ -54,8 +54,8 @@ import numpy as np
 from svitlo.analyses.rank.search import TopSets
 from svitlo.analyses.rank.sets import Candidates, evaluate_sets
 from svitlo.analyses.sweep.evaluate import SweepContext
-from svitlo.engine.impact import tier_weight_array
 from svitlo.errors import ScenarioError
+from svitlo.model.tiers import tier_weight_array
 
 __all__ = ["ExactResult", "enumerate_worst_k", "milp_worst_k", "milp_supported"]
 

@@ -148,7 +148,7 @@ def rank(scenario: Any, *, k: int, kinds: Sequence[str] = ("line", "trafo"), met
         Heuristic beam width; time limit (s) of the heuristic's local search or of the MILP (default 300);
         random sets sampled (seeded by the scenario's ``seed``) as extra starting points of the heuristic.
     """
-    from svitlo.engine.assess import as_scenario
+    from svitlo.pipeline import as_scenario
 
     sc = as_scenario(scenario)
     ctx = make_context(sc)
@@ -217,7 +217,7 @@ def rank(scenario: Any, *, k: int, kinds: Sequence[str] = ("line", "trafo"), met
 
 
 def _write(d: Path, r: RankResult) -> None:
-    from svitlo.analyses.sweep.store import _atomic_write_bytes
+    from svitlo.store.runstore import _atomic_write_bytes
 
     d.mkdir(parents=True, exist_ok=True)
     for name, df in (("worst.parquet", r.worst), ("assets.parquet", r.assets)):

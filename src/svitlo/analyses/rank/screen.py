@@ -97,7 +97,8 @@ def screen(ctx: SweepContext, cand: Candidates, k: int, *, out: str | os.PathLik
     t0 = time.perf_counter()
     computed = 0
     with open_store(out, key={**key, "k": k, "candidates": cand.ids.tolist()}, n=n, chunk_size=cs,
-                    grid_fingerprint=grid_fingerprint(ctx.cg), info={"analysis": "rank", "k": k}) as st:
+                    grid_fingerprint=grid_fingerprint(ctx.cg), info={"analysis": "rank", "k": k},
+                    files=(CANDIDATES_FILE,)) as st:
         buf = io.BytesIO()
         import pyarrow.parquet as pq
 

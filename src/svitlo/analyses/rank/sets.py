@@ -32,8 +32,9 @@ from typing import Literal
 import numpy as np
 
 from svitlo.analyses.sweep.evaluate import SweepContext
-from svitlo.analyses.sweep.facility_loss import SHED_TOL_MW, SHED_TOL_REL, bus_energised
+from svitlo.engine.state import bus_energised
 from svitlo.errors import ScenarioError
+from svitlo.facilities.supply import SHED_TOL_MW, SHED_TOL_REL
 from svitlo.scenarios.strikes import eligible_assets
 
 __all__ = ["Metric", "METRICS", "Candidates", "candidates", "evaluate_sets", "sets_to_outages", "check_metric"]

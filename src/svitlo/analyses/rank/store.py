@@ -1,9 +1,8 @@
-"""The run store of an analysis other than a sweep: a run folder with a run id, parts written atomically,
-the done parts listed, every row read back through DuckDB.
+"""The run store of rank (and harden): a run folder with a run id, parts written atomically, the done parts
+listed, every row read back through DuckDB — a thin layer over :class:`svitlo.store.RunStore`.
 
-This is the small interface rank (and harden) write against; underneath it is the sweep's
-:class:`~svitlo.analyses.sweep.store.RunStore` (manifest, atomic parts, lock, resume). A run is identified by
-a hash of everything that decides its rows (``key``); a folder holding another run is refused.
+A run is identified by a hash of everything that decides its rows (``key``); a folder holding another run
+is refused.
 
 Examples
 --------
@@ -22,56 +21,34 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from svitlo.analyses.sweep.plan import chunk_bounds
-from svitlo.analyses.sweep.store import PARTS_DIR, RunStore
+from svitlo.store import PARTS_DIR, RunSpec, RunStore
 
-__all__ = ["open_store", "read_rows", "AnalysisPlan"]
+__all__ = ["open_store", "read_rows", "RANK_FORMAT"]
 
-
-@dataclass(frozen=True)
-class AnalysisPlan:
-    """What a run computes (the fields a :class:`RunStore` manifest holds); ``run_id`` hashes ``key``."""
-
-    n: int
-    chunk_size: int
-    key_json: str
-    grid_fingerprint: str = ""
-    engine_version: str = ""
-    root_seed: int = 0
-
-    @property
-    def scenario_json(self) -> str:
-        return self.key_json
-
-    @property
-    def run_id(self) -> str:
-        k = {"key": json.loads(self.key_json), "n": self.n, "grid": self.grid_fingerprint,
-             "engine": self.engine_version}
-        return hashlib.sha256(json.dumps(k, sort_keys=True).encode()).hexdigest()[:20]
-
-    @property
-    def chunks(self) -> list[tuple[int, int]]:
-        return chunk_bounds(self.n, chunk_size=self.chunk_size)
+#: Store format of rank runs.
+RANK_FORMAT = "svitlo-rank/1"
 
 
 def open_store(path: str | os.PathLike, *, key: dict[str, Any], n: int, chunk_size: int,
-               grid_fingerprint: str = "", info: dict[str, Any] | None = None) -> RunStore:
-    """Create or reopen (to resume) the run folder of an analysis run of ``n`` rows in parts of ``chunk_size``.
+               grid_fingerprint: str = "", info: dict[str, Any] | None = None,
+               files: tuple[str, ...] = ()) -> RunStore:
+    """Create or reopen (to resume) the run folder of a run of ``n`` rows in parts of ``chunk_size``.
 
     ``key`` (JSON-able) holds everything that decides the rows; with svitlo's version, ``n`` and the grid
     fingerprint it forms the run id. Use as a context manager (it holds the folder's write lock).
     """
     from svitlo import __version__
 
-    plan = AnalysisPlan(n=int(n), chunk_size=int(chunk_size), key_json=json.dumps(key, sort_keys=True),
-                        grid_fingerprint=grid_fingerprint, engine_version=f"{__version__}+batch")
-    return RunStore.prepare(path, plan, info=info)  # type: ignore[arg-type]
+    ident = {"key": key, "n": int(n), "grid": grid_fingerprint, "engine": f"{__version__}+batch"}
+    run_id = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20]
+    spec = RunSpec(format=RANK_FORMAT, run_id=run_id, n=int(n), chunk_size=int(chunk_size),
+                   identity={"grid": grid_fingerprint, "engine": ident["engine"]}, files=files)
+    return RunStore.prepare(path, spec, info=info)
 
 
 def read_rows(path: str | os.PathLike, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
