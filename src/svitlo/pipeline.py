@@ -44,7 +44,7 @@ from svitlo.model.compiled import CompiledGrid, compile_grid
 from svitlo.model.grid import Grid
 from svitlo.model.tiers import default_tier_weights
 from svitlo.scenarios.spec import Scenario
-from svitlo.scenarios.strikes import resolve_strikes
+from svitlo.scenarios.strikes import protected_assets, resolve_strikes
 from svitlo.simulation.facilities import facility_snapshot
 from svitlo.simulation.timeline import RepairPolicy, Timeline, run_timeline
 
@@ -197,7 +197,7 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
     seed = sc.seed if seed is None else seed
     m = _check_mode(mode or sc.mode)
     ids = resolve_strikes(cg, sc.strikes, seed=seed, intact_flows=lambda: intact_flows(cg), weapons=sc.weapons,
-                          damage=sc.damage)
+                          damage=sc.damage, protected=protected_assets(cg, sc.protected))
     for extra_id in destroyed or []:
         canon = str(cg.aliases.get(extra_id, extra_id))
         cg.asset(canon)

@@ -16,6 +16,8 @@ from svitlo.cli import (  # noqa: F401
     assess_cmd,
     cases_cmd,
     demo_cmd,
+    harden_cmd,
+    rank_cmd,
     report_cmd,
     restore_cmd,
     simulate_cmd,

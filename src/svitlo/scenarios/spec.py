@@ -18,6 +18,8 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
       correlation: 0.8            # of damage draws at one site
       spares: {trafo: 1}          # then lead_time_h (default 20 months)
       facilities: {hospital: {kpa: 20.7, repair: {median_h: 336}}}
+    protected: [bus:12, line:40]  # protected assets survive strikes (explicit strikes on them are refused;
+                                  # random, targeted and geographic strikes that reach them leave them standing)
     tiers:
       default: standard
       loads: {load:3: critical}
@@ -291,6 +293,7 @@ class Scenario(_Strict):
     weapons: dict[str, WeaponClass] = Field(default_factory=dict)
     damage: DamageModel = Field(default_factory=DamageModel)
     strikes: list[Strike] = Field(default_factory=list)
+    protected: list[str] = Field(default_factory=list)
     tiers: Tiers = Field(default_factory=Tiers)
     people_per_mw: Annotated[float, Field(ge=0, le=1e6)] | None = None
     population: dict[str, Annotated[float, Field(ge=0, le=1e10)]] = Field(default_factory=dict)
@@ -305,6 +308,17 @@ class Scenario(_Strict):
     ac_check: bool = False
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")
     source: str | None = Field(default=None, exclude=True, description="the scenario file, for error messages")
+
+    @field_validator("protected")
+    @classmethod
+    def _protected_ids(cls, v: list[str]) -> list[str]:
+        out = []
+        for a in v:
+            a = str(a).strip()
+            if ":" not in a:
+                raise ValueError(f"asset id {a!r} is not of the form 'kind:key' (e.g. 'line:3', 'bus:7')")
+            out.append(a)
+        return out
 
     @field_validator("strikes", "waves")
     @classmethod

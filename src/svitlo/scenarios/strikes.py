@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from svitlo.scenarios.geo import WeaponClass
 from svitlo.scenarios.outcome import AssetDamage, FacilityTargets, StrikeOutcome, geographic_damage, merge_outcomes
 from svitlo.scenarios.spec import RandomStrike, Strike, TargetedStrike
 
-__all__ = ["resolve_strikes", "resolve_damage", "eligible_assets", "strike_rng"]
+__all__ = ["resolve_strikes", "resolve_damage", "eligible_assets", "strike_rng", "protected_assets"]
 
 _GEN_KINDS = {"gen", "sgen", "ext_grid"}
 
@@ -70,6 +71,28 @@ def _eligible(cg: CompiledGrid, kinds: Sequence[str]) -> list[str]:
     if "load" in ks:
         out += list(cg.load_ids[cg.load_in_service & (cg.load_p_mw > 0)])
     return [str(a) for a in out]
+
+
+def protected_assets(cg: CompiledGrid, ids: Sequence[str], *, source: str = "scenario",
+                     field: str = "protected") -> frozenset[str]:
+    """Canonical ids of the protected assets (scenario key ``protected``); an unknown id raises
+    :class:`~svitlo.errors.ScenarioError` naming ``source``, ``field`` and the id.
+
+    Examples
+    --------
+    >>> import svitlo
+    >>> from svitlo.model.compiled import compile_grid
+    >>> sorted(protected_assets(compile_grid(svitlo.load_grid("case9")), ["line:0", "bus:4"]))
+    ['bus:4', 'line:0']
+    """
+    out = set()
+    for a in ids:
+        try:
+            cls, j = cg.asset(a)
+        except Exception as exc:  # GridError: re-raise with the scenario's path
+            raise ScenarioError(str(getattr(exc, "message", exc)), source=source, field=field, value=a) from None
+        out.add(str({"bus": cg.bus_ids, "branch": cg.branch_ids, "gen": cg.gen_ids, "load": cg.load_ids}[cls][j]))
+    return frozenset(out)
 
 
 def _random(cg: CompiledGrid, spec: RandomStrike, rng: np.random.Generator, where: str,
@@ -126,18 +149,19 @@ def _targeted(cg: CompiledGrid, spec: TargetedStrike, flows: Callable[[], np.nda
 def resolve_strikes(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | None = 0,
                     intact_flows: Callable[[], np.ndarray] | None = None, use_strike_seeds: bool = True,
                     weapons: Mapping[str, WeaponClass] | None = None, wave: int = 0,
-                    exclude: Collection[str] = (), damage: DamageModel | None = None) -> list[str]:
+                    exclude: Collection[str] = (), damage: DamageModel | None = None,
+                    protected: Collection[str] = ()) -> list[str]:
     """Asset ids out of service (canonical, first-hit order, no duplicates) after a list of strikes: the
     ``out_ids`` of :func:`resolve_damage` (same parameters)."""
     return resolve_damage(cg, strikes, seed=seed, intact_flows=intact_flows, use_strike_seeds=use_strike_seeds,
-                          weapons=weapons, wave=wave, exclude=exclude, damage=damage).out_ids
+                          weapons=weapons, wave=wave, exclude=exclude, damage=damage, protected=protected).out_ids
 
 
 def resolve_damage(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | None = 0,
                    intact_flows: Callable[[], np.ndarray] | None = None, use_strike_seeds: bool = True,
                    weapons: Mapping[str, WeaponClass] | None = None, wave: int = 0,
                    exclude: Collection[str] = (), damage: DamageModel | None = None,
-                   facilities: FacilityTargets | None = None) -> StrikeOutcome:
+                   facilities: FacilityTargets | None = None, protected: Collection[str] = ()) -> StrikeOutcome:
     """The damage outcome of a list of strikes: per damaged asset its state, the assets it puts out of
     service and its repair time; and the facilities damaged.
 
@@ -163,6 +187,11 @@ def resolve_damage(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | N
         The scenario's ``damage:`` model (states, sites, facility fragility); default :class:`DamageModel`.
     facilities
         Facilities geographic strikes can damage.
+    protected
+        Canonical ids of protected assets (:func:`protected_assets`; scenario key ``protected``). An explicit
+        strike on one raises :class:`~svitlo.errors.ScenarioError`; random, targeted and geographic strikes
+        are drawn as on the unprotected grid and the protected assets they reach survive (the draw is not
+        re-aimed, so a protection plan is compared with no protection on the same strike draws).
     """
     outcomes: list[StrikeOutcome] = []
     for i, s in enumerate(strikes):
@@ -179,6 +208,9 @@ def resolve_damage(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | N
                                         value=a) from None
                 ids.append({"bus": cg.bus_ids, "branch": cg.branch_ids, "gen": cg.gen_ids,
                             "load": cg.load_ids}[cls][j])
+                if protected and str(ids[-1]) in protected:
+                    raise ScenarioError("the asset is protected (scenario key 'protected'); an explicit strike "
+                                        "on it is refused", field=f"{where}.assets", value=a)
         elif s.random is not None:
             rng = strike_rng(s.random.seed, 0) if (use_strike_seeds and s.random.seed is not None) \
                 else strike_rng(seed, i, wave)
@@ -193,4 +225,16 @@ def resolve_damage(cg: CompiledGrid, strikes: Sequence[Strike], *, seed: int | N
             assert s.targeted is not None
             ids = _targeted(cg, s.targeted, intact_flows, where, exclude)
         outcomes.append(StrikeOutcome(tuple(AssetDamage(str(a), "destroyed", (str(a),)) for a in ids)))
-    return merge_outcomes(outcomes)
+    merged = merge_outcomes(outcomes)
+    return _spare_protected(merged, protected) if protected else merged
+
+
+def _spare_protected(o: StrikeOutcome, protected: Collection[str]) -> StrikeOutcome:
+    """The outcome with protected assets standing: their own damage dropped and never counted as out."""
+    keep = []
+    for u in o.units:
+        if u.asset in protected:
+            continue
+        out = tuple(a for a in u.out if a not in protected)
+        keep.append(u if out == u.out else replace(u, out=out))
+    return StrikeOutcome(tuple(keep), o.facilities)

@@ -27,7 +27,7 @@ from svitlo.facilities.supply import FacilityIndex
 from svitlo.model.compiled import CompiledGrid
 from svitlo.scenarios.outcome import AssetDamage, FacilityTargets, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Scenario
-from svitlo.scenarios.strikes import resolve_damage
+from svitlo.scenarios.strikes import protected_assets, resolve_damage
 from svitlo.simulation.events import EventLog, facility_events, text_name
 from svitlo.simulation.facilities import facility_on_grid
 from svitlo.simulation.repair_times import damage_text, repair_plan
@@ -160,15 +160,18 @@ def strikes_at(ctx: SimContext, h: int, down: Any = ()) -> StrikeOutcome:
     """The damage the strikes of hour ``h`` do (hour 0: the top-level ``strikes:``)."""
     cg, sc = ctx.cg, ctx.sc
     out: list[StrikeOutcome] = []
+    prot = protected_assets(cg, sc.protected) if sc.protected else frozenset()
     if h == 0 and sc.strikes:
         out.append(resolve_damage(cg, sc.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows, weapons=sc.weapons,
-                                  damage=sc.damage, facilities=ctx.targets, use_strike_seeds=ctx.use_strike_seeds))
+                                  damage=sc.damage, facilities=ctx.targets, use_strike_seeds=ctx.use_strike_seeds,
+                                  protected=prot))
     for w, wave in enumerate(sc.waves):
         if wave.at_h == h:
             taken = set(down) | {a for o in out for a in o.out_ids}
             out.append(resolve_damage(cg, wave.strikes, seed=ctx.seed, intact_flows=ctx.intact_flows,
                                       weapons=sc.weapons, wave=w + 1, exclude=taken, damage=sc.damage,
-                                      facilities=ctx.targets, use_strike_seeds=ctx.use_strike_seeds))
+                                      facilities=ctx.targets, use_strike_seeds=ctx.use_strike_seeds,
+                                  protected=prot))
     return merge_outcomes(out)
 
 

@@ -30,7 +30,7 @@ from svitlo.model.compiled import CompiledGrid
 from svitlo.model.outputs import SCENARIO_METRICS
 from svitlo.model.tiers import default_tier_weights
 from svitlo.scenarios.spec import Scenario, Strike
-from svitlo.scenarios.strikes import resolve_strikes
+from svitlo.scenarios.strikes import protected_assets, resolve_strikes
 from svitlo.store.schema import Column, RowSchema
 
 __all__ = ["SweepContext", "make_context", "evaluate_chunk", "evaluate_ids", "ROW_SCHEMA", "METRIC_COLUMNS",
@@ -77,9 +77,11 @@ class SweepContext:
     damage: Any = None
     engine: str = field(default_factory=lambda: engine_name())
     branch_images: bool | None = None
+    protected: frozenset[str] = frozenset()
 
 
-def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any]) -> tuple[Strike, ...]:
+def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any],
+              protected: frozenset[str] = frozenset()) -> tuple[Strike, ...]:
     """Replace seed-independent strikes by their resolved asset lists (same index, same result)."""
     from svitlo.engine.state import intact_flows
 
@@ -93,7 +95,7 @@ def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, An
     out = []
     for s in strikes:
         if s.assets is not None or s.targeted is not None:
-            ids = resolve_strikes(cg, [s], seed=0, intact_flows=lazy_flows, weapons=weapons)
+            ids = resolve_strikes(cg, [s], seed=0, intact_flows=lazy_flows, weapons=weapons, protected=protected)
             out.append(Strike(assets=ids) if ids else s)
         else:
             out.append(s)
@@ -108,9 +110,11 @@ def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     p = grid if isinstance(grid, Prepared) else prepare(grid, scenario)  # as assess: tiers, facilities carved
     cg, fac = p.compiled, p.facilities
     weapons = dict(scenario.weapons)
-    return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons), mode=scenario.mode,
+    prot = protected_assets(cg, scenario.protected)
+    return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons, prot), mode=scenario.mode,
                         tier_weights=default_tier_weights(), weapons=weapons,
-                        facilities=None if fac is None else facility_index(fac, cg), damage=scenario.damage)
+                        facilities=None if fac is None else facility_index(fac, cg), damage=scenario.damage,
+                        protected=prot)
 
 
 def branch_images_pay_off(ctx: SweepContext, n: int) -> bool:
@@ -197,7 +201,7 @@ def evaluate_chunk(ctx: SweepContext, *, root_seed: int, start: int, stop: int) 
     """Rows ``start`` … ``stop - 1`` of a sweep as an Arrow table with :data:`ROW_SCHEMA` (pure)."""
     seeds = scenario_seeds(root_seed, start, stop)
     id_lists = [resolve_strikes(ctx.cg, ctx.strikes, seed=int(s), use_strike_seeds=False, weapons=ctx.weapons,
-                                damage=ctx.damage) for s in seeds]
+                                damage=ctx.damage, protected=ctx.protected) for s in seeds]
     metrics, dark = evaluate_ids(ctx, id_lists)
     cols: dict[str, Any] = {
         "scenario": np.arange(start, stop, dtype=np.int64),

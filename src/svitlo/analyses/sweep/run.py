@@ -259,7 +259,7 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
         plan_path(ctx.cg, threads=os.cpu_count() or 1)
     # draw the first scenario here, so a strike the grid cannot satisfy fails before a run folder exists
     resolve_strikes(ctx.cg, ctx.strikes, seed=scenario_seed(plan.root_seed, 0), use_strike_seeds=False,
-                    weapons=ctx.weapons, damage=ctx.damage)
+                    weapons=ctx.weapons, damage=ctx.damage, protected=ctx.protected)
     info = {"scenario_name": sc.name, "grid": ctx.cg.name, "mode": sc.mode, "engine": engine}
     with RunStore.prepare(out, plan, info=info, chunk_size_given=chunk_size is not None) as store:
         if ctx.facilities is not None:

@@ -1,0 +1,57 @@
+"""``svitlo harden SCENARIO.yaml --budget B``: what to protect, evaluated out of sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from svitlo.cli.app import app
+from svitlo.cli.common import console
+from svitlo.cli.rank_cmd import scenario_source
+
+
+@app.command("harden")
+def harden_cmd(
+    scenario: Path = typer.Argument(..., help="scenario YAML file; its strikes define the scenarios sampled"),
+    budget: float = typer.Option(..., "--budget", help="assets to protect (or money, with --costs)"),
+    objective: str = typer.Option("expected", "--objective", help="expected, cvar95 or worst"),
+    metric: str = typer.Option("shed_mw", "--metric",
+                               help="shed_mw, weighted_shed_mw, people_without_power or facilities_without_grid"),
+    n: int = typer.Option(1000, "--n", help="in-sample scenarios"),
+    n_oos: int | None = typer.Option(None, "--n-oos", help="out-of-sample scenarios (default: --n)"),
+    seed: int | None = typer.Option(None, "--seed", help="root seed (default: the scenario's seed)"),
+    method: str = typer.Option("greedy", "--method", help="greedy (lazy) or milp (exact sample average, small)"),
+    costs: Path | None = typer.Option(None, "--costs", help="CSV with columns id,cost; --budget is then money"),
+    out: Path | None = typer.Option(None, "--out", help="folder: in-sample rows (resumable sweep) and harden.json"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+) -> None:
+    """Choose assets to protect: minimise the expected, CVaR-95 or worst metric over sampled strikes."""
+    import json
+
+    from rich.table import Table
+
+    from svitlo.analyses.harden import harden, read_costs
+    from svitlo.analyses.sweep.evaluate import make_context
+    from svitlo.io.scenario_file import load_scenario
+
+    sc = load_scenario(scenario)
+    with scenario_source(scenario):
+        cost = read_costs(costs, make_context(sc)) if costs is not None else None
+        r = harden(sc, budget=budget, objective_kind=objective, metric=metric, n=n, n_oos=n_oos, seed=seed,
+                   method=method, costs=cost, out=out, source=str(scenario))  # type: ignore[arg-type]
+    if as_json:
+        print(json.dumps(r.to_dict()))
+        return
+    o = r.out_of_sample
+    console.print(f"protect ({len(r.protected)}): {', '.join(r.protected) or '(nothing helps)'}")
+    t = Table(title=f"{r.objective} {r.metric} ({r.method})")
+    for c in ("", "n", "before", "after", "95 % CI after"):
+        t.add_column(c, justify="right")
+    t.add_row("in sample", f"{r.in_sample['n']:,}", f"{r.in_sample['before']:,.2f}", f"{r.in_sample['after']:,.2f}",
+              "")
+    t.add_row("out of sample", f"{o['n']:,}", f"{o['before']:,.2f}", f"{o['after']:,.2f}",
+              f"{o['ci95'][0]:,.2f} … {o['ci95'][1]:,.2f}")
+    for name, v in r.baselines.items():
+        t.add_row(f"baseline: {name}", f"{o['n']:,}", f"{o['before']:,.2f}", f"{v:,.2f}", "")
+    console.print(t)
