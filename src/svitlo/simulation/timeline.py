@@ -41,6 +41,7 @@ import pandas as pd
 
 from svitlo.engine.impact import Impact
 from svitlo.engine.state import intact_flows
+from svitlo.engine.viability import viability_options
 from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.facilities.supply import facility_index
@@ -230,7 +231,7 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
         spec=bk.backup_spec(fac) if len(fac) else None, draws=bk.start_draws(seed, len(fac), H + 1),
         fidx=facility_index(fac, cg),
         queue=queue_of_loads(cg.load_tier, n_queues=ro.queues, exempt_tiers=ro.exempt_tiers) if ro else None,
-        intact_flows=flows)
+        intact_flows=flows, viability=viability_options(sc))
 
 
 def _timeline(ctx: SimContext, st: SimState, hourly: Hourly, ev: EventLog) -> Timeline:

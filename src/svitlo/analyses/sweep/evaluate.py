@@ -62,7 +62,8 @@ class SweepContext:
     ``strikes`` are the scenario's strikes with the seed-independent ones (explicit lists, targeted)
     already resolved to explicit asset lists, so a scenario only draws its random and geographic strikes.
     ``facilities`` indexes the scenario's facilities (their demand carved into loads of their own), if any.
-    ``engine`` (``"batch"`` or ``"loop"``) is chosen once, where the context is made, so every worker of a run
+    ``viability`` holds the island viability rules (None: off); the batched engine sends the scenarios where a
+    rule acts to the exact path. ``engine`` (``"batch"`` or ``"loop"``) is chosen once, where the context is made, so every worker of a run
     evaluates with the same engine (a worker without it fails instead of silently switching).
     """
 
@@ -73,6 +74,7 @@ class SweepContext:
     weapons: dict[str, Any] = field(default_factory=dict)
     facilities: FacilityIndex | None = None
     engine: str = field(default_factory=lambda: engine_name())
+    viability: Any = None  # svitlo.engine.viability.ViabilityOptions, or None (off)
 
 
 def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any]) -> tuple[Strike, ...]:
@@ -100,13 +102,15 @@ def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     """Load and compile the scenario's grid (tiers, population, facility loads carved) and pre-resolve its
     fixed strikes."""
     from svitlo.pipeline import Prepared, prepare
+    from svitlo.engine.viability import viability_options
 
     p = grid if isinstance(grid, Prepared) else prepare(grid, scenario)  # as assess: tiers, facilities carved
     cg, fac = p.compiled, p.facilities
     weapons = dict(scenario.weapons)
     return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons), mode=scenario.mode,
                         tier_weights=default_tier_weights(), weapons=weapons,
-                        facilities=None if fac is None else facility_index(fac, cg))
+                        facilities=None if fac is None else facility_index(fac, cg),
+                        viability=viability_options(scenario))
 
 
 def engine_name() -> str:
@@ -130,7 +134,8 @@ def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
     dark: list[list[str]] = [[] for _ in range(n)]
     opts = {"tier_weights": ctx.tier_weights} if ctx.mode == "opf" else None
     for s, ids in enumerate(id_lists):
-        r = evaluate_state(cg, apply_damage(cg, ids), mode=ctx.mode, options=opts)  # type: ignore[arg-type]
+        r = evaluate_state(cg, apply_damage(cg, ids), mode=ctx.mode, options=opts,  # type: ignore[arg-type]
+                           viability=ctx.viability)
         imp = build_impact(cg, r, tier_weights=ctx.tier_weights)
         m = imp.metrics
         for k in METRIC_COLUMNS:
@@ -151,7 +156,7 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
 
     fac = ctx.facilities
     res = evaluate_batch(ctx.cg, outages_from_ids(ctx.cg, [list(x) for x in id_lists]), mode=ctx.mode,
-                         tier_weights=ctx.tier_weights, return_loads=fac is not None)
+                         tier_weights=ctx.tier_weights, return_loads=fac is not None, viability=ctx.viability)
     out = {k: np.asarray(getattr(res, k)).astype(t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
     dark: list[list[str]] = [[] for _ in id_lists]
     if fac is not None:
