@@ -11,9 +11,9 @@ Examples
 --------
 >>> import numpy as np
 >>> u, ok = commit_island(p_min=np.array([60.0, 50.0]), p_max=np.array([300.0, 270.0]),
-...                       forms=np.array([True, True]), cost=np.zeros(2), load_mw=np.array([100.0]),
+...                       forms=np.array([True, True]), cost=np.array([10.0, 20.0]), load_mw=np.array([100.0]),
 ...                       weights=np.array([1.0]))
->>> u.tolist(), ok                          # both minimums (110 MW) exceed the 100 MW load: one unit off
+>>> u.tolist(), ok           # both minimums (110 MW) exceed the 100 MW load: the dearer unit goes off
 ([False, True], True)
 >>> commit_island(p_min=np.array([60.0]), p_max=np.array([300.0]), forms=np.array([True]), cost=np.zeros(1),
 ...               load_mw=np.array([20.0]), weights=np.array([1.0]))[1]

@@ -142,12 +142,20 @@ class IslandViability:
 
 def viability_options(scenario) -> ViabilityOptions | None:
     """The engine options of a scenario's ``viability:`` and ``ufls:`` blocks (None when disabled)."""
-    v = scenario.viability
+    v, u = scenario.viability, scenario.ufls
     if not v.enabled:
         return None
+    s = v.sfr
+    sfr = SfrParams(r_pu=s.droop_pu, tr_s=s.reheat_s, fh=s.hp_fraction, km=s.gain, d_pu=s.damping_pu,
+                    f_nominal_hz=s.f_nominal_hz)
+    ufls = None
+    if u.enabled:
+        kw = dict(delay_s=u.delay_s, exempt_tiers=tuple(u.exempt_tiers), collapse_hz=u.collapse_hz)
+        ufls = UflsSchedule.nc_er(**kw) if u.stages is None else UflsSchedule(
+            hz=tuple(x.hz for x in u.stages), fraction=tuple(x.percent / 100 for x in u.stages), **kw)
     return ViabilityOptions(enabled=True, min_grid_forming_share=v.min_grid_forming_share,
-                            min_inertia_s=v.min_inertia_s, decommit=v.decommit, frequency=v.frequency,
-                            sfr=v.sfr.params(), ufls=scenario.ufls.options())
+                            min_inertia_s=v.min_inertia_s, decommit=v.decommit, frequency=v.frequency, sfr=sfr,
+                            ufls=ufls)
 
 
 def apply_unit_overrides(grid, scenario):

@@ -20,8 +20,8 @@ Examples
 >>> v = Viability.model_validate({"enabled": True, "units": {"gen:1": {"inertia_h_s": 5}}})
 >>> v.min_grid_forming_share, v.units["gen:1"].inertia_h_s
 (0.2, 5.0)
->>> Ufls.model_validate({}).options().hz[:2]
-(49.0, 48.8)
+>>> Ufls.model_validate({}).stages is None      # None: the default schedule (engine.frequency.UflsSchedule.nc_er)
+True
 >>> Ufls.model_validate({"stages": [{"hz": 48.0, "percent": 10}, {"hz": 49.0, "percent": 10}]})
 Traceback (most recent call last):
 ...
@@ -34,8 +34,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from svitlo.engine.frequency import SfrParams, UflsSchedule
 
 __all__ = ["Viability", "Ufls", "UflsStage", "Sfr", "UnitOverride"]
 
@@ -53,10 +51,6 @@ class Sfr(_Strict):
     gain: Annotated[float, Field(gt=0, le=1)] = 0.95
     damping_pu: Annotated[float, Field(ge=0, le=10)] = 1.0
     f_nominal_hz: Literal[50.0, 60.0] = 50.0
-
-    def params(self) -> SfrParams:
-        return SfrParams(r_pu=self.droop_pu, tr_s=self.reheat_s, fh=self.hp_fraction, km=self.gain,
-                         d_pu=self.damping_pu, f_nominal_hz=self.f_nominal_hz)
 
 
 class UnitOverride(_Strict):
@@ -109,13 +103,3 @@ class Ufls(_Strict):
                 raise ValueError(f"ufls.stages: last threshold {hz[-1]} Hz must lie above collapse_hz "
                                  f"{self.collapse_hz} Hz")
         return self
-
-    def options(self) -> UflsSchedule | None:
-        """The schedule as :class:`~svitlo.engine.frequency.UflsSchedule` (None when disabled)."""
-        if not self.enabled:
-            return None
-        kw = dict(delay_s=self.delay_s, exempt_tiers=tuple(self.exempt_tiers), collapse_hz=self.collapse_hz)
-        if self.stages is None:
-            return UflsSchedule.nc_er(**kw)
-        return UflsSchedule(hz=tuple(s.hz for s in self.stages),
-                            fraction=tuple(s.percent / 100 for s in self.stages), **kw)

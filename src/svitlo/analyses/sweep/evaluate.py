@@ -101,8 +101,8 @@ def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, An
 def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     """Load and compile the scenario's grid (tiers, population, facility loads carved) and pre-resolve its
     fixed strikes."""
-    from svitlo.pipeline import Prepared, prepare
     from svitlo.engine.viability import viability_options
+    from svitlo.pipeline import Prepared, prepare
 
     p = grid if isinstance(grid, Prepared) else prepare(grid, scenario)  # as assess: tiers, facilities carved
     cg, fac = p.compiled, p.facilities
