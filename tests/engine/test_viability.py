@@ -184,7 +184,7 @@ def _check_state(cg, r):
     return imp
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_invariants_hold_in_every_state(cgv, data):
     br = data.draw(st.lists(st.integers(0, cgv.n_branch - 1), max_size=25))
@@ -194,7 +194,7 @@ def test_invariants_hold_in_every_state(cgv, data):
         _check_state(cgv, evaluate_state(cgv, dmg, viability=ON, mode=mode))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_batch_equals_per_state_with_viability(cgv, data):
     n = 6
