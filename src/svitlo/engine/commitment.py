@@ -14,7 +14,7 @@ Examples
 ...                       forms=np.array([True, True]), cost=np.array([10.0, 20.0]), load_mw=np.array([100.0]),
 ...                       weights=np.array([1.0]))
 >>> u.tolist(), ok           # both minimums (110 MW) exceed the 100 MW load: the dearer unit goes off
-([False, True], True)
+([True, False], True)
 >>> commit_island(p_min=np.array([60.0]), p_max=np.array([300.0]), forms=np.array([True]), cost=np.zeros(1),
 ...               load_mw=np.array([20.0]), weights=np.array([1.0]))[1]
 False
