@@ -35,6 +35,7 @@ from svitlo.engine.cascade import cascade_settings, run_cascade
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import Impact, build_impact
 from svitlo.engine.state import MODES, Mode, evaluate_state, intact_flows
+from svitlo.engine.viability import apply_unit_overrides, viability_options
 from svitlo.errors import InputError, ScenarioError
 from svitlo.facilities.attach import carve_facility_loads
 from svitlo.io.cases import load_grid
@@ -97,6 +98,7 @@ def prepare(grid: GridLike | Prepared = None, scenario: ScenarioLike = None) -> 
         return grid
     sc = as_scenario(scenario, grid)
     g = load_grid(sc.grid if grid is None else grid, base_dir=sc.base_dir, cache=True)  # the on-disk grid cache
+    g = apply_unit_overrides(g, sc)  # viability.units: per-unit inertia, grid forming, black start, p_min
     g, fac = _attach_facilities(apply_tiers(g, sc), sc)  # facility demand carved out of its bus's load
     return Prepared(scenario=sc, grid=g, facilities=fac, compiled=compile_grid(g))
 
@@ -207,8 +209,9 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
     weights = default_tier_weights()
     opts = {"tier_weights": weights} if m == "opf" else None
     casc = cascade_settings(sc.cascade, cascade)
-    c = run_cascade(cg, dmg, mode=m, options=opts, **casc) if casc is not None else None
-    r = c.final if c is not None else evaluate_state(cg, dmg, mode=m, options=opts)
+    via = viability_options(sc)
+    c = run_cascade(cg, dmg, mode=m, options=opts, viability=via, **casc) if casc is not None else None
+    r = c.final if c is not None else evaluate_state(cg, dmg, mode=m, options=opts, viability=via)
     extras: dict[str, pd.DataFrame] = {}
     info: dict[str, Any] = {}
     if p.facilities is not None:  # facility states over hour 0: grid, backup or dark

@@ -50,11 +50,16 @@ def test_demo_json_tells_a_consistent_story(demo_json):
     assert (states == "dark").any(axis=1).sum() >= 3
     assert len(st["backup_empty"]) >= 1
     assert {"hosp-town", "water-town"} <= set(st["facilities_on_backup"])
-    # refuels and repairs happen, and power comes back after repairs
+    # refuels and repairs happen, and power comes back after repairs, or after UFLS once operators reconnect
     assert {e["hour"] for e in st["refuels"]} == {18, 36}
     repair_hours = {e["hour"] for e in st["repairs"]}
     back_after_repair = [e for e in st["power_back"] if e["hour"] in repair_hours]
-    assert len(back_after_repair) >= 3 and min(e["hour"] for e in st["power_back"]) >= min(repair_hours)
+    ufls = [e for e in st["frequency_events"] if "under-frequency load shedding" in e["text"]]
+    load_back = {e["hour"] for e in st["frequency_events"] if "reconnect" in e["text"]}
+    assert ufls and ufls[0]["hour"] == 0 and 1 in load_back  # the town's separation trips UFLS; back at hour 1
+    assert len(back_after_repair) >= 3
+    early = [e for e in st["power_back"] if e["hour"] < min(repair_hours)]
+    assert early and all(e["hour"] in load_back for e in early)
     for fid in ("hosp-town", "water-town"):
         row = states.loc[fid].tolist()
         first = row.index("backup")

@@ -172,3 +172,16 @@ def test_cli_summary_shows_cascade_and_ac(tmp_path, capsys):
     assert main(["assess", str(p), "--cascade", "--ac"]) == 0
     out = capsys.readouterr().out
     assert "cascade" in out and "AC check" in out and "stable" in out
+
+
+def test_sequential_order_trips_most_overloaded_first():
+    """Ratings 30, 32, 120 MW: line:1 (111 %) and line:2 (104 %) are both due at step 1. Simultaneous trips both;
+    sequential trips line:1 alone, then line:2 carries 50 MW (156 %) and trips at once; line:3 then holds."""
+    cg = svitlo.compile_grid(three_lines((30.0, 32.0, 120.0)))
+    sim = run_cascade(cg, apply_damage(cg, []))
+    seq = run_cascade(cg, apply_damage(cg, []), order="sequential")
+    assert _sequence(sim) == [[], ["line:1", "line:2"], []]
+    assert _sequence(seq) == [[], ["line:1"], ["line:2"], []]
+    assert seq.options["order"] == "sequential"
+    imp = svitlo.assess(three_lines((30.0, 32.0, 120.0)), {"cascade": {"enabled": True, "order": "sequential"}})
+    assert imp.info["cascade"]["tripped"] == ["line:1", "line:2"]

@@ -90,8 +90,10 @@ def _check(name: str, value: float, *, integer: bool = False, minimum: float = 0
 
 
 def run_cascade(cg: CompiledGrid, damage: DamageState, *, mode: Literal["balance", "opf"] = "balance",
-                options: dict | None = None, instant_percent: float = 120.0, delayed_percent: float = 100.0,
-                delay_steps: int = 2, max_steps: int = 20) -> CascadeResult:
+                options: dict | None = None, viability=None, instant_percent: float = 120.0,
+                delayed_percent: float = 100.0,
+                delay_steps: int = 2, max_steps: int = 20,
+                order: Literal["simultaneous", "sequential"] = "simultaneous") -> CascadeResult:
     """Evaluate ``damage``, then trip overloaded branches until stable or ``max_steps`` rounds (pure).
 
     Parameters
@@ -100,6 +102,9 @@ def run_cascade(cg: CompiledGrid, damage: DamageState, *, mode: Literal["balance
         Compiled grid and the damage of the strikes.
     mode, options
         Passed to :func:`svitlo.engine.state.evaluate_state` at every step.
+    viability
+        Island viability rules (:class:`svitlo.engine.viability.ViabilityOptions`), passed on likewise (sudden
+        deficits are measured against the pre-strike state at every step).
     instant_percent
         Loading (% of rating) above which a branch trips at once.
     delayed_percent
@@ -118,7 +123,7 @@ def run_cascade(cg: CompiledGrid, damage: DamageState, *, mode: Literal["balance
     _check("delayed_percent", delayed_percent)
     _check("delay_steps", delay_steps, integer=True, minimum=1)
     _check("max_steps", max_steps, integer=True)
-    state = evaluate_state(cg, damage, mode=mode, options=options)
+    state = evaluate_state(cg, damage, mode=mode, options=options, viability=viability)
     above = np.zeros(cg.n_branch, dtype=np.int64)
     rows: list[dict[str, Any]] = []
     tripped: list[str] = []
@@ -130,6 +135,10 @@ def run_cascade(cg: CompiledGrid, damage: DamageState, *, mode: Literal["balance
         over = pct > delayed_percent + eps
         above = np.where(over, above + 1, 0)
         trip = (pct > instant_percent + eps) | (over & (above >= delay_steps))
+        if order == "sequential" and trip.sum() > 1:  # inverse-time relays: the most overloaded goes first
+            k = int(np.argmax(np.where(trip, pct, -np.inf)))
+            trip = np.zeros_like(trip)
+            trip[k] = True
         ids = [str(i) for i in cg.branch_ids[trip]]
         last = step == int(max_steps)
         rows.append(_row(cg, state, step, pct, [] if last else ids))
@@ -143,13 +152,13 @@ def run_cascade(cg: CompiledGrid, damage: DamageState, *, mode: Literal["balance
             tripped.extend(ids)
             alive = state.damage.branch_alive & ~trip
             state = evaluate_state(cg, dataclasses.replace(state.damage, branch_alive=alive), mode=mode,
-                                   options=options)
+                                   options=options, viability=viability)
         # nothing tripped yet: the same state holds one more step while delayed counters run
     steps = pd.DataFrame(rows, columns=["step", "islands", "energised_islands", "served_mw", "shed_mw",
                                         "max_loading_percent", "overloaded_branches", "tripped", "n_tripped"])
     opts = {"mode": mode, "instant_percent": float(instant_percent),
             "delayed_percent": float(delayed_percent),
-            "delay_steps": int(delay_steps), "max_steps": int(max_steps)}
+            "delay_steps": int(delay_steps), "max_steps": int(max_steps), "order": order}
     return CascadeResult(final=state, steps=steps, tripped=tuple(tripped), converged=converged,
                          pending=pending,
                          options=opts)
@@ -172,7 +181,7 @@ def cascade_settings(spec: Any, override: bool | dict | None = None) -> dict[str
 
     >>> from svitlo.scenarios.spec import Cascade
     >>> cascade_settings(Cascade(), {"delay_steps": 3})
-    {'instant_percent': 120.0, 'delayed_percent': 100.0, 'delay_steps': 3, 'max_steps': 20}
+    {'instant_percent': 120.0, 'delayed_percent': 100.0, 'delay_steps': 3, 'max_steps': 20, 'order': 'simultaneous'}
     >>> cascade_settings(Cascade()) is None
     True
     """

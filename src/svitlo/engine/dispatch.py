@@ -71,8 +71,14 @@ def energised_islands(labels: np.ndarray, n_islands: int, gen_bus: np.ndarray, g
 def balance_dispatch(*, labels: np.ndarray, n_islands: int, gen_bus: np.ndarray, gen_p_mw: np.ndarray,
                      gen_p_max_mw: np.ndarray, gen_forms: np.ndarray, gen_alive: np.ndarray,
                      load_bus: np.ndarray, load_p_mw: np.ndarray, load_tier: np.ndarray,
-                     load_alive: np.ndarray) -> Dispatch:
-    """Dispatch and shed by the ``balance`` rule (pure; see the module docstring)."""
+                     load_alive: np.ndarray, gen_p_min_mw: np.ndarray | None = None) -> Dispatch:
+    """Dispatch and shed by the ``balance`` rule (pure; see the module docstring).
+
+    With ``gen_p_min_mw`` (MW, clipped to ``[0, p_max]``; :mod:`svitlo.engine.viability`) every online unit
+    starts from its schedule clipped to ``[p_min, p_max]`` and moves down by its share of the room above
+    ``p_min`` instead of its share of output, so none runs below its minimum while the island's load covers
+    the minimums (the caller decommits units otherwise).
+    """
     energised = energised_islands(labels, n_islands, gen_bus, gen_forms, gen_alive)
     gi = _island_of(gen_bus, labels, gen_alive)
     gon = gi >= 0
@@ -82,7 +88,8 @@ def balance_dispatch(*, labels: np.ndarray, n_islands: int, gen_bus: np.ndarray,
     lon[lon] = energised[li[lon]]
 
     pmax = np.where(gon, np.maximum(gen_p_max_mw, 0.0), 0.0)
-    base = np.where(gon, np.clip(gen_p_mw, 0.0, pmax), 0.0)
+    pmin = np.zeros_like(pmax) if gen_p_min_mw is None else np.where(gon, np.clip(gen_p_min_mw, 0.0, pmax), 0.0)
+    base = np.where(gon, np.clip(gen_p_mw, pmin, pmax), 0.0)
     gidx = np.where(gon, gi, 0)
     cap = np.bincount(gidx, weights=np.where(gon, pmax, 0.0), minlength=n_islands) if n_islands else np.zeros(0)
     inf_cap = np.zeros(n_islands, dtype=bool)
@@ -134,8 +141,8 @@ def balance_dispatch(*, labels: np.ndarray, n_islands: int, gen_bus: np.ndarray,
         up_w = np.where(inf_cap[gidx], inf_up.astype(float), np.where(sel, up, 0.0))
         up_sum = np.where(inf_cap, n_inf, np.bincount(gidx, weights=np.where(inf_cap[gidx], 0.0, up_w),
                                                       minlength=n_islands))
-        down_w = np.where(sel, base, 0.0)
-        down_sum = base_sum
+        down_w = np.where(sel, base - pmin, 0.0)
+        down_sum = np.bincount(gidx, weights=down_w, minlength=n_islands)
         with np.errstate(divide="ignore", invalid="ignore"):
             share_up = np.where(up_sum[gidx] > 0, up_w / up_sum[gidx], 0.0)
             share_dn = np.where(down_sum[gidx] > 0, down_w / down_sum[gidx], 0.0)

@@ -3,10 +3,12 @@
 Tables (pandas, one row per asset or island):
 
 * ``islands``: id, buses, energised, capacity_mw, generation_mw, load_mw, served_mw, shed_mw, population,
-  people_without_power
+  people_without_power, reason (why a dark island is dark, :data:`svitlo.engine.viability.REASONS`), deficit_mw
+  (sudden deficit at separation), nadir_hz, ufls_stages, ufls_shed_mw, units_decommitted
 * ``branches``: id, kind, from_bus, to_bus, in_service, destroyed, island, b_pu (DC susceptance
   ``1/(x_pu tap_ratio)`` on ``info["base_mva"]``), shift_deg, flow_mw, rate_mw, loading_percent, overloaded
-* ``generators``: id, kind, bus, island, alive, online (in an energised island), forms_island, p_max_mw, p_mw (dispatch after balancing)
+* ``generators``: id, kind, bus, island, alive, online (committed in an energised island), forms_island,
+  p_min_mw, p_max_mw, p_mw (dispatch after balancing)
 * ``loads``: id, kind, bus, island, tier, p_mw, served_mw, shed_mw, population, people_without_power
 * ``buses``: id, island, alive, energised, theta_deg, lat, lon
 
@@ -50,7 +52,9 @@ class Impact:
     metrics
         Scalars: ``load_mw``, ``served_mw``, ``shed_mw``, ``shed_mw_by_tier``, ``weighted_shed_mw``,
         ``generation_mw``, ``population``, ``people_without_power``, ``islands``, ``energised_islands``,
-        ``overloaded_branches``, ``max_loading_percent``, ``destroyed_assets``, ``mode`` (declared in
+        ``overloaded_branches``, ``max_loading_percent``, ``destroyed_assets``, ``mode``; island viability (zero
+        unless enabled): ``islands_collapsed`` (islands with load and a grid-forming unit that the viability rules
+        leave dark), ``ufls_shed_mw``, ``units_decommitted`` (declared in
         :data:`svitlo.model.outputs.SCENARIO_METRICS`); read-only.
     extras, info
         Further tables by name and run information; read-only (complete when built).
@@ -144,11 +148,16 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
     })
 
     g_isl = np.where(dmg.gen_alive, labels[cg.gen_bus], -1)
+    online = dmg.gen_alive & (g_isl >= 0) & bus_en[cg.gen_bus]
+    v = r.viability
+    if v is not None:
+        online = online & v.committed
     generators = pd.DataFrame({
         "id": cg.gen_ids, "kind": np.asarray([i.split(":", 1)[0] for i in cg.gen_ids], dtype=object),
         "bus": cg.bus_ids[cg.gen_bus], "island": g_isl, "alive": dmg.gen_alive,
-        "online": dmg.gen_alive & (g_isl >= 0) & bus_en[cg.gen_bus],
-        "forms_island": cg.gen_forms_island, "p_max_mw": cg.gen_p_max_mw, "p_mw": r.gen_p_mw,
+        "online": online,
+        "forms_island": cg.gen_forms_island, "p_min_mw": cg.gen_p_min_mw, "p_max_mw": cg.gen_p_max_mw,
+        "p_mw": r.gen_p_mw,
     })
 
     destroyed_set = set(dmg.destroyed)
@@ -190,6 +199,18 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
         "population": per_island(li, lm, pop),
         "people_without_power": per_island(li, lm, pwp),
     })
+    if v is not None:
+        from svitlo.engine.viability import REASONS
+
+        islands_df["reason"] = np.asarray([REASONS[c] for c in v.reason], dtype=object)
+        islands_df["deficit_mw"] = v.deficit_mw
+        islands_df["nadir_hz"] = v.nadir_hz
+        islands_df["ufls_stages"] = v.ufls_stages
+        islands_df["ufls_shed_mw"] = v.ufls_shed_mw
+        islands_df["units_decommitted"] = v.decommitted
+        collapsed = int(((v.reason >= 3) & (islands_df["load_mw"].to_numpy() > 0)).sum())
+    else:
+        collapsed = 0
 
     by_tier = {int(t): float(shed[cg.load_tier == t].sum()) for t in np.unique(cg.load_tier)}
     tw = tier_weight_array(np.array(list(by_tier), dtype=np.int64), tier_weights)
@@ -208,6 +229,9 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
         "overloaded_branches": int(overload.sum()),
         "max_loading_percent": float(loading[br_alive].max(initial=0.0)),
         "destroyed_assets": len(dmg.destroyed),
+        "islands_collapsed": collapsed,
+        "ufls_shed_mw": float(v.ufls_shed_mw.sum()) if v is not None else 0.0,
+        "units_decommitted": int(v.decommitted.sum()) if v is not None else 0,
         "mode": r.mode,
     }
     return Impact(scenario=scenario, grid=cg.name, mode=r.mode, destroyed=tuple(dmg.destroyed),

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from svitlo.errors import GridError
 from svitlo.model.grid import ASSET_KINDS, Grid, asset_kind
+from svitlo.model.schema import INERTIA_H_S_BY_KIND
 
 __all__ = ["CompiledGrid", "compile_grid", "AssetClass"]
 
@@ -55,7 +56,12 @@ class CompiledGrid:
     br_in_service
         Branch closed before any strike (and both end buses in service).
     gen_bus, gen_p_mw, gen_p_max_mw, gen_p_min_mw, gen_cost, gen_forms_island, gen_in_service
-        Generator arrays (MW).
+        Generator arrays (MW). ``gen_forms_island`` is False for units with ``p_max_mw = 0`` (a synchronous
+        condenser never forms an island alone).
+    gen_inertia_h_s
+        Inertia constant per generator on ``p_max`` (s; kind default filled in).
+    gen_black_start
+        Can energise a dark island on its own (``black_start`` column; external grids always).
     load_bus, load_p_mw, load_population, load_tier, load_in_service
         Load arrays (MW, people, tier 1 = critical).
     incidence
@@ -91,6 +97,8 @@ class CompiledGrid:
     load_tier: np.ndarray
     load_in_service: np.ndarray
     incidence: sp.csr_matrix
+    gen_inertia_h_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    gen_black_start: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     aliases: dict[str, str] = field(default_factory=dict)
     _index: dict[str, tuple[AssetClass, int]] = field(default_factory=dict, repr=False)
     _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
@@ -212,7 +220,7 @@ def compile_grid(grid: Grid) -> CompiledGrid:
         gen_p_max_mw=gens["p_max_mw"].to_numpy(float),
         gen_p_min_mw=gens["p_min_mw"].to_numpy(float),
         gen_cost=gens["cost_per_mwh"].to_numpy(float),
-        gen_forms_island=gens["forms_island"].to_numpy(bool),
+        gen_forms_island=gens["forms_island"].to_numpy(bool) & (gens["p_max_mw"].to_numpy(float) > 0),
         gen_in_service=gens["in_service"].to_numpy(bool),
         load_ids=loads.index.to_numpy(dtype=object),
         load_bus=loads["bus"].map(pos).to_numpy(dtype=np.int64),
@@ -221,6 +229,15 @@ def compile_grid(grid: Grid) -> CompiledGrid:
         load_tier=loads["tier"].to_numpy(np.int64),
         load_in_service=loads["in_service"].to_numpy(bool),
         incidence=inc,
+        gen_inertia_h_s=_inertia(gens),
+        gen_black_start=(gens["black_start"].to_numpy(bool) if "black_start" in gens else np.zeros(len(gens), bool))
+        | (gens["kind"].astype(str).to_numpy() == "ext_grid"),
         aliases=dict(grid.aliases),
         _index=index,
     )
+
+
+def _inertia(gens) -> np.ndarray:
+    h = gens["inertia_h_s"].to_numpy(float) if "inertia_h_s" in gens else np.full(len(gens), np.nan)
+    kind_default = np.array([INERTIA_H_S_BY_KIND.get(k, 0.0) for k in gens["kind"].astype(str)], dtype=float)
+    return np.where(np.isnan(h), kind_default, h) if len(gens) else np.zeros(0)

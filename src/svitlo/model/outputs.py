@@ -53,6 +53,10 @@ SCENARIO_METRICS: tuple[Metric, ...] = (
     Metric("energised_islands", "int32", "count", "islands holding a surviving island-forming generator"),
     Metric("overloaded_branches", "int32", "count", "in-service branches above their rating"),
     Metric("max_loading_percent", "float64", "%", "highest branch loading (0 without ratings)"),
+    Metric("islands_collapsed", "int32", "count",
+           "islands with load and a grid-forming unit left dark by the viability rules (0 when off)"),
+    Metric("ufls_shed_mw", "float64", "MW", "load disconnected by under-frequency load shedding (0 when off)"),
+    Metric("units_decommitted", "int32", "count", "units taken off line to respect minimum outputs (0 when off)"),
 )
 
 _BY_NAME = {m.name: m for m in SCENARIO_METRICS}

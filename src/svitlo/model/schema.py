@@ -22,10 +22,10 @@ import pandas as pd
 
 from svitlo.errors import GridError
 
-__all__ = ["Column", "BUSES", "BRANCHES", "GENERATORS", "LOADS", "TABLES", "validate_table", "describe",
-           "TIER_NAMES", "tier_from_name", "MAX_TIER"]
+__all__ = ["Column", "INERTIA_H_S_BY_KIND", "BUSES", "BRANCHES", "GENERATORS", "LOADS", "TABLES", "validate_table",
+           "describe", "TIER_NAMES", "tier_from_name", "MAX_TIER"]
 
-Check = Literal["any", "finite", "nonneg", "positive", "nonzero", "ge1", "nonneg_or_inf"]
+Check = Literal["any", "finite", "nonneg", "positive", "nonzero", "ge1", "nonneg_or_inf", "nonneg_or_nan"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,11 @@ def tier_from_name(value: int | str) -> int:
 #: Largest power (MW) any grid value may take: a terawatt is beyond any grid.
 _MW = 1e6
 
+#: Default inertia constant per generator kind (s on ``p_max``): synchronous units 4 s (typical thermal and hydro
+#: units, 2-9 s; Kundur, *Power System Stability and Control*, 1994, Table 3.2); an external grid stands for an
+#: interconnection that holds frequency (inf); inverter-based sources and storage carry none unless declared.
+INERTIA_H_S_BY_KIND: dict[str, float] = {"gen": 4.0, "ext_grid": float("inf"), "sgen": 0.0, "storage": 0.0}
+
 BUSES: tuple[Column, ...] = (
     Column("name", "str", "", "any", "", "human-readable name"),
     Column("vn_kv", "float", float("nan"), "any", "kV", "nominal voltage"),
@@ -122,6 +127,11 @@ GENERATORS: tuple[Column, ...] = (
     Column("forms_island", "bool", True, "any", "",
            "can form and hold an island (synchronous units, external grids); inverter-based sources cannot"),
     Column("cost_per_mwh", "float", 0.0, "finite", "currency/MWh", "marginal cost (opf tie-break)", (0.0, 1e9)),
+    Column("black_start", "bool", False, "any", "",
+           "can energise a dark island on its own (external grids always can: reconnection to an interconnection)"),
+    Column("inertia_h_s", "float", float("nan"), "nonneg_or_nan", "s",
+           "inertia constant on p_max (stored energy H p_max, MW s); NaN = default of the kind "
+           "(INERTIA_H_S_BY_KIND); inf = holds frequency (an interconnection)"),
     Column("in_service", "bool", True, "any", "", "available before any strike"),
 )
 
@@ -152,6 +162,7 @@ _CHECK_TEXT = {
     "nonzero": "a finite non-zero number",
     "ge1": "an integer >= 1",
     "nonneg_or_inf": "a number >= 0 (inf = unlimited)",
+    "nonneg_or_nan": "a number >= 0 or NaN (default)",
 }
 
 
@@ -171,6 +182,8 @@ def _bad_mask(values: np.ndarray, check: Check) -> np.ndarray:
         return ~(np.isfinite(v) & (v >= 1))
     if check == "nonneg_or_inf":
         return np.isnan(v) | (v < 0)
+    if check == "nonneg_or_nan":
+        return v < 0
     raise AssertionError(check)
 
 

@@ -93,6 +93,16 @@ def _island_facts(tl: Any) -> list[dict[str, Any]]:
             for r in live.itertuples()]
 
 
+def _dark_reasons(tl: Any) -> list[dict[str, Any]]:
+    imp = (getattr(tl, "impacts", None) or {}).get(0)
+    if imp is None or "reason" not in imp.islands:
+        return []
+    isl = imp.islands
+    dark = isl[~isl["energised"] & (isl["load_mw"] > 0) & (isl["reason"] != "")]
+    return [{"island": int(r.id), "buses": int(r.buses), "load_mw": float(r.load_mw), "reason": str(r.reason)}
+            for r in dark.sort_values("load_mw", ascending=False).itertuples()]
+
+
 def tell(tl: Any) -> Story:
     """The :class:`Story` of a timeline (pure)."""
     fac = tl.facilities.reset_index(drop=True)
@@ -113,10 +123,15 @@ def tell(tl: Any) -> Story:
         crit_share = np.where(cl > 0, cs / cl, 1.0)
     peak = int(np.argmax(pwp)) if len(pwp) else 0
     islands = _island_facts(tl)
+    freq = sorted(_events(tl, "frequency") + _events(tl, "ufls") + _events(tl, "frequency_collapse")
+                  + _events(tl, "load_back"), key=lambda e: e["hour"])
+    dark_reasons = _dark_reasons(tl)
     facts: dict[str, Any] = {
         "scenario": str(tl.scenario), "grid": str(tl.grid), "horizon_h": int(tl.horizon_h),
         "struck": strikes, "facilities_damaged": [e["subject"] for e in damaged], "repairs": repairs, "refuels": refuels, "power_back": back, "backup_empty": empty,
         "energised_islands_at_0": islands,
+        "frequency_events": freq,
+        "dark_islands_at_0": dark_reasons,
         "facilities_on_backup": sorted(on_backup, key=lambda k: (on_backup[k], k)),
         "facilities_dark": sorted(dark, key=lambda k: (dark[k], k)),
         "first_backup_hour": on_backup, "first_dark_hour": dark,
@@ -153,6 +168,11 @@ def tell(tl: Any) -> Story:
     for isl in islands[1:6]:
         sec["islands"].append(f"Island {isl['island']} ({isl['buses']} buses) stays lit on its own "
                               f"generation: {isl['served_mw']:.2f} of {isl['load_mw']:.2f} MW served.")
+    for e in freq:
+        sec["islands"].append(f"Hour {e['hour']}: {e['text']}")
+    for d in dark_reasons[:5]:
+        sec["islands"].append(f"Island {d['island']} ({d['buses']} buses, {d['load_mw']:.2f} MW of load) is dark: "
+                              f"{d['reason']}.")
     fac_lines = [(hr, f"Hour {hr}: {names[fid]} ({kinds[fid]}) switches to backup power.")
                  for fid, hr in on_backup.items()]
     fac_lines += [(hr, f"Hour {hr}: {names[fid]} ({kinds[fid]}) goes dark.") for fid, hr in dark.items()]

@@ -26,6 +26,8 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
       buses: {bus:10: essential}
     cascade: {enabled: true, instant_percent: 120, delayed_percent: 100, delay_steps: 2, max_steps: 20}
     ac_check: true                # AC power flow per energised island (pandapower grids)
+    viability: {enabled: true}    # island viability, frequency at separation (svitlo.scenarios.viability_spec)
+    ufls: {exempt_tiers: [1]}     # under-frequency load shedding (default: Regulation (EU) 2017/2196 Annex)
 
 The timeline (:func:`svitlo.simulate`) reads more keys::
 
@@ -71,6 +73,7 @@ from svitlo.model.schema import MAX_TIER, tier_from_name
 from svitlo.scenarios.damage_states import DamageModel
 from svitlo.scenarios.durations import Lognormal
 from svitlo.scenarios.geo import DEFAULT_WEAPONS, MAX_SEED, GeoStrike, WeaponClass
+from svitlo.scenarios.viability_spec import Ufls, Viability
 
 __all__ = ["Scenario", "Strike", "Duration", "RandomStrike", "TargetedStrike", "GridFile", "GridMatpower", "Tiers",
            "StrikeKind", "Wave", "Repairs", "ExplicitRepair", "Spares", "AccessWindow", "Refuel", "RollingOutages",
@@ -274,13 +277,16 @@ class RollingOutages(_Strict):
 
 class Cascade(_Strict):
     """Cascading overload trips (:mod:`svitlo.engine.cascade`): trip at once above ``instant_percent`` of
-    rating, or after ``delay_steps`` consecutive steps above ``delayed_percent``; at most ``max_steps`` rounds."""
+    rating, or after ``delay_steps`` consecutive steps above ``delayed_percent``; at most ``max_steps`` rounds.
+    ``order``: ``simultaneous`` trips every branch due at once; ``sequential`` trips only the most overloaded
+    one (inverse-time relays act first on the largest overload), then recomputes flows."""
 
     enabled: bool = False
     instant_percent: Annotated[float, Field(gt=0, le=1e6)] = 120.0
     delayed_percent: Annotated[float, Field(gt=0, le=1e6)] = 100.0
     delay_steps: Annotated[int, Field(ge=1, le=10_000)] = 2
     max_steps: Annotated[int, Field(ge=0, le=10_000)] = 20
+    order: Literal["simultaneous", "sequential"] = "simultaneous"
 
 
 class Scenario(_Strict):
@@ -306,6 +312,8 @@ class Scenario(_Strict):
     gen_mttf_h: Annotated[float, Field(gt=0)] | dict[FacilityKind, Annotated[float, Field(gt=0)]] | None = None
     cascade: Cascade = Field(default_factory=Cascade)
     ac_check: bool = False
+    viability: Viability = Field(default_factory=Viability)
+    ufls: Ufls = Field(default_factory=Ufls)
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")
     source: str | None = Field(default=None, exclude=True, description="the scenario file, for error messages")
 

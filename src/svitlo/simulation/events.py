@@ -17,7 +17,7 @@ __all__ = ["EVENT_KINDS", "EventLog", "facility_events", "text_name"]
 
 #: Kinds of timeline events.
 EVENT_KINDS = ("strike", "damage", "repair", "refuel", "backup_start", "backup_empty", "power_back",
-               "rolling_outage")
+               "rolling_outage", "frequency", "ufls", "frequency_collapse", "load_back", "black_start")
 
 
 def text_name(fac: pd.DataFrame, i: int) -> str:

@@ -28,6 +28,7 @@ from svitlo.model.compiled import CompiledGrid
 from svitlo.scenarios.outcome import AssetDamage, FacilityTargets, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_damage
+from svitlo.simulation import viability as vi
 from svitlo.simulation.events import EventLog, facility_events, text_name
 from svitlo.simulation.facilities import facility_on_grid
 from svitlo.simulation.repair_times import damage_text, repair_plan
@@ -73,6 +74,7 @@ class SimContext:
     run_u: np.ndarray | None = None                        # breakdown draws (facilities x hours)
     targets: FacilityTargets | None = None
     user_kinds: frozenset[str] = frozenset()
+    viability: Any = None  # svitlo.engine.viability.ViabilityOptions, or None (off)
 
     @property
     def n_facilities(self) -> int:
@@ -107,6 +109,9 @@ class SimState:
     impact: Impact | None = None
     critical_backup_mw: float = 0.0
     ens_cum_mwh: float = 0.0
+    tripped: np.ndarray | None = None  # units held off (collapsed island, no black start) until the grid changes
+    live: np.ndarray | None = None  # buses energised in the previous hour
+    settle: bool = False  # the hour after a change: UFLS-shed load comes back
 
 
 class Hourly:
@@ -262,11 +267,34 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
     """The grid state of hour ``h``: re-solved when the damage changed; the rolling-outage plan of a short island
     is renewed at each block start or change; the state with the plan's queues off is kept (and its Impact)."""
     cg, sc = ctx.cg, ctx.sc
+    via = ctx.viability
+    dmg = None
     if changed or st.base is None:
         out = [b for a in st.destroyed for b in st.damage[a].out]
         out += [str(ctx.fac.at[i, "grid_load"]) for i in st.fac_down if ctx.fac.at[i, "grid_load"]]  # no demand
-        st.base = evaluate_state(cg, apply_damage(cg, list(dict.fromkeys(out))), mode=sc.mode,
-                                 options=ctx.opf_options)
+        dmg = apply_damage(cg, list(dict.fromkeys(out)))
+    if via is None and dmg is not None:
+        st.base = evaluate_state(cg, dmg, mode=sc.mode, options=ctx.opf_options)
+    elif dmg is not None:  # island viability (svitlo.simulation.viability)
+        kw = dict(mode=sc.mode, options=ctx.opf_options, viability=via,
+                  pre_event=None if st.base is None else vi.injections(st.base))
+        st.base = evaluate_state(cg, dmg, **kw)
+        held = np.zeros(cg.n_gen, dtype=bool)
+        if st.live is not None:
+            st.base, held = vi.black_start_gate(cg, st.base, st.live, ev, h, **kw)
+        st.tripped = vi.collapsed_units(cg, st.base) | held
+        vi.viability_events(ev, h, st.base)
+        st.settle = changed = True
+    elif st.settle:
+        st.settle = False
+        before = float(st.base.load_served_mw.sum())
+        st.base = evaluate_state(cg, replace(st.base.damage, gen_alive=st.base.damage.gen_alive & ~st.tripped),
+                                 mode=sc.mode, options=ctx.opf_options, viability=replace(via, frequency=False))
+        gain = float(st.base.load_served_mw.sum()) - before
+        if gain > 1e-6:
+            ev.add(h, "load_back", "grid", f"Operators reconnect {gain:.1f} MW shed by under-frequency relays, "
+                                           "by priority tier, within the islands' capacity.")
+        changed = True
     base = st.base
     new_off = st.off
     ro = sc.rolling_outages
@@ -293,6 +321,7 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
             options=ctx.opf_options)
         st.impact = build_impact(cg, st.state, scenario=sc.name, tier_weights=ctx.tier_weights)
         hourly.impacts[h] = st.impact
+    st.live = st.impact.buses["energised"].to_numpy(bool)
 
 
 def step_facilities(ctx: SimContext, st: SimState, h: int, ev: EventLog, hourly: Hourly) -> None:

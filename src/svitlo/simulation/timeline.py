@@ -48,6 +48,7 @@ import pandas as pd
 
 from svitlo.engine.impact import Impact
 from svitlo.engine.state import intact_flows
+from svitlo.engine.viability import viability_options
 from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.facilities.supply import facility_index
@@ -256,7 +257,8 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
         refuel_at=tuple(refuel_hours(sc, seed)),
         run_u=bk.run_draws(seed, len(fac), H) if sc.gen_mttf_h is not None and len(fac) else None,
         targets=_facility_targets(cg, fac) if len(fac) else None,
-        user_kinds=frozenset(str(k) for k in rep.durations_h) if rep else frozenset())
+        user_kinds=frozenset(str(k) for k in rep.durations_h) if rep else frozenset(),
+        viability=viability_options(sc))
 
 
 def _facility_targets(cg: CompiledGrid, fac: pd.DataFrame) -> FacilityTargets:

@@ -62,7 +62,8 @@ class SweepContext:
     ``strikes`` are the scenario's strikes with the seed-independent ones (explicit lists, targeted)
     already resolved to explicit asset lists, so a scenario only draws its random and geographic strikes.
     ``facilities`` indexes the scenario's facilities (their demand carved into loads of their own), if any.
-    ``engine`` (``"batch"`` or ``"loop"``) is chosen once, where the context is made, so every worker of a run
+    ``viability`` holds the island viability rules (None: off); the batched engine sends the scenarios where a
+    rule acts to the exact path. ``engine`` (``"batch"`` or ``"loop"``) is chosen once, where the context is made, so every worker of a run
     evaluates with the same engine (a worker without it fails instead of silently switching).
     ``branch_images`` is the batched engine's per-branch image choice for the whole run
     (:func:`branch_images_pay_off`; None: decided per chunk).
@@ -78,6 +79,7 @@ class SweepContext:
     engine: str = field(default_factory=lambda: engine_name())
     branch_images: bool | None = None
     protected: frozenset[str] = frozenset()
+    viability: Any = None  # svitlo.engine.viability.ViabilityOptions, or None (off)
 
 
 def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any],
@@ -105,6 +107,7 @@ def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, An
 def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     """Load and compile the scenario's grid (tiers, population, facility loads carved) and pre-resolve its
     fixed strikes."""
+    from svitlo.engine.viability import viability_options
     from svitlo.pipeline import Prepared, prepare
 
     p = grid if isinstance(grid, Prepared) else prepare(grid, scenario)  # as assess: tiers, facilities carved
@@ -114,7 +117,7 @@ def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons, prot), mode=scenario.mode,
                         tier_weights=default_tier_weights(), weapons=weapons,
                         facilities=None if fac is None else facility_index(fac, cg), damage=scenario.damage,
-                        protected=prot)
+                        protected=prot, viability=viability_options(scenario))
 
 
 def branch_images_pay_off(ctx: SweepContext, n: int) -> bool:
@@ -161,7 +164,8 @@ def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
     dark: list[list[str]] = [[] for _ in range(n)]
     opts = {"tier_weights": ctx.tier_weights} if ctx.mode == "opf" else None
     for s, ids in enumerate(id_lists):
-        r = evaluate_state(cg, apply_damage(cg, ids), mode=ctx.mode, options=opts)  # type: ignore[arg-type]
+        r = evaluate_state(cg, apply_damage(cg, ids), mode=ctx.mode, options=opts,  # type: ignore[arg-type]
+                           viability=ctx.viability)
         imp = build_impact(cg, r, tier_weights=ctx.tier_weights)
         m = imp.metrics
         for k in METRIC_COLUMNS:
@@ -183,7 +187,7 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
     fac = ctx.facilities
     res = evaluate_batch(ctx.cg, outages_from_ids(ctx.cg, [list(x) for x in id_lists]), mode=ctx.mode,
                          tier_weights=ctx.tier_weights, return_loads=fac is not None,
-                         branch_images=ctx.branch_images)
+                         branch_images=ctx.branch_images, viability=ctx.viability)
     out = {k: np.asarray(getattr(res, k)).astype(t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
     dark: list[list[str]] = [[] for _ in id_lists]
     if fac is not None:

@@ -18,7 +18,7 @@ from typing import Any
 #: electric is the usual size of a town's district-heating CHP) at the centre of the north-eastern town.
 CHP: dict[str, Any] = {
     "bus": 55,
-    "p_mw": 2.0,          # scheduled output before the strike (MW)
+    "p_mw": 1.0,          # scheduled output before the strike (MW): part load, the town imports the rest
     "max_p_mw": 3.5,      # electric capacity (MW)
     "min_p_mw": 0.0,
     "vm_pu": 1.0,

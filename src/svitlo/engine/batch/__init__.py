@@ -38,6 +38,7 @@ from svitlo.engine.batch.exact import exact_scenario
 from svitlo.engine.batch.memory import Path
 from svitlo.engine.batch.outages import Outages, outages_from_damage, outages_from_ids, outages_from_indices
 from svitlo.engine.batch.result import BatchResult
+from svitlo.engine.viability import ViabilityOptions
 from svitlo.errors import InputError, MissingDependencyError
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.tiers import default_tier_weights, tier_weight_array
@@ -50,6 +51,7 @@ __all__ = [
     "outages_from_damage",
     "outages_from_ids",
     "outages_from_indices",
+    "viability_params",
 ]
 
 Engine = Literal["auto", "fast", "exact"]
@@ -60,7 +62,16 @@ def fast_path_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray, brows):
+def viability_params(opts) -> np.ndarray:
+    """``vp`` for :func:`island_rule_v` from :class:`svitlo.engine.viability.ViabilityOptions` (or None)."""
+    if opts is None or not opts.enabled:
+        return np.zeros(12)
+    p = opts.sfr
+    return np.array([1.0, opts.min_grid_forming_share, opts.min_inertia_s, float(opts.frequency), p.r_pu, p.d_pu,
+                     p.km, p.fh, p.tr_s, p.f_nominal_hz, opts.first_stage_hz, opts.collapse_hz])
+
+
+def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray, brows, vp: np.ndarray):
     load_tcol = np.searchsorted(tiers, cg.load_tier).astype(np.int64)
     l_ok = fac.load_alive0
     lc = np.where(l_ok, fac.bus_comp[cg.load_bus], -1)
@@ -75,16 +86,18 @@ def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray
     if order.size:
         shed0[order] = np.maximum(p[order], 0.0) * fac.comp_frac[lc[order], load_tcol[order]]
     shed0[orphan] = p[orphan]
+    comp_out5 = np.zeros((fac.comp_out.shape[0], 6))
+    comp_out5[:, : fac.comp_out.shape[1]] = fac.comp_out
     G = (fac.adj_ptr, fac.adj_bus, fac.adj_br, cg.br_f.astype(np.int64), cg.br_t.astype(np.int64),
          cg.br_b_pu.astype(np.float64), fac.br_pfinj_pu, cg.br_rate_mw.astype(np.float64), fac.br_alive0,
          fac.bus_alive0, fac.gen_alive0, fac.load_alive0, cg.gen_bus.astype(np.int64),
          cg.load_bus.astype(np.int64), load_tcol, fac.bus_comp, fac.comp_size, fac.comp_img, fac.comp_root,
          fac.tree_parent, fac.tree_pbr, fac.feat, fac.feat_gen, fac.feat_load, fac.feat_comp, fac.Z, fac.img,
-         fac.theta0, fac.coef0, fac.comp_out, fac.comp_frac, comp_load_ptr, order.astype(np.int64), shed0,
+         fac.theta0, fac.coef0, comp_out5, fac.comp_frac, comp_load_ptr, order.astype(np.int64), shed0,
          weights, float(cg.base_mva), np.where(fac.br_alive0, cg.br_b_pu, 0.0).astype(np.float64),
          np.where((cg.br_rate_mw > 0) & np.isfinite(cg.br_rate_mw), 100.0 / cg.br_rate_mw, 0.0),
          brows if brows is not None else np.zeros((1, 1), dtype=fac.Z.dtype), brows is not None,
-         fac.use_sparse, *fac.sparse)
+         vp.astype(np.float64), fac.use_sparse, *fac.sparse)
     nt = tiers.size
     from svitlo.engine.batch.island_rule import POS
 
@@ -92,7 +105,8 @@ def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray
     shed_t += np.array([p[orphan & (load_tcol == t)].sum() for t in range(nt)])
     pop = np.where(cg.load_in_service, cg.load_population, 0.0)
     out_t = np.r_[fac.comp_out[:, 1].sum(), fac.comp_out[:, 2].sum(),
-                  fac.comp_out[:, 3].sum() + pop[orphan].sum(), shed_t].astype(np.float64)
+                  fac.comp_out[:, 3].sum() + pop[orphan].sum(), shed_t, comp_out5[:, 4].sum(),
+                  comp_out5[:, 5].sum()].astype(np.float64)
     out_i = np.array([n_comp, int(round(fac.comp_out[:, 0].sum()))], dtype=np.int64)
     return G, out_t, out_i
 
@@ -101,7 +115,7 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
                    dtype: type = np.float64, return_flows: bool = False, return_loads: bool = False,
                    tier_weights: dict[int, float] | None = None, engine: Engine = "auto",
                    bound: int | None = None, path: Path = "auto",
-                   branch_images: bool | None = None) -> BatchResult:
+                   branch_images: bool | None = None, viability: ViabilityOptions | None = None) -> BatchResult:
     """Evaluate every scenario of ``outages`` on ``cg`` (pure: neither input is modified).
 
     Parameters
@@ -127,6 +141,10 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
         Use the per-branch angle images (:func:`~svitlo.engine.batch.factor.branch_rows`, dense path, when
         they fit). None: when this batch removes each branch about twice or more. A sweep decides once per
         run, so that part sizes do not change the speed.
+    viability
+        Island viability rules (:mod:`svitlo.engine.viability`). The kernel checks them on every island
+        (:mod:`~svitlo.engine.batch.viability_rule`) and keeps the scenarios where no rule acts; those where one
+        does (decommitment, UFLS, a dark island by adequacy or collapse) are solved on the exact path, flagged.
     """
     if mode not in ("balance", "opf"):
         raise InputError("unknown mode; expected 'balance' or 'opf'", source="evaluate_batch", field="mode",
@@ -142,7 +160,9 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     tiers = np.unique(cg.load_tier).astype(np.int64)
     weights = tier_weight_array(tiers, tier_weights)
     nt = tiers.size
-    out_f = np.zeros((n, 9 + nt))
+    out_f = np.zeros((n, 11 + nt))  # metrics, shed per tier, units decommitted, islands collapsed
+    out_v = np.zeros((n, 3))  # islands_collapsed, ufls_shed_mw, units_decommitted (exact path only)
+    via = viability if viability is not None and viability.enabled else None
     flags = np.ones(n, dtype=np.int64)
     flows = np.zeros((n, cg.n_branch)) if return_flows else np.zeros((1, 1))
     lshed = np.zeros((n, cg.n_load)) if return_loads else np.zeros((1, 1))
@@ -158,12 +178,16 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
         from svitlo.engine.batch.kernel import run_batch
 
         fac = factorise(cg, dtype=dtype, bound=DEFAULT_BOUND if bound is None else int(bound), path=path)
+        if via is not None and fac.intact_ok:
+            from svitlo.engine.batch.viability_factor import viability_factor
+
+            fac = viability_factor(cg, fac, via)
         if fac.intact_ok:
             # per-branch images pay off when the batch removes each branch several times over
             reuse = (outages.branch_idx.size + 4 * outages.bus_idx.size > 2 * max(cg.n_branch, 1)
                      if branch_images is None else bool(branch_images))
             brows = branch_rows(cg, fac) if reuse else None
-            G, out_t, out_i = _kernel_inputs(cg, fac, tiers, weights, brows)
+            G, out_t, out_i = _kernel_inputs(cg, fac, tiers, weights, brows, viability_params(via))
             ob = (outages.bus_ptr, outages.bus_idx, outages.branch_ptr, outages.branch_idx, outages.gen_ptr,
                   outages.gen_idx, outages.load_ptr, outages.load_idx)
             n_chunks = max(1, min(n, 8 * numba.get_num_threads()))
@@ -173,11 +197,13 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     opf_options = {"tier_weights": dict(tier_weights) if tier_weights is not None else default_tier_weights()} \
         if mode == "opf" else None
     for s in np.flatnonzero(exact):
-        m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights, options=opf_options)
+        m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights, options=opf_options,
+                           viability=via)
+        out_v[s] = [m["islands_collapsed"], m["ufls_shed_mw"], m["units_decommitted"]]
         out_f[s, :9] = [m["served_mw"], m["shed_mw"], m["weighted_shed_mw"], m["generation_mw"],
                         m["people_without_power"], m["islands"], m["energised_islands"],
                         m["overloaded_branches"], m["max_loading_percent"]]
-        out_f[s, 9:] = [m["shed_by_tier"].get(int(t), 0.0) for t in tiers]
+        out_f[s, 9:9 + nt] = [m["shed_by_tier"].get(int(t), 0.0) for t in tiers]
         if return_flows:
             flows[s] = m["flows_mw"]
         if return_loads:
@@ -187,7 +213,10 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
                      "islands", "energised_islands", "overloaded_branches", "max_loading_percent"), out_f[:, :9].T))
     for k in ("islands", "energised_islands", "overloaded_branches"):
         cols[k] = np.rint(cols[k]).astype(np.int64)
-    return BatchResult(load_mw=np.full(n, load_mw), exact=exact, shed_mw_by_tier=out_f[:, 9:].copy(),
+    cols["islands_collapsed"] = np.rint(np.where(exact, out_v[:, 0], out_f[:, 10 + nt])).astype(np.int64)
+    cols["ufls_shed_mw"] = out_v[:, 1].copy()
+    cols["units_decommitted"] = np.rint(np.where(exact, out_v[:, 2], out_f[:, 9 + nt])).astype(np.int64)
+    return BatchResult(load_mw=np.full(n, load_mw), exact=exact, shed_mw_by_tier=out_f[:, 9:9 + nt].copy(),
                        tiers=tiers, flows_mw=flows if return_flows else None,
                        load_shed_mw=lshed if return_loads else None,
                        **{k: np.ascontiguousarray(v) for k, v in cols.items()})

@@ -30,11 +30,11 @@ __all__ = ["exact_scenario"]
 
 def exact_scenario(cg: CompiledGrid, outages: Outages, s: int, *, mode: str = "balance",
                    tier_weights: dict[int, float] | None = None,
-                   options: dict | None = None) -> dict[str, Any]:
+                   options: dict | None = None, viability=None) -> dict[str, Any]:
     """Metrics, flows (MW) and per-load shed (MW) of scenario ``s``, solved on its own."""
     sc = outages.scenario(s)
     dmg = damage_from_indices(cg, buses=sc["bus"], branches=sc["branch"], gens=sc["gen"], loads=sc["load"])
-    r = evaluate_state(cg, dmg, mode=mode, options=options)  # type: ignore[arg-type]
+    r = evaluate_state(cg, dmg, mode=mode, options=options, viability=viability)  # type: ignore[arg-type]
     imp = build_impact(cg, r, tier_weights=tier_weights)
     m = dict(imp.metrics)
     m["flows_mw"] = r.flow_mw

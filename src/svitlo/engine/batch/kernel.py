@@ -32,8 +32,9 @@ from svitlo.engine.batch.components import (
     reaches_root,
     walk_to_root,
 )
-from svitlo.engine.batch.island_rule import POS, island_rule
+from svitlo.engine.batch.island_rule import POS
 from svitlo.engine.batch.sparse import sparse_angles, sparse_workspace
+from svitlo.engine.batch.viability_rule import island_rule_v
 from svitlo.engine.batch.woodbury import lu_solve_inplace
 from svitlo.model.outputs import OVERLOAD_TOL_PERCENT
 
@@ -76,9 +77,9 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     (adj_ptr, adj_bus, adj_br, br_f, br_t, br_b, br_pfinj, _br_rate, br_alive0, bus_alive0, gen_alive0,
      load_alive0, gen_bus, load_bus, load_tcol, bus_comp, comp_size, comp_img, comp_root, tree_parent,
      tree_pbr, feat, feat_gen, feat_load, feat_comp, Z, img, theta0, coef0, comp_out, comp_frac,
-     comp_load_ptr, comp_load_idx, load_shed0, tier_w, base_mva, br_w, br_ir, brows, has_brows,
-     use_sparse) = G[:41]
-    S = G[41:]  # the sparse path's factors (placeholders on the dense path), flat in G for the parallel loop
+     comp_load_ptr, comp_load_idx, load_shed0, tier_w, base_mva, br_w, br_ir, brows, has_brows, vp,
+     use_sparse) = G[:42]
+    S = G[42:]  # the sparse path's factors (placeholders on the dense path), flat in G for the parallel loop
     (bus_st, bus_lab, br_st, gen_st, load_st, comp_st, comp_slot, ok_st, fail_st, vis_st, path, queue,
      buf, klist, dead, gdest, ldest, aff, g_par, g_big, g_start, g_len, g_comp, g_seed, g_feat, g_alive,
      g_coef, g_frac, g_out, m_feat, m_coef, m_frac, m_out, m_count, theta, qbus, qlist, uf, rlist, mat, rhs,
@@ -282,14 +283,14 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         if m_count[i] > 0 and (comp_img[c] < 0 or (topo and not has_big)):
             return 4
         if m_count[i] > 0:
-            if island_rule(m_feat[i], n_tiers, m_coef[i], m_frac[i], m_out[i]) != 0:
+            if island_rule_v(m_feat[i], n_tiers, vp, m_coef[i], m_frac[i], m_out[i]) != 0:
                 return 5
         else:
             for m in range(nf):
                 m_coef[i, m] = 0.0
     for g in range(ng):
         if not g_big[g]:
-            if island_rule(g_alive[g], n_tiers, g_coef[g], g_frac[g], g_out[g]) != 0:
+            if island_rule_v(g_alive[g], n_tiers, vp, g_coef[g], g_frac[g], g_out[g]) != 0:
                 return 6
 
     # ---- metrics -------------------------------------------------------------------------------------
@@ -298,6 +299,8 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     pwp = out_t[2]
     n_isl = out_i[0]
     n_en = out_i[1]
+    n_dec = out_t[3 + n_tiers]
+    n_col = out_t[4 + n_tiers]
     sh = frac_tmp
     for t in range(n_tiers):
         sh[t] = out_t[3 + t]
@@ -308,6 +311,8 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         pwp -= comp_out[c, 3]
         n_isl -= 1
         n_en -= int(comp_out[c, 0])
+        n_dec -= comp_out[c, 4]
+        n_col -= comp_out[c, 5]
         for t in range(n_tiers):
             sh[t] -= feat_comp[c, POS + t] * comp_frac[c, t]
         if m_count[i] > 0:
@@ -316,6 +321,8 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
             pwp += m_out[i, 3]
             n_isl += 1
             n_en += int(m_out[i, 0])
+            n_dec += m_out[i, 4]
+            n_col += m_out[i, 5]
             for t in range(n_tiers):
                 sh[t] += m_feat[i, POS + t] * m_frac[i, t]
     for g in range(ng):
@@ -326,6 +333,8 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         pwp += g_out[g, 3]
         n_isl += 1
         n_en += int(g_out[g, 0])
+        n_dec += g_out[g, 4]
+        n_col += g_out[g, 5]
         for t in range(n_tiers):
             sh[t] += g_alive[g, POS + t] * g_frac[g, t]
     for k in range(nd):
@@ -351,6 +360,8 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     out_f[s, 4] = pwp
     out_f[s, 5] = n_isl
     out_f[s, 6] = n_en
+    out_f[s, 9 + n_tiers] = n_dec
+    out_f[s, 10 + n_tiers] = n_col
 
     # ---- 4. angles: images, bus corrections, Woodbury --------------------------------------------------
     for i in range(theta.size):
@@ -515,8 +526,8 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
     """Evaluate every scenario of the outage arrays ``ob``; flags[s] = 1 where the exact path is needed."""
     n_s = flags.size
     nf = G[21].shape[1]
-    use_sparse = G[40]
-    n_red = G[44].size if use_sparse else 0
+    use_sparse = G[41]
+    n_red = G[45].size if use_sparse else 0
     n_sw = n_bus if use_sparse else 0
     per = (n_s + n_chunks - 1) // n_chunks
     for ch in nb.prange(n_chunks):
@@ -536,11 +547,11 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
              np.zeros(max(n_gen, 1), np.int64), np.zeros(max(n_load, 1), np.int64), np.zeros(n_comp, np.int64),
              np.zeros(cap, np.int64), np.zeros(cap, np.bool_), np.zeros(cap, np.int64), np.zeros(cap, np.int64),
              np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros((cap, nf)), np.zeros((cap, nf)),
-             np.zeros((cap, nf)), np.zeros((cap, nt1)), np.zeros((cap, 4)), np.zeros((n_comp, nf)),
-             np.zeros((n_comp, nf)), np.zeros((n_comp, nt1)), np.zeros((n_comp, 4)), np.zeros(n_comp, np.int64),
+             np.zeros((cap, nf)), np.zeros((cap, nt1)), np.zeros((cap, 6)), np.zeros((n_comp, nf)),
+             np.zeros((n_comp, nf)), np.zeros((n_comp, nt1)), np.zeros((n_comp, 6)), np.zeros(n_comp, np.int64),
              np.zeros(n_bus), np.zeros(n_bus), np.zeros(cap + n_gen + n_load, np.int64),
              np.zeros(3 * cap + n_comp, np.int64), np.zeros(MAX_RANK, np.int64),
-             np.empty((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(4),
+             np.empty((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(6),
              np.empty((n_vrows, n_bus), G[25].dtype), G[36].copy(), G[6].copy(),
              np.zeros(n_bus, np.int64), np.zeros(MAX_RANK, np.int64), np.zeros(n_comp, np.int64),
              np.zeros(n_comp, np.int64), np.zeros(n_comp, np.int64),

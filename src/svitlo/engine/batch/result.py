@@ -40,6 +40,9 @@ class BatchResult:
         Population of shed load (people).
     overloaded_branches, max_loading_percent
         In-service branches above 100 % of their rating, and the highest loading (%; 0 without ratings).
+    islands_collapsed, ufls_shed_mw, units_decommitted
+        Island viability (:mod:`svitlo.engine.viability`; zero when it is off): islands with load and a
+        grid-forming unit left dark by the rules, load shed by UFLS (MW), units decommitted.
     exact
         True where the scenario was solved by the exact per-scenario path (the fast path could not prove its
         result exact, or no fast path was available).
@@ -61,6 +64,9 @@ class BatchResult:
     people_without_power: np.ndarray
     overloaded_branches: np.ndarray
     max_loading_percent: np.ndarray
+    islands_collapsed: np.ndarray
+    ufls_shed_mw: np.ndarray
+    units_decommitted: np.ndarray
     exact: np.ndarray
     shed_mw_by_tier: np.ndarray
     tiers: np.ndarray

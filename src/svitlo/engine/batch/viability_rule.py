@@ -1,0 +1,122 @@
+"""The island viability rules of :mod:`svitlo.engine.viability` in the batched kernel, on feature sums.
+
+With viability on, the feature vector of :mod:`~svitlo.engine.batch.island_rule` gains ``N_VCOLS`` columns after
+its last one (``V0 = POS + 2T + 1``), kept finite so sums can be differenced (unbounded values are counted):
+
+==============  =============================================================================
+``V0 + PMIN``   summed minimum output ``clip(p_min, 0, p_max)`` (MW)
+``V0 + GFCAP``  summed finite capacity of grid-forming units (MW)
+``V0 + NGFINF`` number of grid-forming units with unbounded capacity
+``V0 + KE``     summed finite kinetic energy ``H p_max`` (MW·s)
+``V0 + NKEINF`` number of units with unbounded kinetic energy
+``V0 + SB``     summed finite ``p_max`` of units with inertia (MW; the SFR base)
+``V0 + P0``     summed pre-strike injection (MW; loads count ``-served``)
+``V0 + NGEN``   number of units
+==============  =============================================================================
+
+and ``BASE``/``UPFIN`` hold the schedule clipped to ``[p_min, p_max]``. :func:`island_rule_v` computes what the
+per-state rules would do. An island with a single unit that fails a rule clearly (adequacy, collapse without
+UFLS, load below its minimum — a generator bus cut off alone is the commonest case) goes dark here:
+``out[4]`` counts the unit if decommitted, ``out[5]`` the island if it had load (``islands_collapsed``).
+When any other rule acts (UFLS, a choice among units to decommit, an adequacy failure with several units) — or
+the island lies within a hair of a threshold — it returns a non-zero code and the scenario is solved on the
+exact path. Otherwise no rule acts, and the plain rule applies with generators moving down by their room above
+``p_min``.
+
+``vp`` (float array, :func:`svitlo.engine.batch.viability_params`): ``[enabled, min_share, min_inertia_s,
+frequency, r, d, km, fh, tr, f_nominal, first_stage_hz, collapse_hz]``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, POS, UPFIN, n_features
+>>> f = np.zeros(n_features(1) + N_VCOLS); v0 = n_features(1)
+>>> f[FORMS] = 1; f[CAPFIN] = 100; f[BASE] = 60; f[UPFIN] = 40; f[POS] = 50
+>>> f[v0 + PMIN] = 20; f[v0 + GFCAP] = 100; f[v0 + KE] = 400; f[v0 + SB] = 100; f[v0 + P0] = 10
+>>> vp = np.array([1, 0.2, 1.0, 1, 0.05, 1, 0.95, 0.3, 8, 50, 49.0, 47.5])
+>>> f[v0 + NGEN] = 2
+>>> coef = np.zeros(f.size); frac = np.zeros(1); out = np.zeros(6)
+>>> island_rule_v(f, 1, vp, coef, frac, out), float(out[1])   # 10 MW surplus: units move down within p_min
+(0, 50.0)
+>>> round(float(60 * coef[BASE] + 20 * coef[v0 + PMIN]), 9)
+50.0
+>>> f[v0 + PMIN] = 55                                      # minimums above the 50 MW load: exact path
+>>> island_rule_v(f, 1, vp, coef, frac, out)
+10
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, NINF, POS, island_rule
+from svitlo.engine.frequency import _nadir_scalar
+
+__all__ = ["N_VCOLS", "PMIN", "GFCAP", "NGFINF", "KE", "NKEINF", "SB", "P0", "NGEN", "island_rule_v"]
+
+PMIN, GFCAP, NGFINF, KE, NKEINF, SB, P0, NGEN = range(8)
+N_VCOLS = 8
+
+_nadir = nb.njit(cache=True)(_nadir_scalar)
+
+
+@nb.njit(cache=True)
+def _dark(f, n_tiers, coef, frac, out, decommitted, with_load):  # pragma: no cover - numba
+    f0 = f[FORMS]
+    f[FORMS] = 0.0
+    island_rule(f, n_tiers, coef, frac, out)
+    f[FORMS] = f0
+    out[4] = decommitted
+    out[5] = 1.0 if with_load else 0.0
+    return 0
+
+
+@nb.njit(cache=True)
+def island_rule_v(f, n_tiers, vp, coef, frac, out):  # pragma: no cover - numba
+    """:func:`~svitlo.engine.batch.island_rule.island_rule` under the viability rules (see the module
+    docstring). Returns 0, or a code > 0 that sends the scenario to the exact path."""
+    out[4] = 0.0
+    out[5] = 0.0
+    if vp[0] < 0.5 or f[FORMS] < 0.5:
+        return island_rule(f, n_tiers, coef, frac, out)
+    v0 = POS + 2 * n_tiers + 1
+    tol = 1e-9
+    pos = 0.0
+    for t in range(n_tiers):
+        pos += f[POS + t]
+    demand = pos + f[POS + 2 * n_tiers]
+    one = f[v0 + NGEN] < 1.5  # a single unit: a failed rule darkens the island here, without unit choices
+    cap = np.inf if f[NINF] > 0.5 else f[CAPFIN]
+    supply = min(pos, cap)
+    if f[v0 + NGFINF] < 0.5 and supply > 0.0 and f[v0 + GFCAP] < vp[1] * supply * (1 + tol) + tol:
+        if one and f[v0 + GFCAP] < vp[1] * supply * (1 - tol) - tol:
+            return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
+        return 7
+    ke_inf = f[v0 + NKEINF] > 0.5
+    if not ke_inf and pos > 0.0 and f[v0 + KE] < vp[2] * pos * (1 + tol) + tol:
+        if one and f[v0 + KE] < vp[2] * pos * (1 - tol) - tol:
+            return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
+        return 8
+    deficit = -f[v0 + P0]
+    if vp[3] > 0.5 and deficit > 0.0 and not ke_inf and f[NINF] < 0.5 and f[v0 + SB] > 0.0:
+        sb = f[v0 + SB]
+        drop, _t = _nadir(deficit / sb, f[v0 + KE] / sb, vp[4], vp[5] * pos / sb, vp[6], vp[7], vp[8])
+        nadir = vp[9] * (1.0 - drop)
+        if nadir < vp[10] + 1e-6:
+            if one and vp[10] <= vp[11] and nadir < vp[11] - 1e-6:  # no UFLS: collapse
+                return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
+            return 9
+    if f[v0 + PMIN] > tol and f[v0 + PMIN] > demand - tol * (abs(demand) + 1.0):
+        if one and f[v0 + PMIN] > demand + tol * (abs(demand) + 1.0):
+            return _dark(f, n_tiers, coef, frac, out, 1.0, demand > tol)
+        return 10
+    flag = island_rule(f, n_tiers, coef, frac, out)
+    if flag != 0:
+        return flag
+    d = demand - f[BASE]
+    room = f[BASE] - f[v0 + PMIN]
+    if not (demand > cap) and d < 0.0 and room > 0.0:  # down by the room above p_min
+        coef[BASE] = 1.0 + d / room
+        coef[v0 + PMIN] = -d / room
+    return 0
