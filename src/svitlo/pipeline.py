@@ -31,12 +31,14 @@ from typing import Any, TypeAlias, cast
 import numpy as np
 import pandas as pd
 
-from svitlo.engine.cascade import cascade_settings, run_cascade
+from svitlo.engine.cascade import cascade_settings
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import Impact, build_impact
-from svitlo.engine.state import MODES, Mode, evaluate_state, intact_flows
+from svitlo.engine.settle import settle
+from svitlo.engine.state import MODES, Mode, intact_flows
 from svitlo.errors import InputError, ScenarioError
 from svitlo.facilities.attach import carve_facility_loads
+from svitlo.facilities.supply import facility_index
 from svitlo.io.cases import load_grid
 from svitlo.io.facilities import load_facilities
 from svitlo.io.scenario_file import load_scenario, parse_scenario
@@ -204,8 +206,9 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
     weights = default_tier_weights()
     opts = {"tier_weights": weights} if m == "opf" else None
     casc = cascade_settings(sc.cascade, cascade)
-    c = run_cascade(cg, dmg, mode=m, options=opts, **casc) if casc is not None else None
-    r = c.final if c is not None else evaluate_state(cg, dmg, mode=m, options=opts)
+    f_load = facility_index(p.facilities, cg).load if p.facilities is not None else None
+    s = settle(cg, dmg, mode=m, options=opts, cascade=casc, facility_loads=f_load)
+    r, c = s.state, s.cascade
     extras: dict[str, pd.DataFrame] = {}
     info: dict[str, Any] = {}
     if p.facilities is not None:  # facility states over hour 0: grid, backup or dark
@@ -219,7 +222,7 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
         if p.grid is None:
             raise InputError("the AC check needs the grid, not only its compiled arrays", field="ac",
                              value=True)
-        a = ac_check(p.grid, cg, r)
+        a = ac_check(p.grid, cg, r, **sc.ac.model_dump())
         extras.update(a.tables)
         info["ac"] = a.summary()
     return build_impact(cg, r, scenario=sc.name, tier_weights=weights, extras=extras, info=info)
@@ -256,7 +259,7 @@ def simulate(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *,
     p = prepare(grid, scenario)
     _check_mode(p.scenario.mode)
     return run_timeline(p.compiled, p.scenario, p.facilities, seed=p.scenario.seed if seed is None else int(seed),
-                        repair_policy=repair_policy)
+                        repair_policy=repair_policy, grid=p.grid)
 
 
 def _check_mode(mode: str) -> Mode:

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from svitlo.errors import GridError
+from svitlo.model.costs import parse_pwl
 from svitlo.model.grid import ASSET_KINDS, Grid, asset_kind
 
 __all__ = ["CompiledGrid", "compile_grid", "AssetClass"]
@@ -54,8 +55,12 @@ class CompiledGrid:
         Rating (MW, inf = unlimited).
     br_in_service
         Branch closed before any strike (and both end buses in service).
-    gen_bus, gen_p_mw, gen_p_max_mw, gen_p_min_mw, gen_cost, gen_forms_island, gen_in_service
+    gen_bus, gen_p_mw, gen_p_max_mw, gen_p_min_mw, gen_forms_island, gen_in_service
         Generator arrays (MW).
+    gen_cost, gen_cost_c2, gen_cost_c0, gen_pwl
+        Cost curves (:mod:`svitlo.model.costs`): linear (currency/MWh), quadratic (currency/MW²h) and constant
+        (currency/h) coefficients, and ``{generator index: (p_mw points, cost_per_h points)}`` for generators
+        with a piecewise-linear cost.
     load_bus, load_p_mw, load_population, load_tier, load_in_service
         Load arrays (MW, people, tier 1 = critical).
     incidence
@@ -82,6 +87,9 @@ class CompiledGrid:
     gen_p_max_mw: np.ndarray
     gen_p_min_mw: np.ndarray
     gen_cost: np.ndarray
+    gen_cost_c2: np.ndarray
+    gen_cost_c0: np.ndarray
+    gen_pwl: dict
     gen_forms_island: np.ndarray
     gen_in_service: np.ndarray
     load_ids: np.ndarray
@@ -212,6 +220,10 @@ def compile_grid(grid: Grid) -> CompiledGrid:
         gen_p_max_mw=gens["p_max_mw"].to_numpy(float),
         gen_p_min_mw=gens["p_min_mw"].to_numpy(float),
         gen_cost=gens["cost_per_mwh"].to_numpy(float),
+        gen_cost_c2=gens["cost_per_mw2h"].to_numpy(float),
+        gen_cost_c0=gens["cost_fixed_per_h"].to_numpy(float),
+        gen_pwl={j: parse_pwl(t, field=str(gens.index[j]), source=grid.name)
+                 for j, t in enumerate(gens["cost_pwl"].to_numpy(dtype=object)) if str(t).strip()},
         gen_forms_island=gens["forms_island"].to_numpy(bool),
         gen_in_service=gens["in_service"].to_numpy(bool),
         load_ids=loads.index.to_numpy(dtype=object),

@@ -109,7 +109,12 @@ GENERATORS: tuple[Column, ...] = (
     Column("p_min_mw", "float", 0.0, "finite", "MW", "minimum output (used by opf)"),
     Column("forms_island", "bool", True, "any", "",
            "can form and hold an island (synchronous units, external grids); inverter-based sources cannot"),
-    Column("cost_per_mwh", "float", 0.0, "finite", "currency/MWh", "marginal cost (opf tie-break)"),
+    Column("cost_per_mwh", "float", 0.0, "finite", "currency/MWh",
+           "linear cost coefficient c1 (cost per hour = c2 P^2 + c1 P + c0; svitlo.model.costs)"),
+    Column("cost_per_mw2h", "float", 0.0, "nonneg", "currency/(MW^2 h)", "quadratic cost coefficient c2 (convex)"),
+    Column("cost_fixed_per_h", "float", 0.0, "finite", "currency/h", "constant cost c0 while the unit is online"),
+    Column("cost_pwl", "str", "", "any", "MW, currency/h",
+           "piecewise-linear cost as JSON [[p_mw, cost_per_h], ...] (convex); replaces the polynomial when set"),
     Column("in_service", "bool", True, "any", "", "available before any strike"),
 )
 

@@ -3,7 +3,10 @@ run in a :class:`SimContext`.
 
 Each hour ``h`` runs, in order: :func:`finish_repairs`, :func:`land_strikes`, :func:`start_repairs` (through the
 repair policy), :func:`deliver_fuel`, :func:`solve_grid` (only when the damage or the rolling plan changed),
-:func:`step_facilities` and :func:`record_hour`. A step reads the context, advances the state and reports what
+:func:`step_facilities` and :func:`record_hour`. :func:`solve_grid` settles each new state with
+:func:`svitlo.engine.settle.settle`: the scenario's ``cascade:`` runs after every change of state (tripped
+branches are reclosed at the next change and may trip again), a facility the grid would serve only in part goes
+off grid and its share is re-dispatched, and with ``ac_check: true`` every settled state gets the AC check. A step reads the context, advances the state and reports what
 happened as events; :func:`svitlo.simulation.timeline.run_timeline` drives them and builds the tables once at
 the end from the recorded arrays.
 """
@@ -19,7 +22,8 @@ import pandas as pd
 
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import Impact, build_impact
-from svitlo.engine.state import StateResult, evaluate_state
+from svitlo.engine.settle import settle
+from svitlo.engine.state import StateResult
 from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.facilities.defaults import FACILITY_KINDS
@@ -61,6 +65,8 @@ class SimContext:
     fidx: FacilityIndex
     queue: np.ndarray | None
     intact_flows: Callable[[], np.ndarray]
+    cascade: dict[str, Any] | None = None
+    grid: Any = None  # the Grid, for the AC check
 
     @property
     def n_facilities(self) -> int:
@@ -84,6 +90,7 @@ class SimState:
     starts: dict[int, int] = field(default_factory=dict)
     last_plan: dict[int, tuple[int, int]] = field(default_factory=dict)
     base: StateResult | None = None
+    base_cascade: Any = None
     state: StateResult | None = None
     impact: Impact | None = None
     critical_backup_mw: float = 0.0
@@ -209,7 +216,9 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
     is renewed at each block start or change; the state with the plan's queues off is kept (and its Impact)."""
     cg, sc = ctx.cg, ctx.sc
     if changed or st.base is None:
-        st.base = evaluate_state(cg, apply_damage(cg, list(st.destroyed)), mode=sc.mode, options=ctx.opf_options)
+        s = settle(cg, apply_damage(cg, list(st.destroyed)), mode=sc.mode, options=ctx.opf_options,
+                   cascade=ctx.cascade, facility_loads=ctx.fidx.load)
+        st.base, st.base_cascade = s.state, s.cascade
     base = st.base
     new_off = st.off
     ro = sc.rolling_outages
@@ -231,10 +240,26 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
                 st.last_plan[p.key] = (p.start, len(p.queues))
     if changed or st.state is None or not np.array_equal(new_off, st.off):
         st.off = new_off
-        st.state = base if not st.off.any() else evaluate_state(
-            cg, replace(base.damage, load_alive=base.damage.load_alive & ~st.off), mode=sc.mode,
-            options=ctx.opf_options)
-        st.impact = build_impact(cg, st.state, scenario=sc.name, tier_weights=ctx.tier_weights)
+        st.state, casc = base, st.base_cascade
+        if st.off.any():
+            s = settle(cg, replace(base.damage, load_alive=base.damage.load_alive & ~st.off), mode=sc.mode,
+                       options=ctx.opf_options, cascade=ctx.cascade, facility_loads=ctx.fidx.load)
+            st.state, casc = s.state, s.cascade
+        extras: dict[str, pd.DataFrame] = {}
+        info: dict[str, Any] = {}
+        if casc is not None:
+            extras["cascade"], info["cascade"] = casc.steps, casc.summary()
+        if sc.ac_check:
+            from svitlo.engine.ac import ac_check  # pandapower AC power flow
+
+            if ctx.grid is None:
+                raise ScenarioError("ac_check needs the grid, not only its compiled arrays", field="ac_check",
+                                    value=True)
+            a = ac_check(ctx.grid, cg, st.state, **sc.ac.model_dump())
+            extras.update(a.tables)
+            info["ac"] = a.summary()
+        st.impact = build_impact(cg, st.state, scenario=sc.name, tier_weights=ctx.tier_weights, extras=extras,
+                                 info=info)
         hourly.impacts[h] = st.impact
 
 

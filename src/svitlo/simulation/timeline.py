@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from svitlo.engine.cascade import cascade_settings
 from svitlo.engine.impact import Impact
 from svitlo.engine.state import intact_flows
 from svitlo.errors import ScenarioError
@@ -165,7 +166,7 @@ def _empty_facilities() -> pd.DataFrame:
 
 
 def run_timeline(cg: CompiledGrid, sc: Scenario, facilities: pd.DataFrame | None, *, seed: int,
-                 repair_policy: RepairPolicy | None = None) -> Timeline:
+                 repair_policy: RepairPolicy | None = None, grid: Any = None) -> Timeline:
     """Step a prepared grid through the scenario's hours (pure; see the module docstring for the order of events).
 
     Parameters
@@ -180,10 +181,12 @@ def run_timeline(cg: CompiledGrid, sc: Scenario, facilities: pd.DataFrame | None
         Seed of random and geographic strikes and of generator start draws.
     repair_policy
         Which repairs free crews start each hour (default :func:`svitlo.simulation.repairs.assign_crews`).
+    grid
+        The :class:`~svitlo.model.grid.Grid` ``cg`` was compiled from (needed by ``ac_check``).
     """
     policy: RepairPolicy = assign_crews if repair_policy is None else repair_policy
     fac = _empty_facilities() if facilities is None else facilities.reset_index(drop=True)
-    ctx = _context(cg, sc, fac, seed=seed, policy=policy)
+    ctx = replace(_context(cg, sc, fac, seed=seed, policy=policy), cascade=cascade_settings(sc.cascade), grid=grid)
     n_f, H = len(fac), ctx.horizon_h
     st = SimState(backup=bk.initial_state(ctx.spec) if ctx.spec else None, prev=np.zeros(n_f, np.int64),
                   lost_at=np.zeros(n_f), until=np.full(n_f, np.nan), on_backup_h=np.zeros(n_f), dark_h=np.zeros(n_f),
