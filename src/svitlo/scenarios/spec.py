@@ -18,6 +18,7 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
       buses: {bus:10: essential}
     cascade: {enabled: true, instant_percent: 120, delayed_percent: 100, delay_steps: 2, max_steps: 20}
     ac_check: true                # AC power flow per energised island (pandapower grids)
+    ac: {enforce_q_lims: true, collapse_vm_pu: 0.7}   # AC check options (svitlo.engine.ac)
 
 The timeline (:func:`svitlo.simulate`) reads more keys::
 
@@ -47,7 +48,7 @@ from svitlo.model.schema import tier_from_name
 from svitlo.scenarios.geo import DEFAULT_WEAPONS, GeoStrike, WeaponClass
 
 __all__ = ["Scenario", "Strike", "RandomStrike", "TargetedStrike", "GridFile", "GridMatpower", "Tiers",
-           "StrikeKind", "Wave", "Repairs", "ExplicitRepair", "Refuel", "RollingOutages", "Cascade"]
+           "StrikeKind", "Wave", "Repairs", "ExplicitRepair", "Refuel", "RollingOutages", "Cascade", "Ac"]
 
 StrikeKind = Literal["bus", "line", "trafo", "impedance", "branch", "gen", "sgen", "ext_grid", "load"]
 
@@ -200,6 +201,14 @@ class Cascade(_Strict):
     max_steps: Annotated[int, Field(ge=0, le=10_000)] = 20
 
 
+class Ac(_Strict):
+    """Options of the AC check (:func:`svitlo.engine.ac.ac_check`): respect generators' reactive limits, and the
+    lowest voltage (p.u.) under which an island is reported as collapsed."""
+
+    enforce_q_lims: bool = False
+    collapse_vm_pu: Annotated[float, Field(gt=0, lt=1)] = 0.7
+
+
 class Scenario(_Strict):
     """A validated scenario. Load one from YAML with :func:`svitlo.load_scenario`."""
 
@@ -220,6 +229,7 @@ class Scenario(_Strict):
     rolling_outages: RollingOutages | None = None
     cascade: Cascade = Field(default_factory=Cascade)
     ac_check: bool = False
+    ac: Ac = Field(default_factory=Ac)
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")
 
     @field_validator("strikes", "waves")
