@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from svitlo.cli.common import console
-from svitlo.cli.main import app
+from svitlo.cli.app import app
 
 
 @app.command("doctor")
