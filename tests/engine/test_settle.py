@@ -102,3 +102,4 @@ def test_hospital_without_backup_goes_dark_and_counts_nothing():
     h = tl.hourly.loc[0]
     assert tl.facility_states.loc["h", 0] == "dark"
     assert h["critical_served_mw"] / h["critical_load_mw"] == pytest.approx(10 / 15)
+

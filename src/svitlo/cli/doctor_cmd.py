@@ -7,8 +7,8 @@ import json
 import typer
 from rich.table import Table
 
-from svitlo.cli.common import console
 from svitlo.cli.app import app
+from svitlo.cli.common import console
 
 
 @app.command("doctor")

@@ -158,7 +158,12 @@ class CompiledGrid:
             return self._index[aid]
         except KeyError:
             kinds = sorted(set(ASSET_KINDS))
-            hint = "" if asset_kind(aid) in ASSET_KINDS else f"; kind must be one of {kinds}"
+            kind = asset_kind(aid)
+            hint = "" if kind in ASSET_KINDS else f"; kind must be one of {kinds}"
+            if kind in ("line", "trafo", "impedance") and self.n_branch and str(self.branch_ids[0]).startswith(
+                    "branch:"):
+                hint = (f"; this grid (MATPOWER) names its branches 'branch:<n>', n = row of mpc.branch from 1 "
+                        f"(e.g. {self.branch_ids[0]!s}), lines and transformers alike")
             raise GridError(f"unknown asset id in grid {self.name!r}{hint}", field="asset", value=asset_id) from None
 
     def bbus(self, branch_mask: np.ndarray | None = None) -> sp.csc_matrix:
