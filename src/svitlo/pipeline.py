@@ -31,13 +31,15 @@ from typing import Any, TypeAlias, cast
 import numpy as np
 import pandas as pd
 
-from svitlo.engine.cascade import cascade_settings, run_cascade
+from svitlo.engine.cascade import cascade_settings
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import Impact, build_impact
-from svitlo.engine.state import MODES, Mode, evaluate_state, intact_flows
+from svitlo.engine.settle import settle
+from svitlo.engine.state import MODES, Mode, intact_flows
 from svitlo.engine.viability import apply_unit_overrides, viability_options
 from svitlo.errors import InputError, ScenarioError
 from svitlo.facilities.attach import carve_facility_loads
+from svitlo.facilities.supply import facility_index
 from svitlo.io.cases import load_grid
 from svitlo.io.facilities import load_facilities
 from svitlo.io.scenario_file import load_scenario, names_scenario_file, parse_scenario
@@ -210,8 +212,9 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
     opts = {"tier_weights": weights} if m == "opf" else None
     casc = cascade_settings(sc.cascade, cascade)
     via = viability_options(sc)
-    c = run_cascade(cg, dmg, mode=m, options=opts, viability=via, **casc) if casc is not None else None
-    r = c.final if c is not None else evaluate_state(cg, dmg, mode=m, options=opts, viability=via)
+    f_load = facility_index(p.facilities, cg).load if p.facilities is not None else None
+    s = settle(cg, dmg, mode=m, options=opts, cascade=casc, facility_loads=f_load, viability=via)
+    r, c = s.state, s.cascade
     extras: dict[str, pd.DataFrame] = {}
     info: dict[str, Any] = {}
     if p.facilities is not None:  # facility states over hour 0: grid, backup or dark
@@ -228,7 +231,7 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
         src = p.grid
         if src.source_net is None and sc.grid is not None:  # read from the grid cache: re-import the source
             src = load_grid(sc.grid, base_dir=sc.base_dir, cache=False)
-        a = ac_check(src, cg, r)
+        a = ac_check(src, cg, r, **sc.ac.model_dump())
         extras.update(a.tables)
         info["ac"] = a.summary()
     return build_impact(cg, r, scenario=sc.name, tier_weights=weights, extras=extras, info=info)
@@ -269,7 +272,7 @@ def simulate(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *,
     p = prepare(grid, scenario)
     _check_mode(p.scenario.mode)
     return run_timeline(p.compiled, p.scenario, p.facilities, seed=p.scenario.seed if seed is None else int(seed),
-                        repair_policy=repair_policy, use_strike_seeds=use_strike_seeds)
+                        repair_policy=repair_policy, use_strike_seeds=use_strike_seeds, grid=p.grid)
 
 
 def _check_mode(mode: str) -> Mode:

@@ -166,3 +166,42 @@ def test_source_net_is_left_unchanged():
     ac_check(g, cg, evaluate_state(cg, apply_damage(cg, ["line:3", "bus:5"])))
     pd.testing.assert_series_equal(before[0], g.source_net.load["p_mw"])
     pd.testing.assert_series_equal(before[1], g.source_net.line["in_service"])
+
+
+# --- one rating rule, slack limits, collapse, reactive limits ---------------------------------------------------
+
+def test_placeholder_ratings_are_unrated_in_ac_as_in_dc():
+    """case1354pegase's transformers carry pandapower's "no rating" placeholder: unrated in DC, so no AC
+    loading either (before: 45 false overloads on the intact grid, up to 283 %)."""
+    imp = svitlo.assess("case1354pegase", {"ac_check": True})
+    assert imp.info["ac"]["converged"]
+    assert imp.info["ac"]["overloaded_branches"] == 0
+    br = imp.branches.set_index("id")
+    acb = imp.extras["ac_violations"]
+    assert not (acb["kind"] == "loading").any()
+    unrated = br.index[~np.isfinite(br["rate_mw"])]
+    assert len(unrated) > 0
+
+
+def test_slack_beyond_its_limit_is_a_violation():
+    """Only ext_grid:0 (250 MW) is left for 315 MW of load: DC runs it at 250 MW and sheds 65 MW; the AC
+    losses fall on the same unit, above its limit."""
+    imp = svitlo.assess("case9", {"strikes": [{"assets": ["gen:0", "gen:1"]}], "ac_check": True})
+    isl = imp.extras["ac_islands"]
+    assert bool(isl["slack_over_limit"].iloc[0])
+    assert imp.info["ac"]["slack_over_limit"] == [0]
+    v = imp.extras["ac_violations"]
+    row = v[v["kind"] == "slack_limit"].iloc[0]
+    assert row["id"] == "ext_grid:0" and row["value"] > row["limit_high"] == 250.0
+
+
+def test_low_voltage_island_is_flagged_collapsed_and_q_limits_are_an_option():
+    base = svitlo.assess("case9", {"ac_check": True})
+    vmin = float(base.extras["ac_islands"]["vm_min_pu"].iloc[0])
+    assert base.info["ac"]["collapsed"] == []
+    hi = svitlo.assess("case9", {"ac_check": True, "ac": {"collapse_vm_pu": min(0.999, vmin + 0.005)}})
+    assert hi.info["ac"]["collapsed"] == [0]
+    q = svitlo.assess("case9", {"ac_check": True, "ac": {"enforce_q_lims": True}})
+    assert q.info["ac"]["converged"]
+    with pytest.raises(svitlo.ScenarioError):
+        svitlo.assess("case9", {"ac_check": True, "ac": {"enforce_qlims": True}})

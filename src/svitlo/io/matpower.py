@@ -3,7 +3,8 @@
 Asset ids: ``bus:<BUS_I>``, ``branch:<n>``, ``gen:<n>`` (n = 1-based row of the branch / gen matrix),
 the branch ``kind`` column says ``trafo`` (off-nominal tap, phase shift or different end voltages) or ``line``;
 ``load:<BUS_I>`` (the bus's PD) and ``shunt:<BUS_I>`` (the bus's GS, consumed in DC at 1 p.u. voltage).
-All MATPOWER generators are synchronous units and can form an island.
+All MATPOWER generators are synchronous units and can form an island. Generator costs (``mpc.gencost``):
+polynomial up to quadratic and piecewise-linear (:mod:`svitlo.model.costs`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from svitlo.errors import GridError
 from svitlo.io.pandapower_net import DEFAULT_PEOPLE_PER_MW
+from svitlo.model.costs import pwl_to_text
 from svitlo.model.grid import Grid, make_grid
 
 __all__ = ["read_matpower", "matpower_case_path"]
@@ -114,17 +116,11 @@ def read_matpower(path: str | os.PathLike, *, name: str | None = None,
         raise GridError("generator refers to a bus not in mpc.bus", source=src, field="mpc.gen.GEN_BUS",
                         value=bad[0])
     pmax = gen["PMAX"].to_numpy(float)
-    cost = np.zeros(len(gen))
-    gc = getattr(cf, "gencost", None)
-    if isinstance(gc, pd.DataFrame) and "MODEL" in gc.columns and len(gc) >= len(gen):
-        poly = gc["MODEL"].to_numpy(float)[: len(gen)] == 2
-        for col in ("C1",):
-            if col in gc.columns:
-                cost = np.where(poly, np.nan_to_num(gc[col].to_numpy(float)[: len(gen)]), 0.0)
+    costs = _gencost(getattr(cf, "gencost", None), len(gen), src)
     generators = pd.DataFrame({
         "bus": [f"bus:{b}" for b in gbus], "kind": "gen", "p_mw": gen["PG"].to_numpy(float),
         "p_max_mw": np.maximum(pmax, 0.0), "p_min_mw": np.minimum(gen["PMIN"].to_numpy(float), np.maximum(pmax, 0)),
-        "forms_island": True, "cost_per_mwh": cost, "in_service": gen["GEN_STATUS"].to_numpy(float) > 0,
+        "forms_island": True, **costs, "in_service": gen["GEN_STATUS"].to_numpy(float) > 0,
     }, index=[f"gen:{n}" for n in range(1, len(gen) + 1)])
     pd_mw = bus["PD"].to_numpy(float)
     gs = bus["GS"].to_numpy(float)
@@ -186,6 +182,44 @@ def _check_ranges(bus: pd.DataFrame, gen: pd.DataFrame, branch: pd.DataFrame, sr
             i = int(np.flatnonzero(bad)[0])
             raise GridError(f"expected {text} (row {i + 1}; a deleted or shifted column?)", source=src,
                             field=f"mpc.{tname}.{col}", value=float(v[i]))
+
+
+def _gencost(gc: object, n_gen: int, src: str) -> dict[str, np.ndarray]:
+    """Cost columns from ``mpc.gencost`` (first ``n_gen`` rows: active power costs).
+
+    Model 2 (polynomial): ``NCOST`` coefficients, highest order first; up to quadratic (a DC OPF cannot take
+    more: a non-zero cubic or higher term is an error). Model 1 (piecewise linear): ``NCOST`` points
+    ``x1 y1 ... xn yn`` (MW, currency/h).
+    """
+    c2, c1, c0 = np.zeros(n_gen), np.zeros(n_gen), np.zeros(n_gen)
+    pwl = np.full(n_gen, "", dtype=object)
+    out = {"cost_per_mw2h": c2, "cost_per_mwh": c1, "cost_fixed_per_h": c0, "cost_pwl": pwl}
+    if not isinstance(gc, pd.DataFrame) or "MODEL" not in gc.columns or "NCOST" not in gc.columns:
+        return out
+    if len(gc) < n_gen:
+        raise GridError(f"mpc.gencost has {len(gc)} rows for {n_gen} generators", source=src, field="mpc.gencost")
+    start = list(gc.columns).index("NCOST") + 1
+    vals = gc.iloc[:n_gen, start:].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    model = pd.to_numeric(gc["MODEL"], errors="coerce").to_numpy(float)[:n_gen]
+    ncost = pd.to_numeric(gc["NCOST"], errors="coerce").to_numpy(float)[:n_gen]
+    for j in range(n_gen):
+        n = int(ncost[j]) if np.isfinite(ncost[j]) else 0
+        if model[j] == 2 and n > 0:
+            coef = np.nan_to_num(vals[j, :n])[::-1]  # c0, c1, c2, ...
+            if np.any(coef[3:] != 0):
+                raise GridError(f"polynomial cost of degree {n - 1} (gen {j + 1}); a DC OPF takes at most "
+                                "quadratic costs", source=src, field="mpc.gencost", value=vals[j, :n].tolist())
+            c0[j], c1[j], c2[j] = (list(coef[:3]) + [0.0, 0.0, 0.0])[:3]
+            if c2[j] < 0:
+                raise GridError(f"negative quadratic cost coefficient (gen {j + 1}): the cost is not convex",
+                                source=src, field="mpc.gencost", value=float(c2[j]))
+        elif model[j] == 1 and n >= 2:
+            xy = vals[j, : 2 * n]
+            pwl[j] = pwl_to_text(xy[0::2], xy[1::2])
+        elif model[j] not in (1, 2):
+            raise GridError(f"unknown cost model (gen {j + 1}); expected 1 (piecewise linear) or 2 (polynomial)",
+                            source=src, field="mpc.gencost.MODEL", value=model[j])
+    return out
 
 
 def _ints(series: pd.Series, src: str, field: str) -> np.ndarray:

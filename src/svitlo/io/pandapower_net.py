@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from svitlo.errors import GridError
+from svitlo.model.costs import pwl_to_text
 from svitlo.model.grid import Grid, make_grid
 
 __all__ = ["from_pandapower", "DEFAULT_PEOPLE_PER_MW"]
@@ -180,7 +181,7 @@ def _col(df: pd.DataFrame, name: str, default: float) -> np.ndarray:
 
 def _generators(net: Any, bus_id: dict[int, str]) -> pd.DataFrame:
     parts = []
-    cost = _linear_costs(net)
+    cost = _costs(net)
     for kind, forms in (("gen", True), ("ext_grid", True), ("sgen", False), ("storage", False)):
         df = getattr(net, kind) if kind in net else None
         if df is None or len(df) == 0:
@@ -209,7 +210,9 @@ def _generators(net: Any, bus_id: dict[int, str]) -> pd.DataFrame:
         parts.append(pd.DataFrame({
             "bus": [bus_id[int(b)] for b in df["bus"]], "kind": kind, "p_mw": p,
             "p_max_mw": np.maximum(pmax, 0.0), "p_min_mw": np.minimum(pmin, np.maximum(pmax, 0.0)),
-            "forms_island": forms, "cost_per_mwh": [cost.get(i, 0.0) for i in ids],
+            "forms_island": forms,
+            **{col: [cost.get(i, {}).get(col, dflt) for i in ids] for col, dflt in
+               (("cost_per_mwh", 0.0), ("cost_per_mw2h", 0.0), ("cost_fixed_per_h", 0.0), ("cost_pwl", ""))},
             "in_service": df["in_service"].to_numpy(bool),
         }, index=ids))
     if not parts:
@@ -217,12 +220,32 @@ def _generators(net: Any, bus_id: dict[int, str]) -> pd.DataFrame:
     return pd.concat(parts)
 
 
-def _linear_costs(net: Any) -> dict[str, float]:
-    out: dict[str, float] = {}
+def _costs(net: Any) -> dict[str, dict[str, Any]]:
+    """Active-power cost curves by generator id from ``poly_cost`` (cp2, cp1, cp0) and ``pwl_cost``.
+
+    pandapower's ``pwl_cost.points`` are ``[[p0, p1, slope], [p1, p2, slope], ...]`` (slope in currency/MWh
+    between p0 and p1); the curve is 0 at the first point, as pandapower integrates it.
+    """
+    out: dict[str, dict[str, Any]] = {}
+
+    def num(v: Any) -> float:
+        f = float(v)
+        return f if np.isfinite(f) else 0.0
+
     if "poly_cost" in net and len(net.poly_cost):
         pc = net.poly_cost
-        for et, el, c1 in zip(pc["et"], pc["element"], pc.get("cp1_eur_per_mw", pd.Series(0.0, index=pc.index))):
-            out[f"{et}:{int(el)}"] = float(c1) if np.isfinite(c1) else 0.0
+        z = pd.Series(0.0, index=pc.index)
+        for et, el, c2, c1, c0 in zip(pc["et"], pc["element"], pc.get("cp2_eur_per_mw2", z),
+                                      pc.get("cp1_eur_per_mw", z), pc.get("cp0_eur", z)):
+            out[f"{et}:{int(el)}"] = {"cost_per_mw2h": num(c2), "cost_per_mwh": num(c1), "cost_fixed_per_h": num(c0)}
+    if "pwl_cost" in net and len(net.pwl_cost):
+        for _, row in net.pwl_cost.iterrows():
+            if str(row.get("power_type", "p")) != "p":
+                continue
+            seg = np.asarray(row["points"], dtype=float).reshape(-1, 3)
+            p = np.concatenate([seg[:, 0], seg[-1:, 1]])
+            c = np.concatenate([[0.0], np.cumsum(seg[:, 2] * (seg[:, 1] - seg[:, 0]))])
+            out[f"{row['et']}:{int(row['element'])}"] = {"cost_pwl": pwl_to_text(p, c)}
     return out
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from svitlo.errors import GridError
+from svitlo.model.costs import parse_pwl
 from svitlo.model.grid import ASSET_KINDS, Grid, asset_kind
 from svitlo.model.schema import INERTIA_H_S_BY_KIND
 
@@ -55,9 +56,13 @@ class CompiledGrid:
         Rating (MW, inf = unlimited).
     br_in_service
         Branch closed before any strike (and both end buses in service).
-    gen_bus, gen_p_mw, gen_p_max_mw, gen_p_min_mw, gen_cost, gen_forms_island, gen_in_service
+    gen_bus, gen_p_mw, gen_p_max_mw, gen_p_min_mw, gen_forms_island, gen_in_service
         Generator arrays (MW). ``gen_forms_island`` is False for units with ``p_max_mw = 0`` (a synchronous
         condenser never forms an island alone).
+    gen_cost, gen_cost_c2, gen_cost_c0, gen_pwl
+        Cost curves (:mod:`svitlo.model.costs`): linear (currency/MWh), quadratic (currency/MW²h) and constant
+        (currency/h) coefficients, and ``{generator index: (p_mw points, cost_per_h points)}`` for generators
+        with a piecewise-linear cost.
     gen_inertia_h_s
         Inertia constant per generator on ``p_max`` (s; kind default filled in).
     gen_black_start
@@ -88,6 +93,9 @@ class CompiledGrid:
     gen_p_max_mw: np.ndarray
     gen_p_min_mw: np.ndarray
     gen_cost: np.ndarray
+    gen_cost_c2: np.ndarray
+    gen_cost_c0: np.ndarray
+    gen_pwl: dict
     gen_forms_island: np.ndarray
     gen_in_service: np.ndarray
     load_ids: np.ndarray
@@ -158,7 +166,12 @@ class CompiledGrid:
             return self._index[aid]
         except KeyError:
             kinds = sorted(set(ASSET_KINDS))
-            hint = "" if asset_kind(aid) in ASSET_KINDS else f"; kind must be one of {kinds}"
+            kind = asset_kind(aid)
+            hint = "" if kind in ASSET_KINDS else f"; kind must be one of {kinds}"
+            if kind in ("line", "trafo", "impedance") and self.n_branch and str(self.branch_ids[0]).startswith(
+                    "branch:"):
+                hint = (f"; this grid (MATPOWER) names its branches 'branch:<n>', n = row of mpc.branch from 1 "
+                        f"(e.g. {self.branch_ids[0]!s}), lines and transformers alike")
             raise GridError(f"unknown asset id in grid {self.name!r}{hint}", field="asset", value=asset_id) from None
 
     def bbus(self, branch_mask: np.ndarray | None = None) -> sp.csc_matrix:
@@ -220,6 +233,10 @@ def compile_grid(grid: Grid) -> CompiledGrid:
         gen_p_max_mw=gens["p_max_mw"].to_numpy(float),
         gen_p_min_mw=gens["p_min_mw"].to_numpy(float),
         gen_cost=gens["cost_per_mwh"].to_numpy(float),
+        gen_cost_c2=gens["cost_per_mw2h"].to_numpy(float),
+        gen_cost_c0=gens["cost_fixed_per_h"].to_numpy(float),
+        gen_pwl={j: parse_pwl(t, field=str(gens.index[j]), source=grid.name)
+                 for j, t in enumerate(gens["cost_pwl"].to_numpy(dtype=object)) if str(t).strip()},
         gen_forms_island=gens["forms_island"].to_numpy(bool) & (gens["p_max_mw"].to_numpy(float) > 0),
         gen_in_service=gens["in_service"].to_numpy(bool),
         load_ids=loads.index.to_numpy(dtype=object),

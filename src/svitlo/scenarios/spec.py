@@ -28,6 +28,7 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
     ac_check: true                # AC power flow per energised island (pandapower grids)
     viability: {enabled: true}    # island viability, frequency at separation (svitlo.scenarios.viability_spec)
     ufls: {exempt_tiers: [1]}     # under-frequency load shedding (default: Regulation (EU) 2017/2196 Annex)
+    ac: {enforce_q_lims: true, collapse_vm_pu: 0.7}   # AC check options (svitlo.engine.ac)
 
 The timeline (:func:`svitlo.simulate`) reads more keys::
 
@@ -77,7 +78,7 @@ from svitlo.scenarios.viability_spec import Ufls, Viability
 
 __all__ = ["Scenario", "Strike", "Duration", "RandomStrike", "TargetedStrike", "GridFile", "GridMatpower", "Tiers",
            "StrikeKind", "Wave", "Repairs", "ExplicitRepair", "Spares", "AccessWindow", "Refuel", "RollingOutages",
-           "Cascade"]
+           "Cascade", "Ac"]
 
 StrikeKind = Literal["bus", "line", "trafo", "impedance", "branch", "gen", "sgen", "ext_grid", "load"]
 
@@ -289,6 +290,14 @@ class Cascade(_Strict):
     order: Literal["simultaneous", "sequential"] = "simultaneous"
 
 
+class Ac(_Strict):
+    """Options of the AC check (:func:`svitlo.engine.ac.ac_check`): respect generators' reactive limits, and the
+    lowest voltage (p.u.) under which an island is reported as collapsed."""
+
+    enforce_q_lims: bool = False
+    collapse_vm_pu: Annotated[float, Field(gt=0, lt=1)] = 0.7
+
+
 class Scenario(_Strict):
     """A validated scenario. Load one from YAML with :func:`svitlo.load_scenario`."""
 
@@ -314,6 +323,7 @@ class Scenario(_Strict):
     ac_check: bool = False
     viability: Viability = Field(default_factory=Viability)
     ufls: Ufls = Field(default_factory=Ufls)
+    ac: Ac = Field(default_factory=Ac)
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")
     source: str | None = Field(default=None, exclude=True, description="the scenario file, for error messages")
 

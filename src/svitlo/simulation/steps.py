@@ -3,7 +3,10 @@ run in a :class:`SimContext`.
 
 Each hour ``h`` runs, in order: :func:`finish_repairs`, :func:`land_strikes`, :func:`start_repairs` (through the
 repair policy), :func:`deliver_fuel`, :func:`solve_grid` (only when the damage or the rolling plan changed),
-:func:`step_facilities` and :func:`record_hour`. A step reads the context, advances the state and reports what
+:func:`step_facilities` and :func:`record_hour`. :func:`solve_grid` settles each new state with
+:func:`svitlo.engine.settle.settle`: the scenario's ``cascade:`` runs after every change of state (tripped
+branches are reclosed at the next change and may trip again), a facility the grid would serve only in part goes
+off grid and its share is re-dispatched, and with ``ac_check: true`` every settled state gets the AC check. A step reads the context, advances the state and reports what
 happened as events; :func:`svitlo.simulation.timeline.run_timeline` drives them and builds the tables once at
 the end from the recorded arrays.
 """
@@ -19,7 +22,8 @@ import pandas as pd
 
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import Impact, build_impact
-from svitlo.engine.state import StateResult, evaluate_state
+from svitlo.engine.settle import settle
+from svitlo.engine.state import StateResult
 from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.facilities.defaults import FACILITY_KINDS
@@ -75,6 +79,8 @@ class SimContext:
     targets: FacilityTargets | None = None
     user_kinds: frozenset[str] = frozenset()
     viability: Any = None  # svitlo.engine.viability.ViabilityOptions, or None (off)
+    cascade: dict[str, Any] | None = None
+    grid: Any = None  # the Grid, for the AC check
 
     @property
     def n_facilities(self) -> int:
@@ -105,6 +111,7 @@ class SimState:
     starts: dict[int, int] = field(default_factory=dict)
     last_plan: dict[int, tuple[int, int]] = field(default_factory=dict)
     base: StateResult | None = None
+    base_cascade: Any = None
     state: StateResult | None = None
     impact: Impact | None = None
     critical_backup_mw: float = 0.0
@@ -274,11 +281,14 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
         out += [str(ctx.fac.at[i, "grid_load"]) for i in st.fac_down if ctx.fac.at[i, "grid_load"]]  # no demand
         dmg = apply_damage(cg, list(dict.fromkeys(out)))
     if via is None and dmg is not None:
-        st.base = evaluate_state(cg, dmg, mode=sc.mode, options=ctx.opf_options)
+        s = settle(cg, dmg, mode=sc.mode, options=ctx.opf_options, cascade=ctx.cascade,
+                   facility_loads=ctx.fidx.load)
+        st.base, st.base_cascade = s.state, s.cascade
     elif dmg is not None:  # island viability (svitlo.simulation.viability)
         kw = dict(mode=sc.mode, options=ctx.opf_options, viability=via,
                   pre_event=None if st.base is None else vi.injections(st.base))
-        st.base = evaluate_state(cg, dmg, **kw)
+        s = settle(cg, dmg, cascade=ctx.cascade, facility_loads=ctx.fidx.load, **kw)
+        st.base, st.base_cascade = s.state, s.cascade
         held = np.zeros(cg.n_gen, dtype=bool)
         if st.live is not None:
             st.base, held = vi.black_start_gate(cg, st.base, st.live, ev, h, **kw)
@@ -288,8 +298,10 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
     elif st.settle:
         st.settle = False
         before = float(st.base.load_served_mw.sum())
-        st.base = evaluate_state(cg, replace(st.base.damage, gen_alive=st.base.damage.gen_alive & ~st.tripped),
-                                 mode=sc.mode, options=ctx.opf_options, viability=replace(via, frequency=False))
+        s = settle(cg, replace(st.base.damage, gen_alive=st.base.damage.gen_alive & ~st.tripped), mode=sc.mode,
+                   options=ctx.opf_options, cascade=ctx.cascade, facility_loads=ctx.fidx.load,
+                   viability=replace(via, frequency=False))
+        st.base, st.base_cascade = s.state, s.cascade
         gain = float(st.base.load_served_mw.sum()) - before
         if gain > 1e-6:
             ev.add(h, "load_back", "grid", f"Operators reconnect {gain:.1f} MW shed by under-frequency relays, "
@@ -316,10 +328,26 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
                 st.last_plan[p.key] = (p.start, len(p.queues))
     if changed or st.state is None or not np.array_equal(new_off, st.off):
         st.off = new_off
-        st.state = base if not st.off.any() else evaluate_state(
-            cg, replace(base.damage, load_alive=base.damage.load_alive & ~st.off), mode=sc.mode,
-            options=ctx.opf_options)
-        st.impact = build_impact(cg, st.state, scenario=sc.name, tier_weights=ctx.tier_weights)
+        st.state, casc = base, st.base_cascade
+        if st.off.any():
+            s = settle(cg, replace(base.damage, load_alive=base.damage.load_alive & ~st.off), mode=sc.mode,
+                       options=ctx.opf_options, cascade=ctx.cascade, facility_loads=ctx.fidx.load)
+            st.state, casc = s.state, s.cascade
+        extras: dict[str, pd.DataFrame] = {}
+        info: dict[str, Any] = {}
+        if casc is not None:
+            extras["cascade"], info["cascade"] = casc.steps, casc.summary()
+        if sc.ac_check:
+            from svitlo.engine.ac import ac_check  # pandapower AC power flow
+
+            if ctx.grid is None:
+                raise ScenarioError("ac_check needs the grid, not only its compiled arrays", field="ac_check",
+                                    value=True)
+            a = ac_check(ctx.grid, cg, st.state, **sc.ac.model_dump())
+            extras.update(a.tables)
+            info["ac"] = a.summary()
+        st.impact = build_impact(cg, st.state, scenario=sc.name, tier_weights=ctx.tier_weights, extras=extras,
+                                 info=info)
         hourly.impacts[h] = st.impact
     st.live = st.impact.buses["energised"].to_numpy(bool)
 

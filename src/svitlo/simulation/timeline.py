@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from svitlo.engine.cascade import cascade_settings
 from svitlo.engine.impact import Impact
 from svitlo.engine.state import intact_flows
 from svitlo.engine.viability import viability_options
@@ -183,7 +184,8 @@ def _empty_facilities() -> pd.DataFrame:
 
 
 def run_timeline(cg: CompiledGrid, sc: Scenario, facilities: pd.DataFrame | None, *, seed: int,
-                 repair_policy: RepairPolicy | None = None, use_strike_seeds: bool = True) -> Timeline:
+                 repair_policy: RepairPolicy | None = None, use_strike_seeds: bool = True,
+                 grid: Any = None) -> Timeline:
     """Step a prepared grid through the scenario's hours (pure; see the module docstring for the order of events).
 
     Parameters
@@ -201,10 +203,13 @@ def run_timeline(cg: CompiledGrid, sc: Scenario, facilities: pd.DataFrame | None
         Which repairs free crews start each hour (default :func:`svitlo.simulation.repairs.assign_crews`).
     use_strike_seeds
         ``False``: strikes with a ``seed`` of their own draw from ``seed`` too (as in a Monte Carlo).
+    grid
+        The :class:`~svitlo.model.grid.Grid` ``cg`` was compiled from (needed by ``ac_check``).
     """
     policy: RepairPolicy = assign_crews if repair_policy is None else repair_policy
     fac = _empty_facilities() if facilities is None else facilities.reset_index(drop=True)
-    ctx = _context(cg, sc, fac, seed=seed, policy=policy, use_strike_seeds=use_strike_seeds)
+    ctx = replace(_context(cg, sc, fac, seed=seed, policy=policy, use_strike_seeds=use_strike_seeds),
+                  cascade=cascade_settings(sc.cascade), grid=grid)
     n_f, H = len(fac), ctx.horizon_h
     st = SimState(backup=bk.initial_state(ctx.spec) if ctx.spec else None, prev=np.zeros(n_f, np.int64),
                   lost_at=np.zeros(n_f), until=np.full(n_f, np.nan), on_backup_h=np.zeros(n_f), dark_h=np.zeros(n_f),

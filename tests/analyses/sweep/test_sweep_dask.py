@@ -32,6 +32,19 @@ def test_scheduler_address(tmp_path):
     assert out.computed == 30 and verify_rows(out.path)["rows"] == 30
 
 
+def test_unreachable_scheduler_leaves_no_run_folder(tmp_path, monkeypatch):
+    from svitlo.errors import InputError
+
+    monkeypatch.setattr(distributed, "Client", _refuse)
+    with pytest.raises(InputError, match="cannot reach a Dask scheduler"):
+        sweep(SC, n=10, out=tmp_path / "r", scheduler="tcp://127.0.0.1:9")
+    assert not (tmp_path / "r").exists()
+
+
+def _refuse(address, **kw):
+    raise OSError(f"Timed out trying to connect to {address}")
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 def test_worker_killed_mid_sweep_loses_no_scenario(tmp_path):
     sc = {**SC, "grid": "case118", "strikes": [{"random": {"k": 6}}]}

@@ -1,8 +1,11 @@
 """Evaluate one chunk of a sweep: draw each scenario's strikes from its seed, evaluate, return one row each.
 
 The batched engine :func:`svitlo.engine.batch.evaluate_batch` is used when it is installed; otherwise a loop
-over :func:`~svitlo.engine.state.evaluate_state` and :func:`~svitlo.engine.impact.build_impact` gives the same
-numbers (same shedding rules, same metric definitions).
+over :func:`~svitlo.engine.settle.settle` and :func:`~svitlo.engine.impact.build_impact` gives the same
+numbers (same shedding rules, same metric definitions). A scenario with ``cascade:`` on always takes that exact
+path (the engine is then named ``"exact-cascade"`` in the run's manifest), so each row is the state ``assess``
+reports. ``ac_check`` does not apply to sweeps: it raises a :class:`~svitlo.errors.SvitloWarning` and is not
+run.
 
 Examples
 --------
@@ -16,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +29,7 @@ import pyarrow as pa
 
 from svitlo.analyses.sweep.plan import scenario_seeds
 from svitlo.engine.impact import build_impact
+from svitlo.errors import SvitloWarning
 from svitlo.facilities.supply import FacilityIndex, facility_index, without_grid
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.outputs import SCENARIO_METRICS
@@ -80,6 +85,7 @@ class SweepContext:
     branch_images: bool | None = None
     protected: frozenset[str] = frozenset()
     viability: Any = None  # svitlo.engine.viability.ViabilityOptions, or None (off)
+    cascade: dict[str, Any] | None = None
 
 
 def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any],
@@ -107,6 +113,7 @@ def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, An
 def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     """Load and compile the scenario's grid (tiers, population, facility loads carved) and pre-resolve its
     fixed strikes."""
+    from svitlo.engine.cascade import cascade_settings
     from svitlo.engine.viability import viability_options
     from svitlo.pipeline import Prepared, prepare
 
@@ -114,10 +121,15 @@ def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
     cg, fac = p.compiled, p.facilities
     weapons = dict(scenario.weapons)
     prot = protected_assets(cg, scenario.protected)
+    if scenario.ac_check:
+        warnings.warn("ac_check is not run in sweeps (one AC power flow per scenario); use `svitlo assess` on "
+                      "the scenarios of interest", SvitloWarning, stacklevel=2)
+    casc = cascade_settings(scenario.cascade)
     return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons, prot), mode=scenario.mode,
                         tier_weights=default_tier_weights(), weapons=weapons,
                         facilities=None if fac is None else facility_index(fac, cg), damage=scenario.damage,
-                        protected=prot, viability=viability_options(scenario))
+                        protected=prot, viability=viability_options(scenario), cascade=casc,
+                        **({"engine": "exact-cascade"} if casc is not None else {}))
 
 
 def branch_images_pay_off(ctx: SweepContext, n: int) -> bool:
@@ -156,7 +168,7 @@ def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
                   ) -> tuple[dict[str, np.ndarray], list[list[str]]]:
     """Metrics per scenario, one full evaluation each (the reference path), and facilities without grid."""
     from svitlo.engine.damage import apply_damage
-    from svitlo.engine.state import evaluate_state
+    from svitlo.engine.settle import settle
     from svitlo.simulation.facilities import facility_on_grid
 
     cg, n = ctx.cg, len(id_lists)
@@ -164,8 +176,8 @@ def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
     dark: list[list[str]] = [[] for _ in range(n)]
     opts = {"tier_weights": ctx.tier_weights} if ctx.mode == "opf" else None
     for s, ids in enumerate(id_lists):
-        r = evaluate_state(cg, apply_damage(cg, ids), mode=ctx.mode, options=opts,  # type: ignore[arg-type]
-                           viability=ctx.viability)
+        r = settle(cg, apply_damage(cg, ids), mode=ctx.mode, options=opts,  # type: ignore[arg-type]
+                   cascade=ctx.cascade, viability=ctx.viability).state
         imp = build_impact(cg, r, tier_weights=ctx.tier_weights)
         m = imp.metrics
         for k in METRIC_COLUMNS:
@@ -180,7 +192,7 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
                  ) -> tuple[dict[str, np.ndarray], list[list[str]]]:
     """Metrics per scenario for lists of destroyed asset ids, with the best engine available, and the ids of
     the facilities left without grid supply in each."""
-    if ctx.engine == "loop":
+    if ctx.engine != "batch" or ctx.cascade is not None:
         return _loop_metrics(ctx, id_lists)
     from svitlo.engine.batch import evaluate_batch, outages_from_ids
 

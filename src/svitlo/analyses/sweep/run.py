@@ -261,7 +261,24 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
     resolve_strikes(ctx.cg, ctx.strikes, seed=scenario_seed(plan.root_seed, 0), use_strike_seeds=False,
                     weapons=ctx.weapons, damage=ctx.damage, protected=ctx.protected)
     info = {"scenario_name": sc.name, "grid": ctx.cg.name, "mode": sc.mode, "engine": engine}
-    with RunStore.prepare(out, plan, info=info, chunk_size_given=chunk_size is not None) as store:
+    own_client = own_cluster = None
+    if client is None and scheduler is not None:  # an unreachable scheduler fails before a run folder exists
+        own_client, own_cluster = _client(scheduler, workers, processes)
+    try:
+        return _run(ctx, plan, out, info, chunk_size_given=chunk_size is not None, client=client,
+                    own=(own_client, own_cluster), workers=workers, processes=processes, progress=progress,
+                    in_flight=in_flight)
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+def _run(ctx: SweepContext, plan: Any, out: Any, info: dict[str, Any], *, chunk_size_given: bool, client: Any,
+         own: tuple[Any, Any], workers: int | None, processes: bool, progress: Any, in_flight: Any) -> SweepOutcome:
+    engine = ctx.engine
+    with RunStore.prepare(out, plan, info=info, chunk_size_given=chunk_size_given) as store:
         if ctx.facilities is not None:
             buf = io.BytesIO()
             ctx.facilities.table.to_parquet(buf, index=False)
@@ -273,11 +290,12 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
         if progress:
             progress(stored, total)
         computed = 0
-        own_client = own_cluster = None
+        own_client, own_cluster = own
+        local_client = local_cluster = None
         t0 = time.perf_counter()
         try:
-            if client is None and (scheduler is not None or workers is not None) and todo:
-                own_client, own_cluster = _client(scheduler, workers, processes)
+            if client is None and own_client is None and workers is not None and todo:
+                local_client, local_cluster = own_client, own_cluster = _client(None, workers, processes)
             t0 = time.perf_counter()
             use = client if client is not None else own_client
             results = (_dask_results(ctx, plan.root_seed, todo, client=use, run_id=plan.run_id,
