@@ -17,6 +17,7 @@ from svitlo.cli import (  # noqa: F401
     cases_cmd,
     demo_cmd,
     report_cmd,
+    serve_cmd,
     simulate_cmd,
     sweep_cmd,
 )

@@ -25,7 +25,7 @@ def _simulate(scenario: Path, *, html: Path | None, as_json: bool, out: Path | N
     if out is not None:
         tl.write_parquet(out)
     if html is not None:
-        path = write_report(p.grid, tl, html, title=title)
+        path = write_report(p.grid, tl, html, title=title, scenario=p.scenario)
         if not as_json:
             console.print(f"report of {p.scenario.name!r} ({tl.horizon_h} h, {len(tl.facilities)} facilities) "
                           f"written to {path}", soft_wrap=True)
