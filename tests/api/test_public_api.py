@@ -26,7 +26,7 @@ def test_exported_members():
         assert hasattr(svitlo, name), name
     public = {n for n in dir(svitlo) if not n.startswith("_")}
     subpackages = {"cli", "engine", "errors", "io", "model", "scenarios", "topology", "analyses", "facilities",
-                   "report", "data", "pipeline", "simulation", "store", "importlib", "Any"}
+                   "report", "data", "pipeline", "simulation", "store", "web", "importlib", "Any"}
     assert public - set(svitlo.__all__) - subpackages == set()
 
 

@@ -9,7 +9,8 @@ from rich.table import Table
 
 from svitlo.engine.impact import Impact
 
-__all__ = ["ModeChoice", "console", "err_console", "impact_tables", "fmt_mw", "fmt_people", "physics_rows", "physics_tables"]
+__all__ = ["ModeChoice", "console", "err_console", "impact_tables", "fmt_mw", "fmt_people", "physics_rows", "physics_tables",
+           "title_of", "lost_with_destroyed_buses", "distinct_decimals"]
 
 
 
@@ -32,12 +33,25 @@ def fmt_people(v: float) -> str:
     return f"{v:,.0f}"
 
 
+def distinct_decimals(values: list[float], *, least: int = 1, most: int = 6) -> int:
+    """Fewest decimals (from ``least``) that print every distinct value differently.
+
+    >>> distinct_decimals([15.2, 15.24, 16.0])
+    2
+    """
+    uniq = sorted({float(v) for v in values if v == v})
+    for d in range(least, most + 1):
+        if len({f"{v:.{d}f}" for v in uniq}) == len(uniq):
+            return d
+    return most
+
+
 def impact_tables(imp: Impact, *, max_rows: int = 15) -> list[Table]:
     """Rich tables summarising an impact: metrics, islands, shed loads, overloaded branches."""
     m = imp.metrics
-    t = Table(title=f"{imp.scenario} on {imp.grid} ({imp.mode})", show_header=False)
-    t.add_column("metric")
-    t.add_column("value", justify="right")
+    t = Table(title=f"{title_of(imp.scenario, imp.grid)} ({imp.mode})", show_header=False)
+    t.add_column("metric", overflow="fold")
+    t.add_column("value", justify="right", overflow="fold")
     rows = [
         ("assets destroyed", str(m["destroyed_assets"])),
         ("islands (energised)", f"{m['islands']} ({m['energised_islands']})"),
@@ -52,14 +66,25 @@ def impact_tables(imp: Impact, *, max_rows: int = 15) -> list[Table]:
     for k, v in rows:
         t.add_row(k, v)
     out = [t]
+    if len(imp.destroyed):
+        dt = Table(title=f"destroyed assets ({len(imp.destroyed)})", show_header=False)
+        dt.add_column("assets", overflow="fold")
+        dt.add_row(", ".join(imp.destroyed))
+        out.append(dt)
 
     isl = imp.islands.sort_values(["load_mw", "buses"], ascending=False)
-    it = Table(title=f"islands (largest {min(max_rows, len(isl))} of {len(isl)})")
+    lost = lost_with_destroyed_buses(imp)
+    it = Table(title=f"islands (largest {min(max_rows, len(isl))} of {len(isl)})",
+               caption="lost: the load of destroyed buses, in no island" if lost is not None else None,
+               show_edge=False)
     for c in ("island", "buses", "energised", "gen MW", "load MW", "served MW", "shed MW", "people w/o power"):
-        it.add_column(c, justify="right")
+        it.add_column(c, justify="right", overflow="fold", min_width=max(len(w) for w in c.split()))
     for r in isl.head(max_rows).itertuples():
         it.add_row(str(r.id), str(r.buses), "yes" if r.energised else "[red]no[/red]", fmt_mw(r.generation_mw),
                    fmt_mw(r.load_mw), fmt_mw(r.served_mw), fmt_mw(r.shed_mw), fmt_people(r.people_without_power))
+    if lost is not None:
+        it.add_row("lost", str(lost["buses"]), "[red]no[/red]", "–", fmt_mw(lost["load_mw"]), fmt_mw(0.0),
+                   fmt_mw(lost["load_mw"]), fmt_people(lost["people"]))
     out.append(it)
 
     ov = imp.branches[imp.branches["overloaded"]].sort_values("loading_percent", ascending=False)
@@ -72,6 +97,32 @@ def impact_tables(imp: Impact, *, max_rows: int = 15) -> list[Table]:
         out.append(bt)
     out += physics_tables(imp, max_rows=max_rows)
     return out
+
+
+def title_of(scenario: str, grid: str) -> str:
+    """A title naming scenario and grid once: ``"k3 on case118"`` stays, ``"scenario"`` becomes
+    ``"strike on case118"``.
+
+    >>> title_of("k3 on case118", "case118"), title_of("scenario", "case9"), title_of("north", "case9")
+    ('k3 on case118', 'strike on case9', 'north on case9')
+    """
+    name = str(scenario).strip()
+    if not name or name == "scenario":
+        return f"strike on {grid}"
+    return name if str(grid) in name else f"{name} on {grid}"
+
+
+def lost_with_destroyed_buses(imp: Impact) -> dict[str, float] | None:
+    """Load and people lost with destroyed buses (no island holds them): ``{buses, load_mw, people}``, or
+    ``None`` when no bus was destroyed."""
+    b = imp.buses
+    dead = b[~b["alive"].astype(bool)] if "alive" in b else b.iloc[0:0]
+    if not len(dead):
+        return None
+    in_isl_shed = float(imp.islands["shed_mw"].sum()) if len(imp.islands) else 0.0
+    in_isl_people = float(imp.islands["people_without_power"].sum()) if len(imp.islands) else 0.0
+    return {"buses": len(dead), "load_mw": max(0.0, float(imp.metrics["shed_mw"]) - in_isl_shed),
+            "people": max(0.0, float(imp.metrics["people_without_power"]) - in_isl_people)}
 
 
 def physics_rows(imp: Impact) -> list[tuple[str, str]]:

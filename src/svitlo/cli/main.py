@@ -21,6 +21,7 @@ from svitlo.cli import (  # noqa: F401
     rank_cmd,
     report_cmd,
     restore_cmd,
+    serve_cmd,
     simulate_cmd,
     site_cmd,
     sweep_cmd,

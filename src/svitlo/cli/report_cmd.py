@@ -9,7 +9,7 @@ import typer
 
 from svitlo.analyses.sweep.results import MAX_POINTS, MAX_TOP
 from svitlo.cli.app import app
-from svitlo.cli.common import console, fmt_mw, fmt_people
+from svitlo.cli.common import console, distinct_decimals, fmt_mw, fmt_people, title_of
 
 
 def _prob(p: float) -> str:
@@ -49,7 +49,7 @@ def report_cmd(
         return
     m = run.manifest
     state = "complete" if run.complete and rows == run.n else f"[yellow]partial: {rows:,} of {run.n:,}[/yellow]"
-    console.print(f"[bold]{m.get('scenario_name', 'sweep')}[/bold] on {m.get('grid', '?')} ({m.get('mode', '?')}) — "
+    console.print(f"[bold]{title_of(m.get('scenario_name', 'sweep'), m.get('grid', '?'))}[/bold] ({m.get('mode', '?')}) — "
                   f"{rows:,} scenarios, root seed {m['root_seed']}, run {m['run_id']} ({state})")
     if rows == 0:
         console.print("no scenario stored yet: run (or resume) the sweep first")
@@ -82,8 +82,10 @@ def report_cmd(
         c.add_column(col, justify="right")
     a = rc[rc["metric"] == "shed_mw"].reset_index(drop=True)
     b = rc[rc["metric"] == "people_without_power"].reset_index(drop=True)
+    dec = distinct_decimals(a["threshold"].tolist())   # two thresholds never print alike
+
     for i in range(max(len(a), len(b))):
-        c.add_row(fmt_mw(a["threshold"][i]) if i < len(a) else "", _prob(a['exceedance_probability'][i])
+        c.add_row(f"{a['threshold'][i]:,.{dec}f}" if i < len(a) else "", _prob(a['exceedance_probability'][i])
                   if i < len(a) else "", fmt_people(b["threshold"][i]) if i < len(b) else "",
                   _prob(b['exceedance_probability'][i]) if i < len(b) else "")
     console.print(c)
@@ -100,12 +102,15 @@ def report_cmd(
 
     if "facilities" in tables:
         fac = tables["facilities"]
-        f = Table(title=f"facilities: probability of losing grid supply at hour 0 ({len(fac)} facilities)")
+        shown = min(len(fac), max(top, 20))
+        f = Table(title="facilities: probability of losing grid supply at hour 0 ("
+                        + (f"{len(fac)} facilities" if shown == len(fac) else
+                           f"the {shown} most exposed of {len(fac)}; --top {len(fac)} shows all") + ")")
         horizon = f"P(dark ≤{fac['horizon_h'].iloc[0]:.0f}h)" if "horizon_h" in fac and len(fac) else "P(dark)"
         for col in ("facility", "kind", "people", "P(no grid)", horizon, "backup"):
             f.add_column(col, justify="left" if col in ("facility", "kind", "backup") else "right",
                          no_wrap=col != "backup", min_width=16 if col == "backup" else None)
-        for r in fac.head(max(top, 20)).itertuples():
+        for r in fac.head(shown).itertuples():
             backup = []
             if getattr(r, "gen_kw", 0) and r.gen_kw > 0:
                 backup.append(f"gen {r.gen_kw:,.0f} kW/{r.fuel_h:,.0f} h")

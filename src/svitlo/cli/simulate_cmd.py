@@ -31,7 +31,7 @@ def _simulate(scenario: Path, *, html: str | None, as_json: bool, out: str | Non
     if out is not None:
         tl.write_parquet(out)
     if html is not None:
-        path = write_report(p.grid, tl, html, title=title)
+        path = write_report(p.grid, tl, html, title=title, scenario=p.scenario)
         if not as_json:
             console.print(f"report of {p.scenario.name!r} ({tl.horizon_h} h, {len(tl.facilities)} facilities) "
                           f"written to {path}", soft_wrap=True)

@@ -37,15 +37,30 @@ import pandas as pd
 from svitlo.io.cases import load_grid
 from svitlo.model.grid import Grid
 from svitlo.report.payload import FACILITY_KINDS, ReportModel, report_model
-from svitlo.report.story import tell
+from svitlo.report.story import facility_words, tell
 from svitlo.report.svg import FACILITY_SYMBOLS, map_svg, state_strips, step_chart
 
 __all__ = ["write_report", "render_report", "embed_json"]
 
 _STATE_WORD = {"g": "grid", "b": "backup", "d": "dark", "x": "damaged"}
-_SECTION_TITLES = {"hit": "What was hit", "islands": "Islands", "facilities": "Facilities",
-                   "backups": "Backups and fuel", "restoration": "Repairs and power back",
-                   "people": "People and telecom"}
+_SECTION_TITLES = {"hit": "What was hit", "islands": "Islands", "facilities": "What went dark and when",
+                   "backups": "Backups and fuel", "restoration": "Repairs",
+                   "people": "People, telecom and facilities"}
+#: Table headers for people: (header, scale) by column; fractions are shown as percent.
+HEADERS: dict[str, tuple[str, float]] = {
+    "hour": ("hour", 1.0), "load_mw": ("load (MW)", 1.0), "served_mw": ("served (MW)", 1.0),
+    "shed_mw": ("shed (MW)", 1.0), "ens_mwh": ("energy not served (MWh)", 1.0),
+    "ens_weighted_mwh": ("tier-weighted energy not served (index)", 1.0),
+    "ens_cum_mwh": ("energy not served so far (MWh)", 1.0), "people_without_power": ("people without power", 1.0),
+    "critical_load_mw": ("tier-1 load (MW)", 1.0),
+    "critical_served_mw": ("tier-1 load supplied, grid or backup (MW)", 1.0),
+    "telecom_coverage": ("telecom coverage (%)", 100.0), "islands": ("islands", 1.0),
+    "energised_islands": ("energised islands", 1.0), "id": ("id", 1.0), "kind": ("kind", 1.0),
+    "name": ("name", 1.0), "bus": ("bus", 1.0), "population": ("people served", 1.0), "tier": ("tier", 1.0),
+    "demand_kw": ("demand (kW)", 1.0), "hours_until_dark": ("dark from hour", 1.0),
+    "hours_dark": ("hours dark", 1.0), "hours_on_backup": ("hours on backup", 1.0), "subject": ("asset", 1.0),
+    "text": ("what happened", 1.0),
+}
 
 
 def embed_json(data: Any) -> str:
@@ -74,7 +89,14 @@ def _fmt(v: Any, digits: int = 1) -> str:
 def _table(df: pd.DataFrame, *, table_id: str, row_attr: str | None = None,
            digits: dict[str, int] | None = None, extra: tuple[str, list[str]] | None = None) -> str:
     digits = digits or {}
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in df.columns)
+    df = df.copy()
+    for c in df.columns:
+        scale = HEADERS.get(str(c), ("", 1.0))[1]
+        if scale != 1.0:
+            df[c] = pd.to_numeric(df[c], errors="coerce") * scale
+    names = [HEADERS.get(str(c), (str(c).removeprefix("dark_") + " dark" if str(c).startswith("dark_")
+                                  else str(c).replace("_", " "), 1.0))[0] for c in df.columns]
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
     if extra:
         head += f"<th>{escape(extra[0])}</th>"
     rows = []
@@ -95,9 +117,11 @@ def _charts(hourly: pd.DataFrame) -> str:
 
     crit_load = col("critical_load_mw")
     crit = col("critical_served_mw")
-    charts = [
-        step_chart([("critical load", crit_load, "s-ref"), ("critical served", crit, "s0")],
-                   title="Resilience curve: critical load served", unit="MW", chart_id="resilience"),
+    charts = []
+    if np.nansum(crit_load) > 0:
+        charts.append(step_chart([("tier-1 load", crit_load, "s-ref"), ("supplied (grid or backup)", crit, "s0")],
+                                 title="Resilience curve: tier-1 load supplied", unit="MW", chart_id="resilience"))
+    charts += [
         step_chart([("load", col("load_mw"), "s-ref"), ("served", col("served_mw"), "s0"),
                     ("shed", col("shed_mw"), "s1")], title="Load served and shed", unit="MW"),
         step_chart([("people without power", col("people_without_power"), "s1")],
@@ -108,8 +132,7 @@ def _charts(hourly: pd.DataFrame) -> str:
     dark = [(k, col(f"dark_{k}"), f"k-{k}") for k in FACILITY_KINDS if f"dark_{k}" in hourly.columns]
     if dark:
         charts.append(step_chart(dark, title="Dark facilities by kind", unit="count"))
-    charts.append(step_chart([("energy not served", col("ens_mwh"), "s1"),
-                              ("weighted", col("ens_weighted_mwh"), "s-ref")],
+    charts.append(step_chart([("energy not served", col("ens_mwh"), "s1")],
                              title="Energy not served per hour", unit="MWh"))
     return "".join(f'<figure class="card">{c}</figure>' for c in charts)
 
@@ -122,20 +145,26 @@ def _summary(m: ReportModel) -> str:
         i = int(np.nanargmax(pw)) if np.isfinite(pw).any() else 0
         items.append(("peak people without power", f"{_fmt(float(np.nanmax(pw)), 0)} (hour {i})"))
         cl, cs = h["critical_load_mw"].to_numpy(float), h["critical_served_mw"].to_numpy(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(cl > 0, cs / cl, 1.0)
-        items.append(("lowest share of critical load served", f"{np.nanmin(share) * 100:.0f} %"))
+        if (cl > 0).any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(cl > 0, cs / cl, 1.0)
+            items.append(("lowest tier-1 load supplied (grid or backup)", f"{np.nanmin(share) * 100:.0f} %"))
         items.append(("energy not served", f"{_fmt(float(np.nansum(h['ens_mwh'])), 1)} MWh"))
         tel = h["telecom_coverage"].to_numpy(float)
         if np.isfinite(tel).any():
             items.append(("lowest telecom coverage", f"{np.nanmin(tel) * 100:.0f} %"))
-    dark_ever = sum("d" in s for s in m.fac_states)
-    backup_ever = sum("b" in s for s in m.fac_states)
-    items.append(("facilities ever dark", f"{dark_ever} of {len(m.fac_states)}"))
-    items.append(("facilities ever on backup", f"{backup_ever} of {len(m.fac_states)}"))
-    damaged_ever = sum("x" in s for s in m.fac_states)
-    if damaged_ever:
-        items.append(("facilities damaged by strikes", f"{damaged_ever} of {len(m.fac_states)}"))
+    if m.fac_states:
+        hours = len(m.fac_states[0])
+        dark = [sum(st[t] == "d" for st in m.fac_states) for t in range(hours)]
+        w = int(np.argmax(dark)) if hours else 0
+        on_b = sum(st[w] == "b" for st in m.fac_states)
+        n = len(m.fac_states)
+        items.append((f"facilities at hour {w}, the worst: grid / backup / dark",
+                      f"{n - dark[w] - on_b} / {on_b} / {dark[w]}"))
+        items.append(("facilities ever dark", f"{sum('d' in st for st in m.fac_states)} of {n}"))
+        damaged_ever = sum("x" in s for s in m.fac_states)
+        if damaged_ever:
+            items.append(("facilities damaged by strikes", f"{damaged_ever} of {n}"))
     return "".join(f'<div class="stat"><div class="v">{escape(v)}</div><div class="k">{escape(k)}</div></div>'
                    for k, v in items)
 
@@ -152,20 +181,18 @@ def _legend() -> str:
     return "".join(f'<div class="legend">{part}</div>' for part in (grid, sym, states))
 
 
-def _story(timeline: Any, *, max_lines: int = 10) -> str:
+def _story(timeline: Any, *, scenario: Any = None, grid: Grid | None = None) -> str:
     out = []
-    for key, lines in tell(timeline).sections.items():
+    for key, lines in tell(timeline, scenario=scenario, grid=grid).sections.items():
         if not lines:
             continue
-        items = "".join(f"<li>{escape(x)}</li>" for x in lines[:max_lines])
-        more = f'<li class="more">… {len(lines) - max_lines} more in the tables below</li>' \
-            if len(lines) > max_lines else ""
+        items = "".join(f"<li>{escape(x)}</li>" for x in lines)   # every line: long sections scroll
         out.append(f'<div class="storysec"><h3>{escape(_SECTION_TITLES.get(key, key))}</h3>'
-                   f"<ul>{items}{more}</ul></div>")
+                   f"<ul>{items}</ul></div>")
     return "".join(out)
 
 
-def render_report(grid: Grid, timeline: Any, *, title: str | None = None) -> str:
+def render_report(grid: Grid, timeline: Any, *, title: str | None = None, scenario: Any = None) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
     m = report_model(grid, timeline)
     lay = m.layout
@@ -182,26 +209,30 @@ def render_report(grid: Grid, timeline: Any, *, title: str | None = None) -> str
     fac_cols = [c for c in ("id", "kind", "name", "bus", "population", "tier", "demand_kw",
                             "hours_until_dark", "hours_dark", "hours_on_backup") if c in fac.columns]
     now = [s[0] if s else "g" for s in m.fac_states]
-    heading = title or f"{timeline.scenario} — {timeline.grid}"
+    name = str(timeline.scenario)
+    heading = title or (f"{name} — {timeline.grid}" if name not in ("", "scenario") else
+                        f"Strike scenario on {timeline.grid}")
+    strips_section = (f'<section><h2>Facilities hour by hour</h2><div class="card stripbox">{strips}</div>'
+                      "</section>" if len(fac) else "")
     parts = {
         "TITLE": escape(heading),
-        "SUBTITLE": escape(f"scenario {timeline.scenario} · grid {timeline.grid} · {m.data['horizon_h']} h "
-                           f"horizon · {len(m.bus_ids)} buses, {len(m.branch_ids)} branches, {len(fac)} "
-                           "facilities"),
+        "SUBTITLE": escape(f"{m.data['horizon_h']} h horizon · {len(m.bus_ids)} buses, {len(m.branch_ids)} "
+                           f"branches · {facility_words(fac)}"),
         "CSS": _asset("report.css"),
         "JS": _asset("report.js"),
         "DATA": embed_json(m.data),
         "SUMMARY": _summary(m),
-        "STORY": _story(timeline),
+        "STORY": _story(timeline, scenario=scenario, grid=grid),
         "MAP": map_html,
         "MAX_HOUR": str(m.data["horizon_h"] - 1),
         "LEGEND": _legend(),
         "CHARTS": _charts(m.hourly),
-        "STRIPS": strips,
+        "STRIPS_SECTION": strips_section,
         "HOURLY_TABLE": _table(m.hourly, table_id="t-hourly", row_attr="hour" if "hour" in m.hourly else None,
-                               digits={"telecom_coverage": 2, "people_without_power": 0}),
-        "FACILITY_TABLE": _table(fac[fac_cols], table_id="t-facilities", digits={"population": 0},
-                                 extra=("state now", now)),
+                               digits={"telecom_coverage": 0, "people_without_power": 0}),
+        "FACILITY_TABLE": ("<h2>Facilities</h2>" + _table(fac[fac_cols], table_id="t-facilities",
+                                                            digits={"population": 0}, extra=("state now", now))
+                           if len(fac) else ""),
         "EVENT_TABLE": _table(m.events, table_id="t-events", row_attr="hour"),
     }
     template = _asset("template.html")
@@ -209,7 +240,7 @@ def render_report(grid: Grid, timeline: Any, *, title: str | None = None) -> str
 
 
 def write_report(grid: Grid | Any, timeline: Any, path: str | os.PathLike, *,
-                 title: str | None = None) -> Path:
+                 title: str | None = None, scenario: Any = None) -> Path:
     """Write the offline HTML report of ``timeline`` (simulated on ``grid``) to ``path``.
 
     Parameters
@@ -223,6 +254,9 @@ def write_report(grid: Grid | Any, timeline: Any, path: str | os.PathLike, *,
         The HTML file to write (folders are created).
     title
         Page title (default: scenario and grid names).
+    scenario
+        The :class:`~svitlo.scenarios.spec.Scenario` simulated, if at hand: the story then ties what was
+        destroyed to its named aim points.
 
     Returns
     -------
@@ -232,5 +266,5 @@ def write_report(grid: Grid | Any, timeline: Any, path: str | os.PathLike, *,
     g = grid if isinstance(grid, Grid) else load_grid(grid)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(g, timeline, title=title), encoding="utf-8")
+    out.write_text(render_report(g, timeline, title=title, scenario=scenario), encoding="utf-8")
     return out

@@ -62,11 +62,13 @@
     nowList.textContent = "";
     function val(c) { return H[c] ? H[c][h] : null; }
     row(nowList, "load served", fmt(val("served_mw"), 2) + " of " + fmt(val("load_mw"), 2) + " MW");
-    row(nowList, "critical served", fmt(val("critical_served_mw"), 2) + " of " + fmt(val("critical_load_mw"), 2) + " MW");
+    if (val("critical_load_mw")) {
+      row(nowList, "tier-1 load supplied (grid or backup)", fmt(val("critical_served_mw"), 2) + " of " + fmt(val("critical_load_mw"), 2) + " MW");
+    }
     row(nowList, "people without power", fmt(val("people_without_power"), 0));
     row(nowList, "telecom coverage", val("telecom_coverage") === null ? "–" : fmt(100 * val("telecom_coverage"), 0) + " %");
     row(nowList, "islands (energised)", fmt(val("islands"), 0) + " (" + fmt(val("energised_islands"), 0) + ")");
-    row(nowList, "facilities grid / backup / dark", counts.g + " / " + counts.b + " / " + counts.d);
+    if (facs.length) { row(nowList, "facilities grid / backup / dark", counts.g + " / " + counts.b + " / " + counts.d); }
     nowBackup.textContent = "";
     D.facilities.forEach(function (f, i) {
       if ((D.fac_states[i] || "").charAt(h) !== "b") { return; }
@@ -147,12 +149,14 @@
   document.getElementById("zreset").addEventListener("click", function () { view = { k: 1, x: 0, y: 0 }; applyView(); });
   var focus = (svg.getAttribute("data-focus") || "").split(" ").map(parseFloat);
   var zf = document.getElementById("zfocus");
+  function toFocus() {
+    var k = Math.max(1, Math.min(40, Math.min(vb.width / (focus[2] - focus[0]), vb.height / (focus[3] - focus[1]))));
+    view = { k: k, x: vb.width / 2 - k * (focus[0] + focus[2]) / 2, y: vb.height / 2 - k * (focus[1] + focus[3]) / 2 };
+    applyView();
+  }
   if (focus.length === 4 && focus.every(isFinite)) {
-    zf.addEventListener("click", function () {
-      var k = Math.max(1, Math.min(40, Math.min(vb.width / (focus[2] - focus[0]), vb.height / (focus[3] - focus[1]))));
-      view = { k: k, x: vb.width / 2 - k * (focus[0] + focus[2]) / 2, y: vb.height / 2 - k * (focus[1] + focus[3]) / 2 };
-      applyView();
-    });
+    zf.addEventListener("click", toFocus);
+    toFocus();   /* the map opens on the strike area; the round arrow shows the whole grid */
   } else { zf.hidden = true; }
 
   setHour(0);

@@ -3,7 +3,8 @@ when backups ran out, when power came back, people without power and telecom cov
 
 :func:`tell` reads only the timeline contract (hourly, facilities, facility_states, events, impacts) and
 returns a :class:`Story`: JSON-ready facts plus the sentences that ``svitlo demo`` prints and the report
-shows.
+shows. Every state change of every facility is told (a facility back on grid power says after how long), with
+the rolling outages that cause some of them placed first within their hour.
 
 Examples
 --------
@@ -26,20 +27,21 @@ Examples
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Story", "tell"]
+__all__ = ["Story", "tell", "facility_words"]
 
 
 @dataclass(frozen=True)
 class Story:
-    """Facts (JSON-ready) and sentences, by section: ``hit``, ``islands``, ``facilities``, ``backups``,
-    ``restoration``, ``people``."""
+    """Facts (JSON-ready) and sentences, by section: ``hit`` (struck assets, and facilities they cut off),
+    ``islands``, ``facilities`` (every change of every facility, with the rolling outages behind them),
+    ``backups``, ``restoration`` (repairs), ``people`` (people without power, telecom, facilities on grid /
+    backup / dark)."""
 
     facts: dict[str, Any]
     sections: dict[str, list[str]] = field(default_factory=dict)
@@ -78,6 +80,66 @@ def _first_hour(states: pd.DataFrame, state: str) -> dict[str, int]:
     return out
 
 
+_CHANGE = {("grid", "backup"): "switches to backup power", ("grid", "dark"): "goes dark (no backup power)",
+           ("backup", "dark"): "goes dark: its backup is spent or failed", ("dark", "backup"): "back on backup power",
+           ("backup", "grid"): "back on grid power", ("dark", "grid"): "back on grid power"}
+
+
+def _changes(states: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every state change of every facility: ``{hour, facility, from, to, after_h}`` (``after_h``: hours since the
+    facility last had grid power, for changes back to the grid), by hour then facility order."""
+    out: list[dict[str, Any]] = []
+    if states is None or states.empty:
+        return out
+    cols = sorted(states.columns, key=int)
+    vals = states[cols].to_numpy(dtype=object)
+    for fid, row in zip(states.index, vals):
+        prev, left = "grid", None
+        for j, st in enumerate(row):
+            hour = int(cols[j])
+            if st != prev:
+                if prev == "grid":
+                    left = hour
+                out.append({"hour": hour, "facility": str(fid), "from": str(prev), "to": str(st),
+                            "after_h": hour - left if st == "grid" and left is not None else None})
+                prev = st
+    return sorted(out, key=lambda c: c["hour"])
+
+
+def _counts(states: pd.DataFrame, kinds: dict[str, str]) -> list[dict[str, Any]]:
+    """Per hour: facilities on grid / on backup / dark, in all and by kind."""
+    if states is None or states.empty:
+        return []
+    cols = sorted(states.columns, key=int)
+    vals = states[cols].to_numpy(dtype=object)
+    ks = [kinds.get(str(f), "?") for f in states.index]
+    out = []
+    for j, c in enumerate(cols):
+        col = vals[:, j]
+        by_kind: dict[str, dict[str, int]] = {}
+        for k, v in zip(ks, col):
+            d = by_kind.setdefault(k, {"grid": 0, "backup": 0, "dark": 0})
+            d[str(v)] = d.get(str(v), 0) + 1
+        out.append({"hour": int(c), "grid": int((col == "grid").sum()), "backup": int((col == "backup").sum()),
+                    "dark": int((col == "dark").sum()), "by_kind": by_kind})
+    return out
+
+
+def facility_words(fac: pd.DataFrame) -> str:
+    """How many facilities, by tier: "23 facilities (17 tier 1, 6 tier 2)", or "no facilities".
+
+    >>> facility_words(pd.DataFrame({"tier": [1, 2, 1]})), facility_words(pd.DataFrame())
+    ('3 facilities (2 tier 1, 1 tier 2)', 'no facilities')
+    """
+    if not len(fac):
+        return "no facilities"
+    word = f"{len(fac)} facilit{'y' if len(fac) == 1 else 'ies'}"
+    if "tier" not in fac.columns:
+        return word
+    tiers = pd.to_numeric(fac["tier"], errors="coerce").dropna().astype(int).value_counts().sort_index()
+    return word + " (" + ", ".join(f"{n} tier {t}" for t, n in tiers.items()) + ")"
+
+
 def _people(n: float) -> str:
     return f"{n:,.0f}"
 
@@ -103,14 +165,18 @@ def _dark_reasons(tl: Any) -> list[dict[str, Any]]:
             for r in dark.sort_values("load_mw", ascending=False).itertuples()]
 
 
-def tell(tl: Any) -> Story:
-    """The :class:`Story` of a timeline (pure)."""
+def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
+    """The :class:`Story` of a timeline (pure). With the ``scenario`` and ``grid`` it was simulated from, what
+    was hit is also told by aim point ("aimed at 'town substation' …", :mod:`svitlo.report.aims`)."""
     fac = tl.facilities.reset_index(drop=True)
     names = dict(zip(fac["id"].astype(str), fac["name"].astype(str)))
     kinds = dict(zip(fac["id"].astype(str), fac["kind"].astype(str)))
     h = tl.hourly.reset_index(drop=True)
     hours = [int(x) for x in h["hour"]] if "hour" in h else list(range(len(h)))
     strikes, repairs, refuels = _events(tl, "strike"), _events(tl, "repair"), _events(tl, "refuel")
+    rolling = _events(tl, "rolling_outage")
+    changes = _changes(tl.facility_states)
+    counts = _counts(tl.facility_states, kinds)
     empty, back = _events(tl, "backup_empty"), _events(tl, "power_back")
     damaged = _events(tl, "damage")
     on_backup = _first_hour(tl.facility_states, "backup")
@@ -138,6 +204,7 @@ def tell(tl: Any) -> Story:
         "people_without_power": [float(x) for x in pwp],
         "telecom_coverage": [float(x) for x in tel],
         "critical_served_share": [float(x) for x in crit_share],
+        "rolling_outages": rolling, "facility_changes": changes, "facility_counts": counts,
         "peak_people_without_power": {"hour": hours[peak] if hours else 0,
                                       "people": float(pwp[peak]) if len(pwp) else 0.0},
     }
@@ -148,6 +215,7 @@ def tell(tl: Any) -> Story:
     state_of = _damage_states(tl)
     for e in strikes:
         by_hour.setdefault(e["hour"], []).append(e["subject"])
+    hit: list[tuple[int, float, str]] = []
     for hr, subj in sorted(by_hour.items()):
         groups: dict[str, list[str]] = {}
         for a in subj:
@@ -159,9 +227,9 @@ def tell(tl: Any) -> Story:
                 shown = ", ".join(g[:12]) + (f" and {len(g) - 12} more" if len(g) > 12 else "")
                 word = "destroyed" if state == "destroyed" else f"{state} damage"
                 parts.append(f"{len(g)} asset{'s' if len(g) != 1 else ''} {word} — {shown}")
-        sec["hit"].append(f"Hour {hr}: " + "; ".join(parts) + ".")
+        hit.append((hr, 0, f"Hour {hr}: " + "; ".join(parts) + "."))
     for e in damaged:
-        sec["hit"].append(f"Hour {e['hour']}: {e['text']}")
+        hit.append((e["hour"], 2, f"Hour {e['hour']}: {e['text']}"))
     if len(h) and "islands" in h:
         sec["islands"].append(f"After the strike the grid is in {int(h['islands'].iloc[0])} islands, "
                               f"{int(h['energised_islands'].iloc[0])} of them energised.")
@@ -173,15 +241,37 @@ def tell(tl: Any) -> Story:
     for d in dark_reasons[:5]:
         sec["islands"].append(f"Island {d['island']} ({d['buses']} buses, {d['load_mw']:.2f} MW of load) is dark: "
                               f"{d['reason']}.")
-    fac_lines = [(hr, f"Hour {hr}: {names[fid]} ({kinds[fid]}) switches to backup power.")
-                 for fid, hr in on_backup.items()]
-    fac_lines += [(hr, f"Hour {hr}: {names[fid]} ({kinds[fid]}) goes dark.") for fid, hr in dark.items()]
-    sec["facilities"] = [s for _, s in sorted(fac_lines, key=lambda x: x[0])]
+    # what went dark and when: every change of every facility, with the rolling outages that cause some of them
+    # (a rolling outage comes first within its hour: it is the cause)
+    fac_lines = [(c["hour"], 1, f"Hour {c['hour']}: {names.get(c['facility'], c['facility'])} "
+                                f"({kinds.get(c['facility'], '?')}) {_CHANGE.get((c['from'], c['to']), c['to'])}"
+                                + (f" after {c['after_h']} h." if c["after_h"] else "."))
+                 for c in changes]
+    fac_lines += [(e["hour"], 0, f"Hour {e['hour']}: rolling outage — {e['text']}") for e in rolling]
+    sec["facilities"] = [t for _, _, t in sorted(fac_lines, key=lambda x: (x[0], x[1]))]
+    # a destroyed bus cuts the facilities on it off the grid; the buildings themselves are not modelled as hit
+    if "bus" in fac.columns:
+        fac_bus = dict(zip(fac["id"].astype(str), fac["bus"].astype(str)))
+        for e in strikes:
+            on = [f for f, b in fac_bus.items() if b == e["subject"]]
+            if on:
+                who = ", ".join(f"{names[f]} ({kinds[f]})" for f in on)
+                hit.append((e["hour"], 1, f"Hour {e['hour']}: {e['subject']} feeds {who}, cut off from the grid."))
+    aimed: list[dict[str, Any]] = []
+    if scenario is not None and grid is not None:
+        from svitlo.report.aims import attribute, scenario_aims
+
+        aimed = attribute(by_hour, scenario_aims(scenario), grid, weapons=dict(scenario.weapons))
+        for a in aimed:
+            what = ", ".join(a["destroyed"]) + " destroyed nearby" if a["destroyed"] else "nothing destroyed nearby"
+            hit.append((a["hour"], 0.5, f"Hour {a['hour']}: {a['n']} × {a['weapon']} aimed at {a['aim']}: {what}."))
+    facts["aim_points"] = aimed
+    sec["hit"] = [t for _, _, t in sorted(hit, key=lambda x: (x[0], x[1]))]
     def by_hour(evs: list[dict[str, Any]]) -> list[str]:
         return [f"Hour {e['hour']}: {e['text']}" for e in sorted(evs, key=lambda e: e["hour"])]
 
     sec["backups"] = by_hour(empty + refuels)
-    sec["restoration"] = by_hour(repairs + back)
+    sec["restoration"] = by_hour(repairs)
     if len(pwp):
         sec["people"].append(f"People without power peak at {_people(pwp[peak])} at hour {hours[peak]}; "
                              f"{_people(pwp[-1])} at the last hour.")
@@ -189,7 +279,18 @@ def tell(tl: Any) -> Story:
             low = int(np.argmin(tel))
             sec["people"].append(f"Telecom coverage falls to {tel[low] * 100:.0f} % at hour {hours[low]} "
                                  f"and ends at {tel[-1] * 100:.0f} %.")
-        worst = float(np.min(crit_share))
-        if math.isfinite(worst):
-            sec["people"].append(f"Critical load served never falls below {worst * 100:.0f} %.")
+        if counts:
+            w = max(counts, key=lambda c: (c["dark"], c["backup"], -c["hour"]))
+            kinds_dark = ", ".join(f"{d['dark']} {k}" for k, d in w["by_kind"].items() if d["dark"])
+            sec["people"].append(f"Facilities at hour {w['hour']}, the worst: {w['grid']} on grid power, "
+                                 f"{w['backup']} on backup, {w['dark']} dark" + (f" ({kinds_dark})." if kinds_dark
+                                                                                  else "."))
+            end = counts[-1]
+            sec["people"].append(f"At the last hour: {end['grid']} on grid power, {end['backup']} on backup, "
+                                 f"{end['dark']} dark.")
+        if (cl > 0).any():
+            worst = float(np.min(crit_share))
+            low = int(np.argmin(crit_share))
+            sec["people"].append(f"Tier-1 load supplied (by the grid or by facility backups) is lowest at hour "
+                                 f"{hours[low]}: {worst * 100:.0f} % of {cl[low]:.2f} MW.")
     return Story(facts=facts, sections=sec)

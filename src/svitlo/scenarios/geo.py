@@ -138,8 +138,11 @@ DEFAULT_WEAPONS: dict[str, WeaponClass] = {
 
 
 class Aim(_Strict):
-    """``n`` weapons of class ``weapon`` aimed at (``lat``, ``lon``) (deg); ``cep_m`` overrides the class CEP."""
+    """``n`` weapons of class ``weapon`` aimed at (``lat``, ``lon``) (deg); ``cep_m`` overrides the class CEP;
+    ``name`` names the place for people ("town substation"): the story and report tie what was destroyed to
+    it."""
 
+    name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
     weapon: str

@@ -10,7 +10,7 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
       - assets: [line:3, bus:7]
       - random: {k: 10, kinds: [line, trafo], seed: 1}
       - targeted: {k: 5, by: degree}
-      - geographic: {aim: [{lat: 48.46, lon: 7.91, weapon: FAB-500, n: 2}], seed: 3}   # svitlo.scenarios.geo
+      - geographic: {aim: [{name: town substation, lat: 48.46, lon: 7.91, weapon: FAB-500, n: 2}], seed: 3}   # svitlo.scenarios.geo; name: optional, for the story
     weapons: {glide-250: {explosive_kg: 95, cep_m: 60}}                              # user weapon classes
     damage:                       # damage states, sites, spares (svitlo.scenarios.damage_states.DamageModel)
       states: {line: {light: {kpa: 10, repair: {median_h: 6, beta: 0.6}}, destroyed: {kpa: 48, repair: {median_h: 150}}}}
