@@ -263,7 +263,7 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
 
         aimed = attribute(by_hour, scenario_aims(scenario), grid, weapons=dict(scenario.weapons))
         for a in aimed:
-            what = ", ".join(a["destroyed"]) + " destroyed nearby" if a["destroyed"] else "nothing destroyed nearby"
+            what = ", ".join(a["destroyed"]) + " hit nearby" if a["destroyed"] else "nothing hit nearby"
             hit.append((a["hour"], 0.5, f"Hour {a['hour']}: {a['n']} × {a['weapon']} aimed at {a['aim']}: {what}."))
     facts["aim_points"] = aimed
     sec["hit"] = [t for _, _, t in sorted(hit, key=lambda x: (x[0], x[1]))]
