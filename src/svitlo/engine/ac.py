@@ -322,10 +322,11 @@ def _collect(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray
                        voltage_violations=int(viol.sum()),
                        max_loading_percent=float(np.nanmax(ld[brm], initial=0.0)),
                        overloaded_branches=int(np.nansum(ld[brm] > 100.0)))
-            row["losses_mw"] = row["slack_p_mw"] - row["slack_p_dc_mw"]
-            pmax = row["slack_p_max_mw"]
-            row["slack_over_limit"] = bool(np.isfinite(pmax) and row["slack_p_mw"] > pmax * (1 + 1e-6) + 1e-6)
-            row["collapsed"] = bool(row["vm_min_pu"] < collapse_vm_pu)
+            row["losses_mw"] = float(row["slack_p_mw"]) - float(row["slack_p_dc_mw"])  # type: ignore[arg-type]
+            pmax = float(row["slack_p_max_mw"])  # type: ignore[arg-type]
+            slack_p = float(row["slack_p_mw"])  # type: ignore[arg-type]
+            row["slack_over_limit"] = bool(np.isfinite(pmax) and slack_p > pmax * (1 + 1e-6) + 1e-6)
+            row["collapsed"] = bool(float(row["vm_min_pu"]) < collapse_vm_pu)  # type: ignore[arg-type]
         rows.append(row)
     islands = pd.DataFrame(rows, columns=["island", "buses", "slack", "converged", "mode", "slack_p_mw",
                                           "slack_p_dc_mw", "losses_mw", "vm_min_pu", "vm_max_pu",

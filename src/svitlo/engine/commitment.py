@@ -65,7 +65,11 @@ def commit_island(*, p_min: np.ndarray, p_max: np.ndarray, forms: np.ndarray, co
     c = np.concatenate([np.full(ng, -1e-4), 1e-7 * np.nan_to_num(cost), weights[pos]])
     lo = np.zeros(n_col)
     hi = np.concatenate([np.ones(ng), cap, load_mw[pos]])
-    rows, cols, vals, rlo, rhi = [], [], [], [], []
+    rows: list = []
+    cols: list = []
+    vals: list = []
+    rlo: list = []
+    rhi: list = []
 
     def row(entries, a, b):
         r = len(rlo)

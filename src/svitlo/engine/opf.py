@@ -247,7 +247,7 @@ def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands:
     if gens.size:
         gi = labels[cg.gen_bus[gens]]
         fin = np.isfinite(pmax[gens])
-        cap = np.bincount(gi[fin], weights=pmax[gens][fin], minlength=n_islands)
+        cap = np.bincount(gi[fin], weights=pmax[gens][fin], minlength=n_islands).astype(float)
         inf_cap[gi[~fin]] = True
     cap = np.where(inf_cap, np.inf, cap)
 
@@ -282,14 +282,17 @@ def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands:
     curt_blk = sp.csr_matrix((np.ones(nneg), (col_of_bus[cg.load_bus[neg]], np.arange(nneg))),
                              shape=(n_th, nneg))
     bal = sp.hstack([bal_theta, gen_blk, shed_blk, curt_blk, sp.csr_matrix((n_th, npwl))], format="csr")
-    rhs = -np.bincount(col_of_bus[cg.load_bus[fixed]], weights=cg.load_p_mw[fixed], minlength=n_th)
+    rhs: np.ndarray = -np.bincount(col_of_bus[cg.load_bus[fixed]], weights=cg.load_p_mw[fixed], minlength=n_th)
     rhs = rhs - shift_inj
 
     rate = cg.br_rate_mw[flow_br]
     has_rate = np.isfinite(rate)
     rated = flow_br[has_rate]
     # piecewise-linear costs: y_g - s_k P_g >= f_k - s_k p_k for every segment k of generator g
-    pr, pc, pv, plo = [], [], [], []
+    pr: list = []
+    pc: list = []
+    pv: list = []
+    plo: list = []
     for m, k in enumerate(pwl_g):
         pp_, cc = cg.gen_pwl[int(gens[k])]
         sl = np.diff(cc) / np.diff(pp_)

@@ -274,11 +274,11 @@ def island_viability(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, 
         # 2. adequacy ---------------------------------------------------------------------------------
         gf_cap = float(pmax[gi[forms[gi]]].sum())
         if supply > 0 and gf_cap < opts.min_grid_forming_share * supply:
-            _dark(out, i, gi, GF_SHARE)
+            _dark(out, int(i), gi, GF_SHARE)
             continue
         e = float(ke[gi].sum())
         if pos > 0 and e < opts.min_inertia_s * pos:
-            _dark(out, i, gi, INERTIA)
+            _dark(out, int(i), gi, INERTIA)
             continue
         # 3. frequency at separation ------------------------------------------------------------------
         deficit = -float(g0[gi].sum() + l0[li].sum())
@@ -296,7 +296,7 @@ def island_viability(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, 
                 out.nadir_hz[i] = u.nadir_hz
                 out.ufls_stages[i] = u.stages
                 if u.collapsed:
-                    _dark(out, i, gi, COLLAPSE)
+                    _dark(out, int(i), gi, COLLAPSE)
                     continue
                 if u.shed_fraction > 0:
                     cut = li[~exempt[li] & (p_load[li] > 0)]
@@ -312,7 +312,7 @@ def island_viability(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, 
                                              cost=cg.gen_cost[gi], load_mw=out.load_p_mw[li],
                                              weights=milp_weights[li])
             if not feasible:
-                _dark(out, i, gi, PMIN)
+                _dark(out, int(i), gi, PMIN)
                 out.decommitted[i] = gi.size
                 continue
             out.decommitted[i] = int((~online).sum())
@@ -335,7 +335,7 @@ def island_viability(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, 
             out.decommitted[i] = gi.size - on.size
             out.committed[np.setdiff1d(gi, on)] = False
             if pmin[on].sum() > demand:
-                _dark(out, i, gi, PMIN)
+                _dark(out, int(i), gi, PMIN)
                 out.decommitted[i] = gi.size
                 continue
     out.committed[:] &= out.lit[np.maximum(g_isl, 0)] & (g_isl >= 0)

@@ -82,7 +82,7 @@ def tier_from_name(value: int | str) -> int:
             value = int(key) if len(key) < 10 else MAX_TIER + 1
         else:
             raise ValueError(f"unknown tier {value!r}; expected one of {sorted(TIER_NAMES)} or an integer >= 1")
-    if isinstance(value, float) and not value.is_integer():
+    if isinstance(value, float) and not float(value).is_integer():
         raise ValueError(f"tier must be an integer, got {value!r}")
     if not 1 <= int(value) <= MAX_TIER:
         raise ValueError(f"tier must be an integer from 1 to {MAX_TIER}")

@@ -18,7 +18,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,12 +68,12 @@ def refuel_hours(sc: Scenario, seed: int | None) -> list[int]:
     return out
 
 
-def run_fail_prob(fac: pd.DataFrame, gen_mttf_h: float | dict[str, float] | None) -> np.ndarray | None:
+def run_fail_prob(fac: pd.DataFrame, gen_mttf_h: float | Mapping[Any, float] | None) -> np.ndarray | None:
     """Probability per running hour that each facility's generator breaks down (``None``: no breakdowns)."""
     if gen_mttf_h is None:
         return None
     kinds = fac["kind"].to_numpy(dtype=object)
-    if isinstance(gen_mttf_h, dict):
+    if isinstance(gen_mttf_h, Mapping):
         mttf = np.array([float(gen_mttf_h.get(k, np.inf)) for k in kinds], dtype=float)
     else:
         mttf = np.full(kinds.size, float(gen_mttf_h))

@@ -297,6 +297,7 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
         st.settle = changed = True
     elif st.settle:
         st.settle = False
+        assert st.base is not None and st.tripped is not None
         before = float(st.base.load_served_mw.sum())
         s = settle(cg, replace(st.base.damage, gen_alive=st.base.damage.gen_alive & ~st.tripped), mode=sc.mode,
                    options=ctx.opf_options, cascade=ctx.cascade, facility_loads=ctx.fidx.load,
@@ -308,6 +309,7 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
                                            "by priority tier, within the islands' capacity.")
         changed = True
     base = st.base
+    assert base is not None
     new_off = st.off
     ro = sc.rolling_outages
     if ro is not None and ctx.queue is not None and h >= ro.start_h:
@@ -343,12 +345,13 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
             if ctx.grid is None:
                 raise ScenarioError("ac_check needs the grid, not only its compiled arrays", field="ac_check",
                                     value=True)
-            a = ac_check(ctx.grid, cg, st.state, **sc.ac.model_dump())
+            a = ac_check(ctx.grid, cg, base if st.state is None else st.state, **sc.ac.model_dump())
             extras.update(a.tables)
             info["ac"] = a.summary()
-        st.impact = build_impact(cg, st.state, scenario=sc.name, tier_weights=ctx.tier_weights, extras=extras,
+        st.impact = build_impact(cg, base if st.state is None else st.state, scenario=sc.name, tier_weights=ctx.tier_weights, extras=extras,
                                  info=info)
         hourly.impacts[h] = st.impact
+    assert st.impact is not None
     st.live = st.impact.buses["energised"].to_numpy(bool)
 
 

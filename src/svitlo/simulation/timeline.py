@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,7 @@ def run_timeline(cg: CompiledGrid, sc: Scenario, facilities: pd.DataFrame | None
     n_f, H = len(fac), ctx.horizon_h
     st = SimState(backup=bk.initial_state(ctx.spec) if ctx.spec else None, prev=np.zeros(n_f, np.int64),
                   lost_at=np.zeros(n_f), until=np.full(n_f, np.nan), on_backup_h=np.zeros(n_f), dark_h=np.zeros(n_f),
-                  off=np.zeros(cg.n_load, dtype=bool), stock=dict(sc.damage.spares), damaged_h=np.zeros(n_f))
+                  off=np.zeros(cg.n_load, dtype=bool), stock={str(k): int(v) for k, v in sc.damage.spares.items()}, damaged_h=np.zeros(n_f))
     hourly = Hourly(ctx)
     ev = EventLog()
     for h in range(H):
@@ -252,8 +253,7 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
     return SimContext(
         cg=cg, sc=sc, fac=fac, seed=int(seed), horizon_h=H, policy=policy, tier_weights=weights,
         opf_options={"tier_weights": weights} if sc.mode == "opf" else None,
-        durations=repair_durations({str(k): float(getattr(v, "median_h", v)) for k, v in rep.durations_h.items()}
-                                   if rep and rep.durations_h else None),   # a random duration: its median
+        durations=repair_durations(_median_durations(rep.durations_h) if rep and rep.durations_h else None),
         explicit=explicit, order=[str(cg.aliases.get(o, o)) for o in (rep.order if rep else [])],
         spec=replace(bk.backup_spec(fac), run_fail_prob=run_fail_prob(fac, sc.gen_mttf_h)) if len(fac) else None,
         draws=bk.start_draws(seed, len(fac), H + 1), fidx=facility_index(fac, cg),
@@ -264,6 +264,11 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
         targets=_facility_targets(cg, fac) if len(fac) else None,
         user_kinds=frozenset(str(k) for k in rep.durations_h) if rep else frozenset(),
         viability=viability_options(sc))
+
+
+def _median_durations(durations: Mapping[Any, Any]) -> dict[str, float]:
+    """Hours per asset kind: a fixed number, or a random duration's median."""
+    return {str(k): float(v.median_h if hasattr(v, "median_h") else v) for k, v in durations.items()}
 
 
 def _facility_targets(cg: CompiledGrid, fac: pd.DataFrame) -> FacilityTargets:

@@ -42,7 +42,7 @@ def open_store(path: str | os.PathLike, *, key: dict[str, Any], n: int, chunk_si
     ``key`` (JSON-able) holds everything that decides the rows; with svitlo's version, ``n`` and the grid
     fingerprint it forms the run id. Use as a context manager (it holds the folder's write lock).
     """
-    from svitlo import __version__
+    from svitlo._version import __version__
 
     ident = {"key": key, "n": int(n), "grid": grid_fingerprint, "engine": f"{__version__}+batch"}
     run_id = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20]

@@ -250,9 +250,9 @@ def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAUL
     big = np.flatnonzero(comp_size > bound)
     comp_img = np.full(n_comp, -1, dtype=np.int64)
     comp_img[big] = np.arange(big.size)
-    img = np.zeros((big.size, nf, cg.n_bus), dtype=dtype)
-    for j, c in enumerate(big):
-        fc = np.where((bus_comp == c)[:, None], feat, 0.0) / cg.base_mva
+    img: np.ndarray = np.zeros((big.size, nf, cg.n_bus), dtype=dtype)
+    for j, comp in enumerate(big.tolist()):
+        fc = np.where((bus_comp == comp)[:, None], feat, 0.0) / cg.base_mva
         img[j] = times_z(fc.T)
     fac = BatchFactor(dtype=dtype, bound=int(bound), n_tiers=nt, tiers=tiers, bus_comp=bus_comp.astype(np.int64),
                       comp_size=comp_size, comp_img=comp_img, comp_root=root, tree_parent=parent, tree_pbr=pbr,
@@ -276,7 +276,7 @@ def branch_rows(cg: CompiledGrid, fac: BatchFactor) -> np.ndarray | None:
     per = _CACHE.setdefault(cg, {})
     key = (cg.fingerprint, np.dtype(fac.dtype).name, fac.bound, "branch_rows")
     if key not in per:
-        rows = np.empty((cg.n_branch, cg.n_bus), dtype=fac.dtype)
+        rows: np.ndarray = np.empty((cg.n_branch, cg.n_bus), dtype=fac.dtype)
         rows[~fac.br_alive0] = 0.0
         row_differences(fac.Z, cg.br_f.astype(np.int64), cg.br_t.astype(np.int64),
                         np.flatnonzero(fac.br_alive0).astype(np.int64), rows)

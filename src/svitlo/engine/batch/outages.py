@@ -150,9 +150,9 @@ def outages_from_ids(cg: CompiledGrid, scenarios: Sequence[Iterable[str]]) -> Ou
         cls[j], idx[j] = cls_code[c], i
     scen = np.repeat(np.arange(n, dtype=np.int64), lens)
     parts = {}
-    for j, c in enumerate(_CLASSES):
-        sel = cls == j
-        parts[f"{c}_ptr"], parts[f"{c}_idx"] = _csr_pairs(scen[sel], idx[sel].astype(np.int64), n)
+    for code, name in enumerate(_CLASSES):
+        sel = cls == code
+        parts[f"{name}_ptr"], parts[f"{name}_idx"] = _csr_pairs(scen[sel], idx[sel].astype(np.int64), n)
     return Outages(**parts)
 
 

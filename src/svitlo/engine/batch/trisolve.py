@@ -73,7 +73,8 @@ def sparse_inverse_rows(a: sp.spmatrix, *, dtype: type = np.float64, block: int 
     n = a.shape[0]
     if index is None:
         index, size = np.arange(n, dtype=np.int64), n
-    out = np.zeros((size, size), dtype=dtype)
+    m = int(size)  # type: ignore[arg-type]
+    out: np.ndarray = np.zeros((m, m), dtype=dtype)
     if n == 0:
         return out
     try:

@@ -89,10 +89,10 @@ def viability_factor(cg: CompiledGrid, fac: BatchFactor, opts: ViabilityOptions)
     z = fac.Z
     theta0 = rhs @ z.astype(np.float64, copy=False)
     big = np.flatnonzero(fac.comp_img >= 0)
-    img = np.zeros((big.size, nf, cg.n_bus), dtype=fac.dtype)
-    for c in big:
-        fc = np.where((fac.bus_comp == c)[:, None], feat, 0.0) / cg.base_mva
-        img[fac.comp_img[c]] = fc.T.astype(fac.dtype) @ z
+    img: np.ndarray = np.zeros((big.size, nf, cg.n_bus), dtype=fac.dtype)
+    for comp in big.tolist():
+        fc = np.where((fac.bus_comp == comp)[:, None], feat, 0.0) / cg.base_mva
+        img[fac.comp_img[comp]] = fc.T.astype(fac.dtype) @ z
     out = dataclasses.replace(fac, feat=feat, feat_gen=fg, feat_load=fl, feat_comp=feat_comp, img=img,
                               theta0=np.asarray(theta0, dtype=np.float64), coef0=coef0, comp_out=comp_out,
                               comp_frac=comp_frac, intact_ok=bool(ok))
