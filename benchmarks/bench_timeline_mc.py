@@ -46,9 +46,9 @@ def main() -> None:
     a = ap.parse_args()
 
     from _common import machine
-    from svitlo.engine.timeline import simulate
 
     import svitlo
+    from svitlo import simulate
     from svitlo.analyses.sweep.plan import scenario_seed
     from svitlo.analyses.sweep.timeline_mc import sweep_timelines
     from svitlo.simulation.fast import HOURLY_METRICS, run_timelines, timeline_model
@@ -60,7 +60,7 @@ def main() -> None:
         sc = svitlo.parse_scenario({**sc.model_dump(), **RANDOM_INPUTS}, base_dir=sc.base_dir)
     t = time.perf_counter()
     grid = svitlo.load_grid(sc.grid, base_dir=sc.base_dir)
-    m = timeline_model(sc, grid=grid)
+    m = timeline_model(svitlo.prepare(grid, sc))
     print(f"load + compile: {time.perf_counter() - t:.2f} s")
 
     seeds = [scenario_seed(sc.seed, i) for i in range(a.sim_sample)]

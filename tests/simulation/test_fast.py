@@ -18,9 +18,10 @@ from svitlo.model.compiled import compile_grid
 from svitlo.scenarios.durations import Lognormal
 from svitlo.simulation.fast import HOURLY_METRICS, run_timelines, timeline_model
 from svitlo.simulation.lean import lean_state
+from svitlo.simulation.steps import FACILITY_STATES
 
 DEMO = Path(svitlo.__file__).parent / "data" / "demo" / "izum_like.yaml"
-CODES = {name: code for code, name in enumerate(bk.STATES)}
+CODES = {name: code for code, name in enumerate(FACILITY_STATES)}
 
 FAC = str(Path(__file__).resolve().parents[1] / "data" / "facilities_small.csv")
 
@@ -142,7 +143,7 @@ def test_bad_duration_spec_is_a_scenario_error():
         svitlo.parse_scenario({"grid": "case9", "repairs": {"durations_h": {"line": {"median_h": -3}}}})
 
 
-def test_vectorised_geographic_strikes_equal_resolve_strikes(demo):
+def test_strike_resolver_equals_resolve_strikes(demo):
     from svitlo.scenarios.strikes import resolve_strikes
     from svitlo.simulation.strikes_fast import StrikeResolver
 
@@ -155,3 +156,68 @@ def test_vectorised_geographic_strikes_equal_resolve_strikes(demo):
                 want = resolve_strikes(m.cg, strikes, seed=seed, weapons=sc.weapons, wave=wave,
                                        use_strike_seeds=use)
                 assert res.resolve(strikes, seed=seed, wave=wave, use_strike_seeds=use) == want
+
+
+def _substation_case(beta):
+    """The hand-checked damage case of ``test_damage_timeline`` (a substation, a spare-limited transformer, a
+    hospital damaged by the strike); ``beta > 0`` makes the repair times random."""
+    import math
+
+    import pandas as pd
+
+    from svitlo.model.grid import make_grid
+
+    m_deg = math.pi / 180 * 6_371_008.8
+
+    def ll(east_m, north_m):
+        return 50.0 + north_m / m_deg, 30.0 + east_m / (m_deg * math.cos(math.radians(50.0)))
+
+    pos = [ll(-2000, 500), ll(0, 0), ll(0, 0), ll(0, 0)]
+    buses = pd.DataFrame({"lat": [p[0] for p in pos], "lon": [p[1] for p in pos]},
+                         index=[f"bus:{i}" for i in range(4)])
+    br = pd.DataFrame({"from_bus": ["bus:0", "bus:1", "bus:1"], "to_bus": ["bus:1", "bus:2", "bus:3"],
+                       "x_pu": [0.05, 0.1, 0.1], "kind": ["line", "trafo", "trafo"]},
+                      index=["line:0", "trafo:0", "trafo:1"])
+    grid = make_grid(buses=buses, branches=br,
+                     generators=pd.DataFrame({"bus": ["bus:0"], "p_max_mw": [100.0]}, index=["gen:0"]),
+                     loads=pd.DataFrame({"bus": ["bus:2", "bus:3"], "p_mw": [10.0, 8.0]},
+                                        index=["load:0", "load:1"]), name="substation")
+    q_lat, q_lon = ll(0, 600)
+    sure = {"distance_m": [0, 1000, 1001], "probability": [1.0, 1.0, 0.0]}
+    t_lat, t_lon = ll(5000, 0)
+    sc = {
+        "name": "hand-checked", "horizon_h": 120,
+        "weapons": {"probe": {"explosive_kg": 0.001, "curves": {"line": {"light": sure},
+                                                                "trafo": {"destroyed": sure}}}},
+        "strikes": [{"geographic": {"points": [{"lat": q_lat, "lon": q_lon, "weapon": "probe"}],
+                                    "kinds": ["line", "trafo"]}}],
+        "damage": {"states": {"line": {"light": {"kpa": 10, "repair": {"median_h": 6, "beta": beta}}},
+                              "trafo": {"destroyed": {"kpa": 68.9, "needs_spare": True,
+                                                      "repair": {"median_h": 10, "beta": beta}}}},
+                   "spares": {"trafo": 1}, "spare_wait_h": 20, "lead_time_h": 100,
+                   "facilities": {"hospital": {"kpa": 20.7, "repair": {"median_h": 40, "beta": beta}}}},
+        "repairs": {"crews": 2},
+        "facilities": [{"id": "hosp", "kind": "hospital", "name": "Hospital", "bus": "bus:2", "lat": q_lat,
+                        "lon": q_lon, "demand_kw": 500, "gen_kw": 500, "fuel_h": 200},
+                       {"id": "tower", "kind": "telecom", "name": "Tower", "bus": "bus:3", "lat": t_lat,
+                        "lon": t_lon, "demand_kw": 3}],
+    }
+    return grid, sc
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.6])
+def test_damage_states_spares_and_damaged_facilities_equal_simulate(beta):
+    # damage states put assets out, a destroyed transformer waits for a spare (one in stock, then the lead
+    # time), crews start after the wait, and the hospital is damaged: out of service, no backup drawn
+    grid, sc = _substation_case(beta)
+    m = timeline_model(svitlo.prepare(grid, sc))
+    seeds = [0, 1, 2, 5]
+    b = run_timelines(m, seeds)
+    for s, seed in enumerate(seeds):
+        assert_same(simulate(grid, sc, seed=seed, use_strike_seeds=False), b, s)
+    hosp = list(b.facility_ids).index("hosp")
+    assert (b.states[:, hosp, 0] == CODES["damaged"]).all()
+    if beta == 0:   # the hand-checked story: load:0 (bus:2) back when trafo:0 is, at hour 30; no fuel burnt
+        assert (b.hours_on_backup[:, hosp] == 0).all()
+        assert (b.ens_mwh[:, 29] > b.ens_mwh[:, 30]).all()
+        assert (b.states[:, hosp, :40] == CODES["damaged"]).all() and (b.states[:, hosp, 40:] == 0).all()

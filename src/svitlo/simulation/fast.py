@@ -1,22 +1,27 @@
 """An array kernel for Monte Carlo of timelines: many seeds of one scenario, the numbers of :func:`svitlo.simulate`.
 
 :func:`run_timelines` follows, for every seed, exactly the rules of :func:`svitlo.simulate` (same strikes,
-waves, crews and repair order, sampled repair durations, refuels and their delays, rolling outage blocks,
-generator starts and breakdowns; :mod:`svitlo.simulation.sampling`), but keeps only what a Monte Carlo needs
-and shares work across seeds:
+waves, damage states, crews and repair order, sampled repair durations, spare waits, damaged facilities,
+refuels and their delays, rolling outage blocks, generator starts and breakdowns;
+:mod:`svitlo.simulation.sampling`), but keeps only what a Monte Carlo needs and shares work across seeds:
 
-1. **Grid path per seed** (Python, event logic only): the damage and rolling-outage plan hour by hour. Each
-   distinct grid state ``(destroyed assets, loads rotated off)`` is evaluated once for the whole batch
+1. **Grid path per seed** (Python, event logic only): the damage and rolling-outage plan hour by hour, as
+   :mod:`svitlo.simulation.steps`: strikes resolved per seed by
+   :func:`svitlo.scenarios.strikes.resolve_damage` (the assets each damage state puts out, its crew hours and
+   wait for a spare, :func:`svitlo.simulation.repair_times.repair_plan`; damaged facilities out until
+   repaired, their carved load with no demand). Each
+   distinct grid state ``(assets out, loads rotated off)`` is evaluated once for the whole batch
    (:func:`svitlo.engine.state.evaluate_state`) and reduced to a few numbers (energy not served, weighted,
    people without power, tier-1 demand and supply) and the facilities it supplies. Timelines of one
    scenario revisit the same few states, so almost every hour is a table look-up.
 2. **Facilities of all seeds at once**: the backup step of :mod:`svitlo.facilities.backup` on arrays of shape
-   ``seeds x facilities`` (flattened), one call per hour.
+   ``seeds x facilities`` (flattened), one call per hour; a damaged facility draws no power and runs no
+   backup (state code :data:`svitlo.simulation.steps.DAMAGED`).
 
 A test holds it equal to :func:`svitlo.simulate` seed by seed. Metrics per hour match ``Timeline.hourly``
 (``ens_mwh``, ``ens_weighted_mwh``, ``people_without_power``, ``load_mw``, ``critical_load_mw``,
 ``critical_served_mw``) and per facility ``Timeline.facilities`` (``hours_dark``, ``hours_on_backup``,
-``hours_until_dark``) and ``Timeline.facility_states`` (codes of :data:`svitlo.facilities.backup.STATES`).
+``hours_until_dark``) and ``Timeline.facility_states`` (codes of :data:`svitlo.simulation.steps.FACILITY_STATES`).
 
 Examples
 --------
@@ -43,13 +48,18 @@ from svitlo.facilities import backup as bk
 from svitlo.facilities.supply import FacilityIndex, facility_index
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.tiers import default_tier_weights, tier_weight_array
+from svitlo.scenarios.outcome import AssetDamage, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Repairs, Scenario
+from svitlo.scenarios.strikes import resolve_damage
 from svitlo.simulation.facilities import facility_on_grid
 from svitlo.simulation.lean import lean_state
+from svitlo.simulation.repair_times import repair_plan
 from svitlo.simulation.repairs import Job, assign_crews, repair_durations
 from svitlo.simulation.rolling import plan_rolling, queue_of_loads
 from svitlo.simulation.sampling import refuel_hours, repair_sampler, run_fail_prob
+from svitlo.simulation.steps import DAMAGED
 from svitlo.simulation.strikes_fast import StrikeResolver
+from svitlo.simulation.timeline import _facility_targets
 
 __all__ = ["TimelineModel", "TimelineBatch", "timeline_model", "run_timelines", "state_cache", "grid_paths",
            "facility_draws", "backup_phase", "HOURLY_METRICS"]
@@ -83,7 +93,8 @@ class TimelineModel:
 @dataclass(frozen=True, eq=False)
 class TimelineBatch:
     """Results of :func:`run_timelines`: per-hour arrays ``(seeds, hours)`` named in :data:`HOURLY_METRICS`,
-    facility arrays ``(seeds, facilities)`` and ``states`` ``(seeds, facilities, hours)`` (int8 codes)."""
+    facility arrays ``(seeds, facilities)`` and ``states`` ``(seeds, facilities, hours)`` (int8 codes of
+    :data:`svitlo.simulation.steps.FACILITY_STATES`)."""
 
     seeds: np.ndarray
     facility_ids: np.ndarray
@@ -153,7 +164,29 @@ class _States:
         self.tiers = np.unique(cg.load_tier)
         self.tw = tier_weight_array(self.tiers.astype(np.int64), self.weights)
         self.t1 = cg.load_tier == 1
-        self.strikes = StrikeResolver(cg, m.sc.weapons)
+        self.strikes = StrikeResolver(cg, m.sc.weapons, damage=m.sc.damage)
+        self.targets = _facility_targets(cg, m.facilities) if len(m.facilities) else None
+        self._flows: list[np.ndarray] = [] if m.flows is None else [m.flows]
+
+    def flows(self) -> np.ndarray:
+        if not self._flows:
+            self._flows.append(intact_flows(self.m.cg))
+        return self._flows[0]
+
+    def strikes_at(self, h: int, seed: int, down: list[str], use_strike_seeds: bool) -> StrikeOutcome:
+        """The damage the strikes of hour ``h`` do in timeline ``seed`` (``steps.strikes_at``, same calls)."""
+        cg, sc = self.m.cg, self.m.sc
+        out: list[StrikeOutcome] = []
+        if h == 0 and sc.strikes:
+            out.append(resolve_damage(cg, sc.strikes, seed=seed, intact_flows=self.flows, weapons=sc.weapons,
+                                      damage=sc.damage, facilities=self.targets, use_strike_seeds=use_strike_seeds))
+        for w, wave in enumerate(sc.waves):
+            if wave.at_h == h:
+                taken = set(down) | {a for o in out for a in o.out_ids}
+                out.append(resolve_damage(cg, wave.strikes, seed=seed, intact_flows=self.flows, weapons=sc.weapons,
+                                          wave=w + 1, exclude=taken, damage=sc.damage, facilities=self.targets,
+                                          use_strike_seeds=use_strike_seeds))
+        return merge_outcomes(out)
 
     def evaluate(self, damage: DamageState) -> StateResult:
         if self.m.sc.mode == "balance":
@@ -232,16 +265,25 @@ def _strikes(m: TimelineModel, res: StrikeResolver, h: int, seed: int, down: dic
 
 
 def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None, explicit: dict[str, int],
-               use_strike_seeds: bool) -> np.ndarray:
-    """State id of every hour of timeline ``seed`` (the rules of :mod:`svitlo.simulation.steps`, up to ``solve_grid``)."""
+               use_strike_seeds: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """State id of every hour of timeline ``seed`` and its damaged facilities ``(facilities, H)`` (``None``:
+    none), by the rules of :mod:`svitlo.simulation.steps` up to ``solve_grid``: strikes resolved to damage
+    states (:func:`svitlo.scenarios.strikes.resolve_damage`, as ``strikes_at``), the assets each puts out,
+    spare waits and crew hours (:func:`svitlo.simulation.repair_times.repair_plan`), damaged facilities."""
     cg, sc, H = m.cg, m.sc, m.horizon_h
     durations = repair_durations(rep.durations_h if rep else None)
+    user_kinds = {str(k) for k in rep.durations_h} if rep else set()
     sample = repair_sampler(cg, sc, seed)
     order = [str(cg.aliases.get(o, o)) for o in (rep.order if rep else [])]
     crews = rep.crews if rep else 0
     start_h = rep.start_h if rep else 0
     strike_hours = {0} | {w.at_h for w in sc.waves}
     destroyed: dict[str, int] = {}
+    damage: dict[str, AssetDamage] = {}
+    work_h: dict[str, float] = {}
+    ready: dict[str, int] = {}
+    stock: dict[str, int] = dict(sc.damage.spares)
+    fac_down: dict[int, int] = {}
     first_hit: dict[str, int] = {}
     busy: dict[str, Job] = {}
     ro = sc.rolling_outages
@@ -250,10 +292,13 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
     last_plan: dict[int, tuple[int, int]] = {}
     off = np.zeros(cg.n_load, dtype=bool)
     out = np.empty(H, dtype=np.int64)
+    n_f = len(m.facilities)
+    down_h: np.ndarray | None = None
     key: frozenset = frozenset()
     names: list[str] = []
     sid = -1
     explicit_hours = set(explicit.values())
+    fac_ids = m.facilities["id"].to_numpy(dtype=object)
     for h in range(H):
         changed = h == 0
         if h in explicit_hours:
@@ -268,25 +313,48 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
                     del busy[a]
                     destroyed.pop(a, None)
                     changed = True
+        if fac_down:
+            for i, done in list(fac_down.items()):
+                if done == h:
+                    del fac_down[i]
+                    changed = True
         if h in strike_hours:
-            for a in _strikes(m, states.strikes, h, seed, destroyed, use_strike_seeds):
+            hit = states.strikes_at(h, seed, [b for a in destroyed for b in damage[a].out], use_strike_seeds)
+            for u in hit.units:
+                a = str(cg.aliases.get(u.asset, u.asset))
                 destroyed[a] = h
-                first_hit.setdefault(a, h)
-                if sample is not None and a not in durations:
+                damage[a] = u
+                if sample is not None and a not in durations and u.repair_h is None:
                     d = sample(a)
                     if d == d:
                         durations[a] = d
+                wait, work_h[a], _ = repair_plan(u, durations=durations, user_kinds=user_kinds, model=sc.damage,
+                                                 stock=stock)
+                ready[a] = h + int(np.ceil(wait - 1e-9))
+                first_hit.setdefault(a, h)
                 busy.pop(a, None)
                 changed = True
+            if hit.facilities:
+                index = {str(f): i for i, f in enumerate(fac_ids)}
+                for fd in hit.facilities:
+                    i = index[fd.facility]
+                    fac_down[i] = max(fac_down.get(i, 0), h + max(1, int(np.ceil(fd.repair_h - 1e-9))))
+                    changed = True
         if crews and h >= start_h and len(busy) < crews:
-            pending = [a for a in destroyed if a not in explicit]
+            pending = [a for a in destroyed if a not in explicit and ready.get(a, 0) <= h]
             if len(pending) > len(busy):
                 for job in assign_crews(h, pending=pending, busy=busy, crews=crews, order=order,
-                                        durations=durations, first_hit=first_hit):
+                                        durations={**durations, **work_h}, first_hit=first_hit):
                     busy[job.asset] = job
         if changed:
-            key = frozenset(destroyed)
-            names = list(destroyed)
+            gone = [b for a in destroyed for b in damage[a].out]
+            gone += [str(m.facilities.at[i, "grid_load"]) for i in fac_down if m.facilities.at[i, "grid_load"]]
+            names = list(dict.fromkeys(gone))
+            key = frozenset(names)
+        if fac_down:
+            if down_h is None:
+                down_h = np.zeros((n_f, H), dtype=bool)
+            down_h[list(fac_down), h] = True
         new_off = off
         if ro is not None and h >= ro.start_h:
             block = (h - ro.start_h) % ro.block_h == 0
@@ -302,7 +370,22 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
             off = new_off
             sid = states.state_id(key, names, off)
         out[h] = sid
-    return out
+    return out, down_h
+
+
+def _paths(m: TimelineModel, states: _States, seeds: np.ndarray, rep: Repairs | None, explicit: dict[str, int],
+           use_strike_seeds: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """State ids ``(N, H)`` and damaged facilities ``(N, F, H)`` (``None`` when no seed has any)."""
+    H, N, n_f = m.horizon_h, seeds.size, len(m.facilities)
+    path = np.zeros((N, H), np.int64)
+    down: np.ndarray | None = None
+    for s, seed in enumerate(seeds):
+        path[s], d = _grid_path(m, states, int(seed), rep, explicit, use_strike_seeds)
+        if d is not None:
+            if down is None:
+                down = np.zeros((N, n_f, H), dtype=bool)
+            down[s] = d
+    return path, down
 
 
 def facility_draws(model: TimelineModel, seeds: np.ndarray
@@ -319,12 +402,13 @@ def facility_draws(model: TimelineModel, seeds: np.ndarray
 
 def backup_phase(spec: bk.BackupSpec, on_at: Any, draws: np.ndarray, run_u: np.ndarray | None,
                  rf_h: np.ndarray, refuel_masks: Any, refuel_amounts: Any, crit_mw: np.ndarray,
-                 H: int) -> dict[str, np.ndarray]:
+                 H: int, down: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Facilities of ``N`` timelines hour by hour (:func:`svitlo.facilities.backup.step_backup` on ``N x F`` arrays).
 
     ``spec`` has one entry per facility column; ``on_at(h)`` gives grid supply ``(N, F)`` in hour ``h``;
     ``draws``/``run_u``/``rf_h`` from :func:`facility_draws` (columns matching ``spec``); ``refuel_masks[k]`` and
-    ``refuel_amounts[k]`` per column; ``crit_mw`` the carved demand (MW) counted as critical when on backup."""
+    ``refuel_amounts[k]`` per column; ``crit_mw`` the carved demand (MW) counted as critical when on backup;
+    ``down`` ``(N, F, H)`` the damaged facilities (state ``damaged``: no power drawn, no backup run)."""
     N, F = draws.shape[0], draws.shape[1]
     tile = {f: np.tile(getattr(spec, f), N) for f in ("has_gen", "tank_h", "fail_prob", "battery_cap_h",
                                                        "recharge_h_per_h")}
@@ -347,9 +431,12 @@ def backup_phase(spec: bk.BackupSpec, on_at: Any, draws: np.ndarray, run_u: np.n
                 amt = refuel_amounts[k]
                 st = bk.refuel(spec_t, st, mask, None if amt is None else np.tile(amt, N))
         on = on_at(h)
+        dn = None if down is None else down[:, :, h]
+        if dn is not None:
+            on = on | dn
         st, step = bk.step_backup(spec_t, st, on.ravel(), flat, None if run_flat is None else run_flat[:, h])
         cov = step.covered_h.reshape(N, F)
-        fstates[:, :, h] = step.state.reshape(N, F)
+        fstates[:, :, h] = step.state.reshape(N, F) if dn is None else np.where(dn, DAMAGED, step.state.reshape(N, F))
         on_b += np.where(on, 0.0, cov)
         dark += np.where(on, 0.0, 1.0 - cov)
         crit_backup[:, h] = (cov * w_t1 * ~on).sum(axis=1)
@@ -361,14 +448,16 @@ def backup_phase(spec: bk.BackupSpec, on_at: Any, draws: np.ndarray, run_u: np.n
 
 def grid_paths(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = False,
                cache: _States | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Grid supply of every facility ``(N, facilities, H)`` (bool) for the scenario's own repairs."""
+    """Grid supply of every facility ``(N, facilities, H)`` (bool) for the scenario's own repairs (a damaged
+    facility counts as supplied: it draws no backup), and the state id path ``(N, H)``."""
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     states = cache if cache is not None else _States(model)
     rep = model.sc.repairs
     explicit = _explicit(model.cg, rep)
-    path = np.stack([_grid_path(model, states, int(s), rep, explicit, use_strike_seeds) for s in seeds])
-    on_tab = np.asarray(states.on, dtype=bool)
-    return on_tab[path].transpose(0, 2, 1), path
+    path, down = _paths(model, states, seeds, rep, explicit, use_strike_seeds)
+    on_tab = np.asarray(states.on, dtype=bool).reshape(-1, len(model.facilities))
+    on = on_tab[path].transpose(0, 2, 1)
+    return (on if down is None else on | down), path
 
 
 def state_cache(model: TimelineModel) -> _States:
@@ -402,8 +491,7 @@ def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = 
     explicit = _explicit(model.cg, rep)
     states = cache if cache is not None else _States(model)
     H, N = model.horizon_h, seeds.size
-    path = np.stack([_grid_path(model, states, int(s), rep, explicit, use_strike_seeds) for s in seeds]) \
-        if N else np.zeros((0, H), np.int64)
+    path, down = _paths(model, states, seeds, rep, explicit, use_strike_seeds)
     table = np.asarray(states.rows, dtype=float).reshape(-1, 6)   # (a cache only grows: ids stay valid)
     hourly = {k: table[path, c] if table.size else np.zeros((N, H)) for c, k in enumerate(
         ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw", "critical_grid"))}
@@ -413,7 +501,7 @@ def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = 
         assert model.spec is not None
         draws, run_u, rf_h = facility_draws(model, seeds)
         ph = backup_phase(model.spec, lambda h: on_tab[path[:, h]], draws, run_u, rf_h, model.refuel_masks,
-                          model.refuel_amounts, model.f_mw * model.f_tier1, H)
+                          model.refuel_amounts, model.f_mw * model.f_tier1, H, down=down)
         fstates, dark, on_b, until, crit_backup = (ph["states"], ph["hours_dark"], ph["hours_on_backup"],
                                                    ph["hours_until_dark"], ph["critical_backup_mw"])
     else:
