@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from svitlo.engine.damage import DamageState, apply_damage
+from svitlo.engine.settle import partial_loads
 from svitlo.engine.state import StateResult, evaluate_state, intact_flows
 from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
@@ -50,7 +51,7 @@ from svitlo.model.compiled import CompiledGrid
 from svitlo.model.tiers import default_tier_weights, tier_weight_array
 from svitlo.scenarios.outcome import AssetDamage, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Repairs, Scenario
-from svitlo.scenarios.strikes import resolve_damage
+from svitlo.scenarios.strikes import protected_assets, resolve_damage
 from svitlo.simulation.facilities import facility_on_grid
 from svitlo.simulation.lean import lean_state
 from svitlo.simulation.repair_times import repair_plan
@@ -167,6 +168,7 @@ class _States:
         self.strikes = StrikeResolver(cg, m.sc.weapons, damage=m.sc.damage)
         self.targets = _facility_targets(cg, m.facilities) if len(m.facilities) else None
         self._flows: list[np.ndarray] = [] if m.flows is None else [m.flows]
+        self.protected = protected_assets(cg, m.sc.protected) if m.sc.protected else frozenset()
 
     def flows(self) -> np.ndarray:
         if not self._flows:
@@ -179,19 +181,34 @@ class _States:
         out: list[StrikeOutcome] = []
         if h == 0 and sc.strikes:
             out.append(resolve_damage(cg, sc.strikes, seed=seed, intact_flows=self.flows, weapons=sc.weapons,
-                                      damage=sc.damage, facilities=self.targets, use_strike_seeds=use_strike_seeds))
+                                      damage=sc.damage, facilities=self.targets, use_strike_seeds=use_strike_seeds,
+                                      protected=self.protected))
         for w, wave in enumerate(sc.waves):
             if wave.at_h == h:
                 taken = set(down) | {a for o in out for a in o.out_ids}
                 out.append(resolve_damage(cg, wave.strikes, seed=seed, intact_flows=self.flows, weapons=sc.weapons,
                                           wave=w + 1, exclude=taken, damage=sc.damage, facilities=self.targets,
-                                          use_strike_seeds=use_strike_seeds))
+                                          use_strike_seeds=use_strike_seeds, protected=self.protected))
         return merge_outcomes(out)
 
-    def evaluate(self, damage: DamageState) -> StateResult:
+    def _evaluate_once(self, damage: DamageState) -> StateResult:
         if self.m.sc.mode == "balance":
             return lean_state(self.m.cg, damage)
         return evaluate_state(self.m.cg, damage, mode=self.m.sc.mode, options=self.opts)  # type: ignore[arg-type]
+
+    def evaluate(self, damage: DamageState) -> StateResult:
+        """The state :func:`svitlo.engine.settle.settle` reports (no cascade: such scenarios take the exact
+        path): a facility's carved load served only in part leaves the grid and its share is re-dispatched."""
+        state = self._evaluate_once(damage)
+        fl = self.m.fidx.load if self.m.fidx is not None else np.zeros(0, dtype=np.int64)
+        for _ in range(int(fl.size)):
+            part = partial_loads(self.m.cg, state, fl)
+            if not part.size:
+                break
+            alive = state.damage.load_alive.copy()
+            alive[part] = False
+            state = self._evaluate_once(replace(state.damage, load_alive=alive))
+        return state
 
     def base_state(self, key: frozenset, order: list[str]) -> StateResult:
         r = self.base.get(key)
@@ -488,6 +505,8 @@ def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = 
     """
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     rep = model.sc.repairs if isinstance(repairs, str) else repairs
+    if needs_exact_path(model.sc):
+        return _exact_timelines(model, seeds, rep, use_strike_seeds)
     explicit = _explicit(model.cg, rep)
     states = cache if cache is not None else _States(model)
     H, N = model.horizon_h, seeds.size
@@ -514,3 +533,42 @@ def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = 
     return TimelineBatch(seeds=seeds, facility_ids=model.facilities["id"].to_numpy(dtype=object),
                          critical_served_mw=crit, states=fstates, hours_dark=dark, hours_on_backup=on_b,
                          hours_until_dark=until, distinct_states=len(states.rows), **hourly)
+
+
+def needs_exact_path(sc: Scenario) -> bool:
+    """Whether timelines of ``sc`` must run one by one (:func:`svitlo.simulation.timeline.run_timeline`): island
+    viability (frequency at separation, black start: each hour depends on the one before), cascades and the AC
+    check are not carried by the kernel."""
+    via = getattr(sc, "viability", None)
+    casc = getattr(sc, "cascade", None)
+    return bool((via is not None and getattr(via, "enabled", False)) or (casc is not None and casc.enabled)
+                or sc.ac_check)
+
+
+def _exact_timelines(model: TimelineModel, seeds: np.ndarray, rep: Repairs | None,
+                     use_strike_seeds: bool) -> TimelineBatch:
+    """The same batch from the hourly simulation, one timeline per seed (the reference path)."""
+    from svitlo.simulation.steps import FACILITY_STATES
+    from svitlo.simulation.timeline import run_timeline
+
+    sc = model.sc if rep is model.sc.repairs else model.sc.model_copy(update={"repairs": rep})
+    fac = model.facilities if len(model.facilities) else None
+    H, N, n_f = model.horizon_h, seeds.size, len(model.facilities)
+    cols = ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw",
+            "critical_served_mw")
+    hourly = {c: np.zeros((N, H)) for c in cols}
+    states = np.zeros((N, n_f, H), dtype=np.int8)
+    dark, on_b, until = np.zeros((N, n_f)), np.zeros((N, n_f)), np.full((N, n_f), np.nan)
+    code = {s: i for i, s in enumerate(FACILITY_STATES)}
+    for k, seed in enumerate(seeds.tolist()):
+        tl = run_timeline(model.cg, sc, fac, seed=int(seed), use_strike_seeds=use_strike_seeds)
+        for c in cols:
+            hourly[c][k] = tl.hourly[c].to_numpy(float)
+        if n_f:
+            states[k] = np.vectorize(code.__getitem__, otypes=[np.int8])(tl.facility_states.to_numpy())
+            dark[k] = tl.facilities["hours_dark"].to_numpy(float)
+            on_b[k] = tl.facilities["hours_on_backup"].to_numpy(float)
+            until[k] = tl.facilities["hours_until_dark"].to_numpy(float)
+    return TimelineBatch(seeds=seeds, facility_ids=model.facilities["id"].to_numpy(dtype=object), states=states,
+                         hours_dark=dark, hours_on_backup=on_b, hours_until_dark=until, distinct_states=0,
+                         **hourly)
