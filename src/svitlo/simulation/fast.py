@@ -123,7 +123,8 @@ def timeline_model(prepared: Any) -> TimelineModel:
     else:
         fac = fac.reset_index(drop=True)
         spec = replace(bk.backup_spec(fac), run_fail_prob=run_fail_prob(fac, sc.gen_mttf_h))
-    masks, amounts = [], []
+    masks: list[np.ndarray] = []
+    amounts: list[np.ndarray | None] = []
     ids = fac["id"].to_numpy()
     for k, rf in enumerate(sc.refuel):
         unknown = [f for f in rf.facilities if f not in set(ids)]
@@ -222,7 +223,7 @@ class _States:
         if i is not None:
             return i
         base = self.base_state(key, order)
-        r = base if okey[1] is None else self.evaluate(
+        r = base if off is None or okey[1] is None else self.evaluate(
             replace(base.damage, load_alive=base.damage.load_alive & ~off))
         self.rows.append(self._summary(r))
         self.on.append(facility_on_grid(self.m.cg, r, self.m.fidx) if self.m.fidx is not None
@@ -269,9 +270,11 @@ def _explicit(cg: CompiledGrid, rep: Repairs | None) -> dict[str, int]:
 
 def _strikes(m: TimelineModel, res: StrikeResolver, h: int, seed: int, down: dict,
              use_strike_seeds: bool) -> list[str]:
+    """Asset ids out after the strikes of hour ``h`` (the restore problem's view of a strike)."""
     cg, sc = m.cg, m.sc
     out: list[str] = []
-    flows = (lambda: m.flows) if m.flows is not None else None
+    fl = m.flows
+    flows = (lambda: fl) if fl is not None else None
     if h == 0 and sc.strikes:
         out += res.resolve(sc.strikes, seed=seed, intact_flows=flows, use_strike_seeds=use_strike_seeds)
     for w, wave in enumerate(sc.waves):
@@ -288,7 +291,7 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
     states (:func:`svitlo.scenarios.strikes.resolve_damage`, as ``strikes_at``), the assets each puts out,
     spare waits and crew hours (:func:`svitlo.simulation.repair_times.repair_plan`), damaged facilities."""
     cg, sc, H = m.cg, m.sc, m.horizon_h
-    durations = repair_durations(rep.durations_h if rep else None)
+    durations = repair_durations({str(k): v for k, v in rep.durations_h.items()} if rep else None)
     user_kinds = {str(k) for k in rep.durations_h} if rep else set()
     sample = repair_sampler(cg, sc, seed)
     order = [str(cg.aliases.get(o, o)) for o in (rep.order if rep else [])]
@@ -299,7 +302,7 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
     damage: dict[str, AssetDamage] = {}
     work_h: dict[str, float] = {}
     ready: dict[str, int] = {}
-    stock: dict[str, int] = dict(sc.damage.spares)
+    stock: dict[str, int] = {str(k): int(v) for k, v in sc.damage.spares.items()}
     fac_down: dict[int, int] = {}
     first_hit: dict[str, int] = {}
     busy: dict[str, Job] = {}
@@ -380,6 +383,7 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
                     starts[k2] = (st0 + q) % ro.queues
                 last_plan = {}
             if block or changed:
+                assert queue is not None
                 new_off, plans = states.plan(key, names, queue, ro.queues, starts)
                 for p in plans:
                     last_plan[p.key] = (p.start, len(p.queues))
