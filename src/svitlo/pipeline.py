@@ -228,10 +228,7 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
         if p.grid is None:
             raise InputError("the AC check needs the grid, not only its compiled arrays", field="ac",
                              value=True)
-        src = p.grid
-        if src.source_net is None and sc.grid is not None:  # read from the grid cache: re-import the source
-            src = load_grid(sc.grid, base_dir=sc.base_dir, cache=False)
-        a = ac_check(src, cg, r, **sc.ac.model_dump())
+        a = ac_check(_ac_grid(p), cg, r, **sc.ac.model_dump())
         extras.update(a.tables)
         info["ac"] = a.summary()
     return build_impact(cg, r, scenario=sc.name, tier_weights=weights, extras=extras, info=info)
@@ -272,10 +269,22 @@ def simulate(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *,
     p = prepare(grid, scenario)
     _check_mode(p.scenario.mode)
     return run_timeline(p.compiled, p.scenario, p.facilities, seed=p.scenario.seed if seed is None else int(seed),
-                        repair_policy=repair_policy, use_strike_seeds=use_strike_seeds, grid=p.grid)
+                        repair_policy=repair_policy, use_strike_seeds=use_strike_seeds,
+                        grid=_ac_grid(p) if p.scenario.ac_check else p.grid)
 
 
 def _check_mode(mode: str) -> Mode:
     if mode not in MODES:
         raise InputError(f"unknown mode; expected one of {list(MODES)}", field="mode", value=mode)
     return cast(Mode, mode)
+
+
+def _ac_grid(p: Prepared) -> Grid:
+    """The prepared grid with its pandapower net for the AC check: a grid read from the on-disk cache carries
+    none, so its source is imported again (tiers and facility loads applied as in :func:`prepare`)."""
+    sc = p.scenario
+    if p.grid is None or p.grid.source_net is not None or sc.grid is None:
+        return p.grid
+    g = load_grid(sc.grid, base_dir=sc.base_dir, cache=False)
+    g, _ = _attach_facilities(apply_tiers(apply_unit_overrides(g, sc), sc), sc)
+    return g

@@ -115,11 +115,12 @@ def diagnose(grid: Grid) -> list[Finding]:
     if len(no_cap):
         out.append(_f("unlimited_generator", "warning", "generators without a capacity limit", no_cap,
                       "they can supply any amount: islands holding them never shed"))
-    zero_forming = gens.index[forms & (cg.gen_p_max_mw <= 0)]
+    # the grid table says "forms islands"; compile_grid already refuses that to units of zero capacity
+    zero_forming = gens.index[g_on & gens["forms_island"].to_numpy(bool) & (cg.gen_p_max_mw <= 0)]
     if len(zero_forming):
         out.append(_f("zero_capacity_forming", "warning", "units with p_max = 0 are marked as forming islands",
-                      zero_forming, "they energise their island (synchronous condensers?) but supply nothing: its "
-                                    "load is shed, not dark"))
+                      zero_forming, "svitlo never lets them form an island alone "
+                                    "(synchronous condensers?): an island holding only them is dark"))
     unrated = br.index[np.isinf(cg.br_rate_mw) & cg.br_in_service]
     if len(unrated):
         out.append(_f("unrated_branches", "info", "branches without a rating (missing or a 'no rating' placeholder)",

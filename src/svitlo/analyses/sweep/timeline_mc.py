@@ -288,7 +288,7 @@ def resilience_band(run_dir: str | os.PathLike) -> pd.DataFrame:
 
 def is_timeline_run(run_dir: str | os.PathLike) -> bool:
     """Whether a run folder holds a timeline Monte Carlo (else an hour-0 sweep)."""
-    return read_manifest(run_dir).get("format") == TIMELINE_FORMAT
+    return read_manifest(run_dir, what="sweep run").get("format") == TIMELINE_FORMAT
 
 
 def _finalize(store: RunStore, m: TimelineModel) -> None:
