@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,8 +20,6 @@ from svitlo.analyses.rank.store import read_rows
 from svitlo.analyses.sweep.evaluate import make_context
 from svitlo.cli.main import main
 from svitlo.engine.invariants import check_impact
-
-DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
