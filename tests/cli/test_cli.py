@@ -114,3 +114,25 @@ def test_bad_option_value_exit_code_2(scenario, tmp_path, capsys):
     assert main(["sweep", str(scenario), "--n", "0", "--out", str(tmp_path / "r")]) == 2
     assert "--n" in capsys.readouterr().err
     assert main(["assess", str(scenario), "--no-such-option"]) == 2
+
+
+def test_report_hint_reproduces_the_worst_scenario_exactly(tmp_path, capsys):
+    """The hint of ``svitlo report`` names the destroyed set; ``assess --strike`` with it gives the stored row,
+    also when the random strike carries a seed of its own (which a sweep draws anew)."""
+    import re
+
+    from svitlo.analyses.sweep import open_run
+
+    y = tmp_path / "s.yaml"
+    y.write_text("grid: case118\nseed: 3\nstrikes:\n  - random: {k: 6, seed: 11}\n")
+    run = tmp_path / "run"
+    assert main(["sweep", str(y), "--n", "30", "--out", str(run), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(run)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    ids = re.search(r"--strike (\S+)", out).group(1)
+    worst = open_run(run).worst(k=1).iloc[0]
+    assert main(["assess", str(y), "--strike", ids, "--json"]) == 0
+    imp = json.loads(capsys.readouterr().out)
+    assert imp["metrics"]["shed_mw"] == pytest.approx(float(worst["shed_mw"]), abs=1e-6)
+    assert sorted(imp["destroyed"]) == sorted(worst["destroyed"])

@@ -21,6 +21,9 @@ def assess_cmd(
     cascade: bool | None = typer.Option(None, "--cascade/--no-cascade",
                                         help="trip overloaded branches until stable (scenario key cascade)"),
     ac: bool | None = typer.Option(None, "--ac/--no-ac", help="AC power flow per energised island (pandapower)"),
+    strike: str | None = typer.Option(None, "--strike",
+                                      help="replace the scenario's strikes by these asset ids (comma-separated), "
+                                           "e.g. a stored sweep scenario's destroyed set"),
 ) -> None:
     """Assess one strike scenario: islands, shedding, flows, who loses power."""
     from svitlo.io.outputs import check_output_dir
@@ -28,7 +31,14 @@ def assess_cmd(
 
     if out is not None:
         check_output_dir(out, option="--out")
-    imp = assess(None, scenario, seed=seed, mode=None if mode is None else mode.value, cascade=cascade, ac=ac)
+    sc = scenario
+    if strike is not None:
+        from svitlo.pipeline import as_scenario
+        from svitlo.scenarios.spec import Strike
+
+        ids = [a.strip() for a in strike.split(",") if a.strip()]
+        sc = as_scenario(scenario).model_copy(update={"strikes": [Strike(assets=ids)] if ids else [], "waves": []})
+    imp = assess(None, sc, seed=seed, mode=None if mode is None else mode.value, cascade=cascade, ac=ac)
     if out is not None:
         imp.write_parquet(out)
     if as_json:

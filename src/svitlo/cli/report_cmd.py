@@ -73,8 +73,8 @@ def report_cmd(
     console.print(w)
     if len(tables["worst"]):
         r0 = tables["worst"].iloc[0]
-        console.print(f"reproduce the worst one: svitlo assess SCENARIO.yaml --seed {int(r0['seed'])} "
-                      "(exact when the random strikes carry no seed of their own)")
+        console.print(f"reproduce the worst one: svitlo assess SCENARIO.yaml --strike {','.join(map(str, r0['destroyed']))}",
+                      soft_wrap=True)
 
     rc = tables["risk_curve"]
     c = Table(title="risk curve: probability that a scenario exceeds the threshold")
