@@ -17,11 +17,11 @@ from svitlo.scenarios.geo import (
     GeoStrike,
     WeaponClass,
     fragility,
-    geographic_strike,
     haversine_m,
     scatter_impacts,
     segment_distance_m,
 )
+from svitlo.scenarios.outcome import geographic_strike
 from svitlo.scenarios.spec import Strike
 from svitlo.scenarios.strikes import resolve_strikes, strike_rng
 

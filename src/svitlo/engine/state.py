@@ -86,7 +86,7 @@ def evaluate_state(cg: CompiledGrid, damage: DamageState, *, mode: Mode = "balan
     extras: dict = {}
     milp = None
     if mode == "opf" and viability is not None and viability.enabled:  # exact commitment MILP
-        from svitlo.engine.impact import tier_weight_array
+        from svitlo.model.tiers import tier_weight_array
 
         milp = tier_weight_array(cg.load_tier, (options or {}).get("tier_weights"))
     v = island_viability(cg, damage, labels, n, viability or ViabilityOptions(), pre=pre_event, milp_weights=milp)

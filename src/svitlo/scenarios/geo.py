@@ -55,7 +55,7 @@ from svitlo.scenarios.damage_states import DamageKind, DamageModel, DamageStateN
 
 __all__ = ["WeaponClass", "Aim", "ImpactPoint", "GeoStrike", "DEFAULT_WEAPONS", "GEO_KINDS", "EARTH_RADIUS_M",
            "haversine_m", "local_xy_m", "fragility", "sigma_from_cep", "scatter_impacts", "impact_points",
-           "geographic_strike", "weapon_table", "segment_distance_m"]
+           "weapon_table", "segment_distance_m"]
 
 #: Mean Earth radius (m), IUGG.
 EARTH_RADIUS_M = 6_371_008.8
@@ -279,28 +279,3 @@ def segment_distance_m(lat: float, lon: float, a: np.ndarray, b: np.ndarray) -> 
         t = np.where(ll > 0, -(ax * dx + ay * dy) / ll, 0.0)
     t = np.clip(t, 0.0, 1.0)
     return np.hypot(ax + t * dx, ay + t * dy)
-
-
-def geographic_strike(cg: CompiledGrid, spec: GeoStrike, rng: np.random.Generator, *,
-                      weapons: Mapping[str, WeaponClass] | None = None, where: str = "geographic",
-                      model: DamageModel | None = None) -> list[str]:
-    """Asset ids put out of service by a geographic strike (pure; randomness from ``rng``): the ``out`` of
-    :func:`svitlo.scenarios.outcome.geographic_damage`, which also gives states and repair times.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from svitlo.model.grid import make_grid
-    >>> from svitlo.model.compiled import compile_grid
-    >>> g = make_grid(buses=pd.DataFrame({"lat": [50.0, 50.01], "lon": [30.0, 30.0]}, index=["bus:0", "bus:1"]),
-    ...               branches=pd.DataFrame({"from_bus": ["bus:0"], "to_bus": ["bus:1"], "x_pu": [0.1]},
-    ...                                     index=["line:0"]),
-    ...               generators=pd.DataFrame({"bus": ["bus:0"], "p_max_mw": [10.0]}, index=["gen:0"]),
-    ...               loads=pd.DataFrame({"bus": ["bus:1"], "p_mw": [5.0]}, index=["load:0"]))
-    >>> spec = GeoStrike(points=[{"lat": 50.01, "lon": 30.0, "weapon": "FAB-1500"}], kinds=["bus"])
-    >>> geographic_strike(compile_grid(g), spec, np.random.default_rng(0))
-    ['bus:1']
-    """
-    from svitlo.scenarios.outcome import geographic_damage
-
-    return geographic_damage(cg, spec, rng, weapons=weapons, model=model, where=where).out_ids

@@ -26,6 +26,8 @@ Examples
 >>> out = geographic_damage(compile_grid(g), spec, np.random.default_rng(0))
 >>> [(u.asset, u.state, u.out) for u in out.units]
 [('bus:1', 'destroyed', ('bus:1',))]
+>>> geographic_strike(compile_grid(g), spec, np.random.default_rng(0))   # only the assets out
+['bus:1']
 """
 
 from __future__ import annotations
@@ -243,3 +245,14 @@ def _facility_damage(fac: FacilityTargets | None, pts, table: Mapping[str, Weapo
         hit |= rng.random(len(fac.ids)) < p
     return tuple(FacilityDamage(str(fac.ids[i]), float(model.facility(str(kinds[i])).repair.sample(rng)))
                  for i in np.flatnonzero(hit))
+
+
+def geographic_strike(cg: CompiledGrid, spec: GeoStrike, rng: np.random.Generator, *,
+                      weapons: Mapping[str, WeaponClass] | None = None, where: str = "geographic",
+                      model: DamageModel | None = None) -> list[str]:
+    """Asset ids put out of service by a geographic strike (pure; randomness from ``rng``): the ``out`` of
+    :func:`geographic_damage`, which also gives states and repair times.
+
+    The module docstring has an example.
+    """
+    return geographic_damage(cg, spec, rng, weapons=weapons, model=model, where=where).out_ids
