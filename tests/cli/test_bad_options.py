@@ -56,3 +56,9 @@ def test_unknown_mode_in_scenario_is_input_error(tmp_path, capsys):
     assert main(["assess", str(y)]) == 2
     err = capsys.readouterr().err
     assert "mode" in err and "foo" in err and "Traceback" not in err
+
+
+def test_deprecated_alias_errors_are_one_line(tmp_path, capsys):
+    assert main(["report-html", str(tmp_path / "missing.yaml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:")

@@ -61,7 +61,7 @@ def simulate_cmd(
     _simulate(scenario, html=html, as_json=as_json, out=out, seed=seed, title=title)
 
 
-@app.command("report-html", deprecated=True)
+@app.command("report-html")  # deprecated alias: the note comes after the work, so errors stay one line
 def report_html_cmd(
     scenario: Path = typer.Argument(..., help="scenario YAML file (with facilities, horizon, repairs, ...)"),
     out: str = typer.Option("svitlo-report.html", "--out", help="HTML file to write"),
