@@ -72,6 +72,8 @@ def part_n2(a) -> None:
         sv_rate = m / el
         print(f"svitlo: {m:,} sampled pairs in {el:.1f} s ({sv_rate:,.0f} pairs/s) -> all {total:,} pairs "
               f"extrapolated {total / sv_rate:,.0f} s (sampled, not a full run); peak RSS {_rss_mb():,.0f} MB")
+    if not (a.pp_sample or a.ls_sample):
+        return
     _grid, net, cg = load_case(a.case)
     rng = np.random.default_rng(a.seed + 1)
     br = [np.array(sorted(int(cand.idx[j]) for j in p)) for p in _pairs_of(cand.n, np.sort(
