@@ -29,6 +29,8 @@ def harden_cmd(
     costs: Path | None = typer.Option(None, "--costs", help="CSV with columns id,cost; --budget is then money"),
     out: Path | None = typer.Option(None, "--out", help="folder: in-sample rows (resumable sweep) and harden.json"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    html: Path | None = typer.Option(None, "--html", help="write the plan, before/after with CI and the "
+                                                          "baselines as one self-contained HTML page"),
 ) -> None:
     """Choose assets to protect: minimise the expected, CVaR-95 or worst metric over sampled strikes."""
     import json
@@ -45,6 +47,11 @@ def harden_cmd(
         r = harden(sc, budget=budget, objective_kind=objective, metric=metric, n=n, n_oos=n_oos, seed=seed,
                    method=method, costs=cost, out=out, attack_k=attack_k,
                    kinds=tuple(x.strip() for x in kinds.split(",") if x.strip()), source=str(scenario))  # type: ignore[arg-type]
+    if html is not None:
+        from svitlo.report.protect import protect_page
+
+        html.write_text(protect_page(harden=r.report_dict(), title=f"Protect first — {scenario.stem}"),
+                        encoding="utf-8")
     if as_json:
         print(json.dumps(r.to_dict()))
         return
@@ -60,6 +67,8 @@ def harden_cmd(
     for name, v in r.baselines.items():
         t.add_row(f"baseline: {name}", f"{o['n']:,}", f"{o['before']:,.2f}", f"{v:,.2f}", "")
     console.print(t)
+    if html is not None:
+        console.print(f"report written to {html}")
     if r.method == "dad":
         i = r.info
         console.print(f"worst {i['attack_k']}-attack after protection: {', '.join(i['worst_attack_after']) or '-'} "

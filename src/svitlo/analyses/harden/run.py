@@ -56,6 +56,10 @@ class HardenResult:
                 "metric": self.metric, "method": self.method, "in_sample": self.in_sample,
                 "out_of_sample": self.out_of_sample, "baselines": self.baselines}
 
+    def report_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` with ``info`` (JSON-safe): what ``harden.json`` holds and the HTML report reads."""
+        return json.loads(json.dumps({**self.to_dict(), "info": self.info}, default=_jsonable))
+
 
 def read_costs(path: str | os.PathLike, ctx: SweepContext) -> dict[str, float]:
     """Protection cost per asset from a CSV with columns ``id`` and ``cost`` (canonical ids)."""
@@ -210,7 +214,7 @@ def harden(scenario: Any, *, budget: float, objective_kind: str = "expected", me
         from svitlo.store.runstore import _atomic_write_bytes
 
         d.mkdir(parents=True, exist_ok=True)
-        _atomic_write_bytes(d / "harden.json", json.dumps(res.to_dict(), indent=1).encode())
+        _atomic_write_bytes(d / "harden.json", json.dumps(res.report_dict(), indent=1).encode())
     return res
 
 
@@ -247,6 +251,14 @@ def _worst_k_of(ctx: SweepContext, plans: dict[str, list[str]], *, k: int, kinds
     pos = {str(a): j for j, a in enumerate(cand.ids)}
     return {name: worst_attack(ctx, cand, k=k, protected=[pos[a] for a in p if a in pos], metric=metric)[1]
             for name, p in plans.items()}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return str(v)
 
 
 def _paired_boot(before: np.ndarray, after: np.ndarray, kind: str, *, n_boot: int = 1000,
