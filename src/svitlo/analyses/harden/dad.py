@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,7 +77,7 @@ def _sub(cand: Candidates, keep: np.ndarray) -> Candidates:
     return Candidates(ids=cand.ids[keep], cls=cand.cls[keep], idx=cand.idx[keep])
 
 
-def worst_attack(ctx: SweepContext, cand: Candidates, *, k: int, protected: list[int] = (), metric: str = "shed_mw",
+def worst_attack(ctx: SweepContext, cand: Candidates, *, k: int, protected: Sequence[int] = (), metric: str = "shed_mw",
                  time_limit_s: float = 300.0) -> tuple[list[int], float]:
     """The attacker's best ``k``-set (positions of ``cand``) avoiding ``protected`` and its value: the MILP where
     it models ``metric`` on this grid, else enumeration."""
