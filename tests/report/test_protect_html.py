@@ -48,8 +48,18 @@ def test_rank_page_rows_equal_the_json(rank_run):
     assert [x["set"].split(",") for x in ws] == [w["assets"] for w in r["worst"]]
     assert [_num(x["value"]) for x in ws] == pytest.approx([w["value"] for w in r["worst"]])
     assert "exhaustive" in html and f"{r['scenarios_evaluated']:,} sets evaluated" in html
-    # the same page rebuilt from the run folder
+    # the same page rebuilt from the run folder, through the API and `svitlo report DIR --html`
     assert _rows(protect_page_from_dir(rank_run[0] / "o"), "protect-first") == pf
+    page = rank_run[0] / "again.html"
+    assert main(["report", str(rank_run[0] / "o"), "--html", str(page)]) == 0
+    assert _rows(page.read_text(), "protect-first") == pf
+
+
+def test_report_html_refused_on_a_sweep_folder(tmp_path, capsys):
+    (tmp_path / "s").mkdir()
+    assert main(["report", str(tmp_path / "s"), "--html", str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "html = " in err and not (tmp_path / "x.html").exists()
 
 
 def test_harden_page_before_after_ci_and_baselines(tmp_path, capsys):
