@@ -117,6 +117,9 @@ def test_cli_json_contract(tmp_path, capsys):
     (["--budget", "2"], "id,cost\nline:1,-4\n", "c.csv", "cost", "-4"),
     (["--budget", "2", "--metric", "facilities_without_grid"], None, "s.yaml", "facilities", "None"),
     (["--budget", "2", "--objective", "median"], None, "s.yaml", "objective", "median"),
+    (["--budget", "1", "--method", "dad", "--k", "2"], None, "s.yaml", "objective", "expected"),
+    (["--budget", "1", "--method", "dad", "--objective", "worst"], None, "s.yaml", "k", "None"),
+    (["--budget", "1", "--method", "dad", "--objective", "worst", "--k", "99"], None, "s.yaml", "k", "99"),
 ])
 def test_cli_bad_input(tmp_path, capsys, extra, costs, where, field, value):
     y = tmp_path / "s.yaml"
@@ -128,3 +131,42 @@ def test_cli_bad_input(tmp_path, capsys, extra, costs, where, field, value):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(tmp_path / where) in err and f"{field} = " in err and value in err
+
+
+@pytest.mark.parametrize("case,k,budget,metric", [
+    ("case30", 3, 2, "shed_mw"),
+    ("case30", 2, 3, "weighted_shed_mw"),
+    ("case30", 2, 2, "people_without_power"),  # a metric the attacker MILP does not model: enumeration oracle
+])
+def test_dad_equals_brute_force_over_every_plan_and_attack(case, k, budget, metric):
+    from svitlo.analyses.harden.dad import dad_plan
+    from svitlo.analyses.rank.sets import candidates, evaluate_sets
+
+    ctx = make_context(svitlo.parse_scenario({"grid": case, "tiers": {"buses": {"bus:4": "critical",
+                                                                               "bus:7": "essential"}}}))
+    cand = candidates(ctx, ["line", "trafo"])
+    r = dad_plan(ctx, cand, k=k, budget=budget, metric=metric)
+    attacks = np.array(list(itertools.combinations(range(cand.n), k)))
+    v = evaluate_sets(ctx, cand, attacks)[metric]
+    hit = np.zeros((len(attacks), cand.n), bool)
+    hit[np.repeat(np.arange(len(attacks)), k), attacks.ravel()] = True
+    worst = {p: float(v[~hit[:, list(p)].any(axis=1)].max())
+             for p in itertools.combinations(range(cand.n), budget)}
+    assert r.status == "optimal" and r.gap == 0.0
+    assert r.value == pytest.approx(min(worst.values()), abs=1e-6)
+    assert r.value == pytest.approx(worst[tuple(r.chosen)], abs=1e-6)  # the plan's own worst attack
+    assert r.before == pytest.approx(v.max(), abs=1e-6) and r.value < r.before
+    assert not set(r.attack) & set(r.chosen)
+
+
+def test_dad_through_harden_and_the_cli(tmp_path, capsys):
+    y = tmp_path / "s.yaml"
+    y.write_text("grid: case30\nseed: 3\nstrikes: [{random: {k: 2}}]\n")
+    assert main(["harden", str(y), "--budget", "2", "--method", "dad", "--objective", "worst", "--k", "2",
+                 "--n", "100", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["method"] == "dad" and len(d["protected"]) == 2 and d["in_sample"]["n"] == 820  # C(41, 2)
+    assert d["in_sample"]["after"] < d["in_sample"]["before"]
+    r = harden(str(y), budget=2, objective_kind="worst", method="dad", attack_k=2, n=100)
+    assert r.protected == d["protected"]
+    assert all(v >= r.in_sample["after"] - 1e-9 for v in r.info["baselines_worst_k"].values())

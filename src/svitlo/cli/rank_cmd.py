@@ -38,6 +38,8 @@ def rank_cmd(
     beam: int = typer.Option(8, "--beam", min=1, help="beam width of the heuristic"),
     time_limit: float | None = typer.Option(None, "--time-limit", help="seconds for local search or the MILP"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    html: Path | None = typer.Option(None, "--html", help="write the protect-first table and the worst sets as "
+                                                          "one self-contained HTML page"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
 ) -> None:
     """Worst sets of K lost assets (exhaustive N-1/N-2, worst-case k) and the protect-first table."""
@@ -57,6 +59,10 @@ def rank_cmd(
         r = rank(sc, k=k, kinds=[x.strip() for x in kinds.split(",") if x.strip()], metric=metric,
                  method=method, top=top, out=out, beam=beam, time_limit_s=time_limit, source=str(scenario),
                  progress=lambda d, t: bar.update(task, completed=d, total=t))  # type: ignore[arg-type]
+    if html is not None:
+        from svitlo.report.protect import protect_page
+
+        html.write_text(protect_page(rank=r.to_dict(), title=f"Protect first — {scenario.stem}"), encoding="utf-8")
     if as_json:
         print(json.dumps(r.to_dict()))
         return
@@ -80,3 +86,5 @@ def rank_cmd(
     console.print(a)
     if out is not None:
         console.print(f"tables written to {out}")
+    if html is not None:
+        console.print(f"report written to {html}")

@@ -22,10 +22,12 @@ def _num(v: float) -> str:
 
 @app.command("report")
 def report_cmd(
-    run_dir: Path = typer.Argument(..., help="run folder written by `svitlo sweep`"),
+    run_dir: Path = typer.Argument(..., help="run folder written by `svitlo sweep` (or rank/harden --out)"),
     top: int = typer.Option(10, "--top", min=1, max=MAX_TOP, help="rows in the worst-scenario and asset tables"),
     points: int = typer.Option(11, "--points", min=2, max=MAX_POINTS, help="risk-curve points per metric"),
     as_json: bool = typer.Option(False, "--json", help="print the tables as one JSON object"),
+    html: Path | None = typer.Option(None, "--html", help="on a `svitlo rank`/`harden` --out folder: write the "
+                                                          "protect-first page"),
 ) -> None:
     """Summarise a sweep: metric quantiles, worst scenarios, risk curves and what to protect first."""
     import json
@@ -34,7 +36,15 @@ def report_cmd(
 
     from svitlo.analyses.sweep import open_run, report_tables
     from svitlo.analyses.sweep.timeline_mc import is_timeline_run
+    from svitlo.cli.protect_report import is_protect_dir, print_protect_report
 
+    if is_protect_dir(run_dir):
+        return print_protect_report(run_dir, html=html, as_json=as_json)
+    if html is not None:
+        from svitlo.errors import InputError
+
+        raise InputError("--html applies to a folder written by svitlo rank or svitlo harden --out",
+                         source=str(run_dir), field="html", value=str(html))
     if is_timeline_run(run_dir):
         from svitlo.cli.report_timeline import print_timeline_report
 

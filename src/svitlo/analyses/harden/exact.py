@@ -10,8 +10,8 @@ Scenario ``s`` destroys ``D_s``; protecting ``P`` leaves ``D_s \\ P`` lost, so i
     worst:     min t,  t ≥ v_s        with  Σ_a c_a p_a ≤ budget
 
 This is the sample-average approximation of the two-stage protection problem; for the worst-case objective
-it is exact over the sampled scenario set (a defender–attacker–defender model over every k-set, Brown,
-Carlyle, Salmerón & Wood, Interfaces 36(6), 2006, is not built here). Identical damage sets are merged.
+it is exact over the sampled scenario set (the worst over every k-set instead:
+:mod:`svitlo.analyses.harden.dad`). Identical damage sets are merged.
 
 Examples
 --------

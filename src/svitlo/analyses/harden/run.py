@@ -32,7 +32,7 @@ from svitlo.errors import ScenarioError
 
 __all__ = ["harden", "HardenResult", "read_costs"]
 
-HardenMethod = Literal["greedy", "milp"]
+HardenMethod = Literal["greedy", "milp", "dad"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +55,10 @@ class HardenResult:
         return {"protected": self.protected, "budget": self.budget, "objective": self.objective,
                 "metric": self.metric, "method": self.method, "in_sample": self.in_sample,
                 "out_of_sample": self.out_of_sample, "baselines": self.baselines}
+
+    def report_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` with ``info`` (JSON-safe): what ``harden.json`` holds and the HTML report reads."""
+        return json.loads(json.dumps({**self.to_dict(), "info": self.info}, default=_jsonable))
 
 
 def read_costs(path: str | os.PathLike, ctx: SweepContext) -> dict[str, float]:
@@ -105,7 +109,8 @@ def _in_sample(ctx: SweepContext, sc: Any, *, n: int, root: int, metric: str, ou
 def harden(scenario: Any, *, budget: float, objective_kind: str = "expected", metric: str = "shed_mw",
            n: int = 1000, n_oos: int | None = None, seed: int | None = None, method: HardenMethod = "greedy",
            costs: Mapping[str, float] | None = None, out: str | os.PathLike | None = None,
-           time_limit_s: float = 300.0, source: str = "scenario") -> HardenResult:
+           time_limit_s: float = 300.0, attack_k: int | None = None,
+           kinds: tuple[str, ...] = ("line", "trafo"), source: str = "scenario") -> HardenResult:
     """Choose up to ``budget`` assets (or within ``budget`` money with ``costs``) to protect.
 
     Parameters
@@ -118,7 +123,10 @@ def harden(scenario: Any, *, budget: float, objective_kind: str = "expected", me
         In-sample scenarios (sweep seeds ``0 … n-1`` of root ``seed``, default the scenario's); out-of-sample
         scenarios (default ``n``), the fresh seeds ``n … n + n_oos - 1`` of the same stream.
     method
-        ``greedy`` (lazy, any size) or ``milp`` (exact sample average, small cases).
+        ``greedy`` (lazy, any size), ``milp`` (exact sample average, small cases) or ``dad`` (objective
+        ``worst`` only: defender–attacker–defender over every attack of ``attack_k`` assets of ``kinds``,
+        :mod:`svitlo.analyses.harden.dad`; small grids). With ``dad`` the in-sample figures are the certified
+        worst attack before and after, and ``info["baselines_worst_k"]`` holds each baseline's worst attack.
     costs
         Cost per asset id (assets missing from it cannot be protected); ``budget`` is then money.
     out
@@ -135,8 +143,15 @@ def harden(scenario: Any, *, budget: float, objective_kind: str = "expected", me
     if not np.isfinite(budget) or budget < 0:
         raise ScenarioError("the budget must be a non-negative number", source=source, field="budget",
                             value=budget)
-    if method not in ("greedy", "milp"):
-        raise ScenarioError("unknown method; expected greedy or milp", source=source, field="method", value=method)
+    if method not in ("greedy", "milp", "dad"):
+        raise ScenarioError("unknown method; expected greedy, milp or dad", source=source, field="method",
+                            value=method)
+    if method == "dad" and objective_kind != "worst":
+        raise ScenarioError("the dad method minimises the worst attack (objective: worst)", source=source,
+                            field="objective", value=objective_kind)
+    if method == "dad" and (attack_k is None or isinstance(attack_k, bool) or int(attack_k) < 1):
+        raise ScenarioError("the dad method needs the attack size, at least 1", source=source, field="k",
+                            value=attack_k)
     if n < 1 or (n_oos is not None and n_oos < 1):
         raise ScenarioError("must be at least 1", source=source, field="n", value=n if n < 1 else n_oos)
     if not sc.strikes:
@@ -151,17 +166,23 @@ def harden(scenario: Any, *, budget: float, objective_kind: str = "expected", me
         cost = np.array([costs.get(str(a), np.inf) for a in ss.assets.ids])
         elig = np.isfinite(cost)
         cost = np.where(elig, cost, 0.0)
-    if method == "milp":
+    before_in = objective(ss.base, objective_kind)
+    n_in = ss.n
+    info: dict[str, Any]
+    if method == "dad":
+        chosen_ids, before_in, after_in, n_in, info = _dad(ctx, budget=budget, k=int(attack_k or 1), kinds=kinds,
+                                                           metric=metric, costs=costs, source=source,
+                                                           time_limit_s=time_limit_s)
+        plan = chosen_ids
+    elif method == "milp":
         mp = milp_plan(ctx, ss, budget=budget, objective=objective_kind, costs=cost, eligible=elig,
                        time_limit_s=time_limit_s)
-        chosen, after_in = mp.chosen, mp.value
-        info: dict[str, Any] = {"status": mp.status, "gap": mp.gap, "outcomes": mp.outcomes, "seconds": mp.seconds}
+        plan, after_in = [str(ss.assets.ids[a]) for a in mp.chosen], mp.value
+        info = {"status": mp.status, "gap": mp.gap, "outcomes": mp.outcomes, "seconds": mp.seconds}
     else:
         g = greedy_plan(ctx, ss, budget=budget, objective=objective_kind, costs=cost, eligible=elig)
-        chosen, after_in = g.chosen, g.after
+        plan, after_in = [str(ss.assets.ids[a]) for a in g.chosen], g.after
         info = {"rows_evaluated": g.evaluated, "gains": g.gains}
-    before_in = objective(ss.base, objective_kind)
-    plan = [str(ss.assets.ids[a]) for a in chosen]
     # out of sample: fresh seeds of the same stream
     m_oos = int(n if n_oos is None else n_oos)
     oos = draw_set(ctx, n=m_oos, root_seed=root, metric=metric, start=int(n))
@@ -176,13 +197,15 @@ def harden(scenario: Any, *, budget: float, objective_kind: str = "expected", me
     base_plans = {k: [str(ss.assets.ids[a]) for a in pick(s, budget=budget, costs=cost, eligible=elig)]
                   for k, s in scores.items()}
     baselines = {k: objective(after(p), objective_kind) for k, p in base_plans.items()}
+    if method == "dad":
+        info["baselines_worst_k"] = _worst_k_of(ctx, base_plans, k=int(attack_k or 1), kinds=kinds, metric=metric)
     lo, hi = ci95(v_after, objective_kind)
     red = oos.base - v_after
     rlo, rhi = ci95(red, "expected") if objective_kind == "expected" else _paired_boot(oos.base, v_after,
                                                                                         objective_kind)
     res = HardenResult(
         protected=plan, budget=float(budget), objective=objective_kind, metric=metric, method=method,
-        in_sample={"n": ss.n, "before": before_in, "after": after_in},
+        in_sample={"n": n_in, "before": before_in, "after": after_in},
         out_of_sample={"n": m_oos, "before": objective(oos.base, objective_kind),
                        "after": objective(v_after, objective_kind), "ci95": [lo, hi],
                        "reduction_ci95": [rlo, rhi], "seeds": f"{n}…{n + m_oos - 1} of root {root}"},
@@ -191,8 +214,51 @@ def harden(scenario: Any, *, budget: float, objective_kind: str = "expected", me
         from svitlo.store.runstore import _atomic_write_bytes
 
         d.mkdir(parents=True, exist_ok=True)
-        _atomic_write_bytes(d / "harden.json", json.dumps(res.to_dict(), indent=1).encode())
+        _atomic_write_bytes(d / "harden.json", json.dumps(res.report_dict(), indent=1).encode())
     return res
+
+
+def _dad(ctx: SweepContext, *, budget: float, k: int, kinds: tuple[str, ...], metric: str,
+         costs: Mapping[str, float] | None, source: str, time_limit_s: float):
+    import math
+
+    from svitlo.analyses.harden.dad import dad_plan
+    from svitlo.analyses.rank.sets import candidates
+
+    cand = candidates(ctx, list(kinds), source=source)
+    if k > cand.n:
+        raise ScenarioError(f"the attack size exceeds the {cand.n} eligible assets of kinds {list(kinds)}",
+                            source=source, field="k", value=k)
+    cost = elig = None
+    if costs is not None:
+        cost = np.array([costs.get(str(a), np.inf) for a in cand.ids])
+        elig = np.isfinite(cost)
+        cost = np.where(elig, cost, 0.0)
+    dp = dad_plan(ctx, cand, k=k, budget=budget, metric=metric, costs=cost, eligible=elig,
+                  time_limit_s=max(time_limit_s, 1.0))
+    info = {"status": dp.status, "gap": dp.gap, "iterations": dp.iterations, "seconds": dp.seconds,
+            "oracle_seconds": dp.oracle_seconds, "attack_k": k, "kinds": list(kinds),
+            "worst_attack_after": [str(cand.ids[j]) for j in dp.attack]}
+    return ([str(cand.ids[j]) for j in dp.chosen], dp.before, dp.value, math.comb(cand.n, k), info)
+
+
+def _worst_k_of(ctx: SweepContext, plans: dict[str, list[str]], *, k: int, kinds: tuple[str, ...], metric: str
+                ) -> dict[str, float]:
+    from svitlo.analyses.harden.dad import worst_attack
+    from svitlo.analyses.rank.sets import candidates
+
+    cand = candidates(ctx, list(kinds))
+    pos = {str(a): j for j, a in enumerate(cand.ids)}
+    return {name: worst_attack(ctx, cand, k=k, protected=[pos[a] for a in p if a in pos], metric=metric)[1]
+            for name, p in plans.items()}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return str(v)
 
 
 def _paired_boot(before: np.ndarray, after: np.ndarray, kind: str, *, n_boot: int = 1000,

@@ -24,7 +24,7 @@ from collections import deque
 
 import numpy as np
 
-__all__ = ["cut_pairs"]
+__all__ = ["cut_pairs", "cycle_labels"]
 
 
 def cut_pairs(n_bus: int, br_f: np.ndarray, br_t: np.ndarray, alive: np.ndarray, *, seed: int = 0,
@@ -32,6 +32,36 @@ def cut_pairs(n_bus: int, br_f: np.ndarray, br_t: np.ndarray, alive: np.ndarray,
     """Branch index pairs ``(i, j)``, ``i < j``, both alive, whose joint loss disconnects their component.
 
     At most ``max_pairs`` pairs (the smallest label groups first: long series chains give many pairs).
+    """
+    ids = np.flatnonzero(alive)
+    label = cycle_labels(n_bus, br_f, br_t, alive, seed=seed)
+    lab = label[ids]
+    keep = lab != 0
+    ids, lab = ids[keep], lab[keep]
+    order_l = np.argsort(lab, kind="stable")
+    ids, lab = ids[order_l], lab[order_l]
+    bounds = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1], True])
+    groups = [ids[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 2]
+    groups.sort(key=len)
+    out: list[np.ndarray] = []
+    total = 0
+    for g in groups:
+        i, j = np.triu_indices(g.size, 1)
+        p = np.column_stack([g[i], g[j]])
+        if total + len(p) > max_pairs:
+            break
+        out.append(p)
+        total += len(p)
+    return np.sort(np.concatenate(out), axis=1) if out else np.zeros((0, 2), dtype=np.int64)
+
+
+def cycle_labels(n_bus: int, br_f: np.ndarray, br_t: np.ndarray, alive: np.ndarray, *, seed: int = 0
+                 ) -> np.ndarray:
+    """Random 64-bit cycle-space label of every branch (0 for dead branches, self-loops and bridges).
+
+    Two alive branches whose joint loss disconnects their component always carry equal non-zero labels; two
+    branches with equal labels that do not form a cut occur with probability 2⁻⁶⁴ per pair. A bridge's label
+    is 0; a non-bridge's label is 0 with probability about 2⁻⁶³.
     """
     rng = np.random.default_rng(seed)
     ids = np.flatnonzero(alive)
@@ -73,21 +103,4 @@ def cut_pairs(n_bus: int, br_f: np.ndarray, br_t: np.ndarray, alive: np.ndarray,
             label[e] = x[v]
             u = br_f[e] if br_t[e] == v else br_t[e]
             x[u] ^= x[v]
-    lab = label[ids]
-    keep = lab != 0
-    ids, lab = ids[keep], lab[keep]
-    order_l = np.argsort(lab, kind="stable")
-    ids, lab = ids[order_l], lab[order_l]
-    bounds = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1], True])
-    groups = [ids[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= 2]
-    groups.sort(key=len)
-    out: list[np.ndarray] = []
-    total = 0
-    for g in groups:
-        i, j = np.triu_indices(g.size, 1)
-        p = np.column_stack([g[i], g[j]])
-        if total + len(p) > max_pairs:
-            break
-        out.append(p)
-        total += len(p)
-    return np.sort(np.concatenate(out), axis=1) if out else np.zeros((0, 2), dtype=np.int64)
+    return label

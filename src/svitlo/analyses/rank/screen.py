@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from svitlo.analyses.rank.pairs import PairPlan, evaluate_pairs, pair_plan
 from svitlo.analyses.rank.sets import Candidates, evaluate_sets
 from svitlo.analyses.rank.store import open_store, read_rows
 from svitlo.analyses.sweep.evaluate import SweepContext
@@ -70,9 +71,10 @@ class ScreenOutcome:
     seconds: float
 
 
-def _rows(ctx: SweepContext, cand: Candidates, k: int, start: int, stop: int) -> pa.Table:
+def _rows(ctx: SweepContext, cand: Candidates, k: int, start: int, stop: int, plan: PairPlan | None = None
+          ) -> pa.Table:
     combos = sets_at(cand.n, k, start, stop)
-    m = evaluate_sets(ctx, cand, combos)
+    m = evaluate_pairs(ctx, cand, combos, plan) if k == 2 else evaluate_sets(ctx, cand, combos)
     return pa.table({
         "scenario": np.arange(start, stop, dtype=np.int64), "asset_0": combos[:, 0].astype(np.int32),
         "asset_1": (combos[:, 1] if k == 2 else np.full(stop - start, -1)).astype(np.int32),
@@ -87,7 +89,8 @@ def screen(ctx: SweepContext, cand: Candidates, k: int, *, out: str | os.PathLik
     """Evaluate all C(n, k) sets of ``k`` ∈ {1, 2} candidates into the run folder ``out`` (or resume it).
 
     ``key`` describes the run (scenario, kinds, …) for its run id; ``progress(done, total)`` is called after
-    every stored part.
+    every stored part. Pairs of branches in the ``balance`` mode are screened by
+    :mod:`svitlo.analyses.rank.pairs` (only the pairs that split the grid are solved; same rows).
     """
     n = math.comb(cand.n, k)
     if k not in (1, 2) or n < 1:
@@ -105,12 +108,13 @@ def screen(ctx: SweepContext, cand: Candidates, k: int, *, out: str | os.PathLik
         pq.write_table(pa.table({"position": np.arange(cand.n, dtype=np.int32), "id": cand.ids.tolist()}), buf)
         st.write_file(CANDIDATES_FILE, buf.getvalue())
         done = st.done_chunks()
+        plan = pair_plan(ctx, cand) if k == 2 and len(done) < st.n_chunks else None
         stored = sum(st.chunk_range(c)[1] - st.chunk_range(c)[0] for c in done)
         for c in range(st.n_chunks):
             if c in done:
                 continue
             a, b = st.chunk_range(c)
-            st.write_part(c, _rows(ctx, cand, k, a, b))
+            st.write_part(c, _rows(ctx, cand, k, a, b, plan))
             computed += b - a
             stored += b - a
             if progress:
