@@ -82,3 +82,18 @@ def test_no_shortcut_with_buses_or_in_opf_mode():
     assert pair_plan(ctx, candidates(ctx, ["line", "bus"])) is None
     ctx = make_context(svitlo.parse_scenario({"grid": "case14", "mode": "opf"}))
     assert pair_plan(ctx, candidates(ctx, ["line"])) is None
+
+
+def test_no_shortcut_with_a_cascade():
+    """With a cascade, overloads trip branches: a pair that splits nothing can still shed (rows not copyable)."""
+    sc = {"grid": "case118", "cascade": {"enabled": True, "instant_percent": 101, "delayed_percent": 100}}
+    ctx = make_context(svitlo.parse_scenario(sc))
+    cand = candidates(ctx, ["line", "trafo"])
+    assert pair_plan(ctx, cand) is None
+    plan = pair_plan(make_context(svitlo.parse_scenario({"grid": "case118"})), cand)
+    rng = np.random.default_rng(3)
+    combos = np.sort(np.array([rng.choice(cand.n, 2, replace=False) for _ in range(400)]), axis=1)
+    copied = combos[~plan.solved(combos)]
+    rows = evaluate_sets(ctx, cand, copied)
+    base = evaluate_sets(ctx, cand, np.array([[-1]]))
+    assert (rows["shed_mw"] > base["shed_mw"][0] + 1e-6).any()  # the shortcut would have been wrong here

@@ -97,8 +97,8 @@ def bridges(n_bus: int, br_f: np.ndarray, br_t: np.ndarray, alive: np.ndarray, *
 
 def pair_plan(ctx: SweepContext, cand: Candidates) -> PairPlan | None:
     """The plan of :func:`evaluate_pairs`, or None when the shortcut does not apply (a candidate that is not
-    a branch, or a mode other than ``balance``)."""
-    if ctx.mode != "balance" or not (cand.cls == 1).all() or cand.n < 2:
+    a branch, a mode other than ``balance``, or a cascade: overloads then trip branches)."""
+    if ctx.mode != "balance" or ctx.cascade or not (cand.cls == 1).all() or cand.n < 2:
         return None
     cg = ctx.cg
     alive = cg.br_in_service & cg.bus_in_service[cg.br_f] & cg.bus_in_service[cg.br_t]
