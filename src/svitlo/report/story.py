@@ -125,6 +125,22 @@ def _counts(states: pd.DataFrame, kinds: dict[str, str]) -> list[dict[str, Any]]
     return out
 
 
+def cols_of(states: pd.DataFrame) -> list[Any]:
+    """Hour columns of a facility-state table, in hour order."""
+    return sorted(states.columns, key=int)
+
+
+def _water_coverage(states: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray | None:
+    """Per hour, the share of water facilities neither dark nor damaged (None without any)."""
+    if states is None or states.empty:
+        return None
+    rows = [str(f) for f in states.index if kinds.get(str(f)) == "water"]
+    if not rows:
+        return None
+    vals = states.loc[[i for i in states.index if str(i) in rows], cols_of(states)].to_numpy(dtype=object)
+    return ((vals != "dark") & (vals != "damaged")).mean(axis=0).astype(float)
+
+
 def facility_words(fac: pd.DataFrame) -> str:
     """How many facilities, by tier: "23 facilities (17 tier 1, 6 tier 2)", or "no facilities".
 
@@ -185,8 +201,11 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
     tel = h["telecom_coverage"].to_numpy(float) if "telecom_coverage" in h else np.ones(len(h))
     cl = h["critical_load_mw"].to_numpy(float) if "critical_load_mw" in h else np.zeros(len(h))
     cs = h["critical_served_mw"].to_numpy(float) if "critical_served_mw" in h else np.zeros(len(h))
+    cg = h["critical_grid_mw"].to_numpy(float) if "critical_grid_mw" in h else None
     with np.errstate(divide="ignore", invalid="ignore"):
         crit_share = np.where(cl > 0, cs / cl, 1.0)
+        grid_share = np.where(cl > 0, cg / cl, 1.0) if cg is not None else None
+    water = _water_coverage(tl.facility_states, kinds)
     peak = int(np.argmax(pwp)) if len(pwp) else 0
     islands = _island_facts(tl)
     freq = sorted(_events(tl, "frequency") + _events(tl, "ufls") + _events(tl, "frequency_collapse")
@@ -204,6 +223,8 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
         "people_without_power": [float(x) for x in pwp],
         "telecom_coverage": [float(x) for x in tel],
         "critical_served_share": [float(x) for x in crit_share],
+        "critical_grid_share": None if grid_share is None else [float(x) for x in grid_share],
+        "water_coverage": None if water is None else [float(x) for x in water],
         "rolling_outages": rolling, "facility_changes": changes, "facility_counts": counts,
         "peak_people_without_power": {"hour": hours[peak] if hours else 0,
                                       "people": float(pwp[peak]) if len(pwp) else 0.0},
@@ -279,6 +300,11 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
             low = int(np.argmin(tel))
             sec["people"].append(f"Telecom coverage falls to {tel[low] * 100:.0f} % at hour {hours[low]} "
                                  f"and ends at {tel[-1] * 100:.0f} %.")
+        if water is not None and len(water):
+            low = int(np.argmin(water))
+            sec["people"].append(f"Water coverage (water facilities neither dark nor damaged) falls to "
+                                 f"{water[low] * 100:.0f} % at hour {int(cols_of(tl.facility_states)[low])} and "
+                                 f"ends at {water[-1] * 100:.0f} %.")
         if counts:
             w = max(counts, key=lambda c: (c["dark"], c["backup"], -c["hour"]))
             kinds_dark = ", ".join(f"{d['dark']} {k}" for k, d in w["by_kind"].items() if d["dark"])
@@ -288,6 +314,11 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
             end = counts[-1]
             sec["people"].append(f"At the last hour: {end['grid']} on grid power, {end['backup']} on backup, "
                                  f"{end['dark']} dark.")
+        if (cl > 0).any() and grid_share is not None:
+            low = int(np.argmin(grid_share))
+            sec["people"].append(f"Tier-1 load served by the grid alone is lowest at hour {hours[low]}: "
+                                 f"{grid_share[low] * 100:.0f} % of {cl[low]:.2f} MW "
+                                 f"(at hour 0: {grid_share[0] * 100:.0f} %).")
         if (cl > 0).any():
             worst = float(np.min(crit_share))
             low = int(np.argmin(crit_share))
