@@ -317,8 +317,8 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
         if (cl > 0).any() and grid_share is not None:
             low = int(np.argmin(grid_share))
             sec["people"].append(f"Tier-1 load served by the grid alone is lowest at hour {hours[low]}: "
-                                 f"{grid_share[low] * 100:.0f} % of {cl[low]:.2f} MW "
-                                 f"(at hour 0: {grid_share[0] * 100:.0f} %).")
+                                 f"{grid_share[low] * 100:.0f} % of {cl[low]:.2f} MW"
+                                 + (f" (at hour {hours[0]}: {grid_share[0] * 100:.0f} %)." if low else "."))
         if (cl > 0).any():
             worst = float(np.min(crit_share))
             low = int(np.argmin(crit_share))
