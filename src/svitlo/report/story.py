@@ -181,6 +181,29 @@ def _dark_reasons(tl: Any) -> list[dict[str, Any]]:
             for r in dark.sort_values("load_mw", ascending=False).itertuples()]
 
 
+def _rolling_causes(tl: Any, fac: pd.DataFrame, changes: list[dict[str, Any]],
+                    rolling: list[dict[str, Any]]) -> dict[int, int]:
+    """Changes (by position) between grid power and backup or dark that a rolling outage explains: in an hour
+    when the facility's island rotates its queues and nothing was struck, repaired or hit; the island label."""
+    isl = getattr(tl, "bus_island", None)
+    if not rolling or isl is None or "bus" not in fac.columns:
+        return {}
+    rot = {(e["hour"], e["subject"].removeprefix("island:")) for e in rolling}
+    busy = {e["hour"] for k in ("strike", "repair", "damage") for e in _events(tl, k)}
+    fac_bus = dict(zip(fac["id"].astype(str), fac["bus"].astype(str)))
+    cols = {int(c): c for c in isl.columns}
+    index = {str(b): b for b in isl.index}
+    out: dict[int, int] = {}
+    for k, c in enumerate(changes):
+        hour, bus = c["hour"], fac_bus.get(c["facility"])
+        if "grid" not in (c["from"], c["to"]) or hour in busy or bus not in index or hour not in cols:
+            continue
+        label = int(isl.at[index[bus], cols[hour]])
+        if (hour, str(label)) in rot:
+            out[k] = label
+    return out
+
+
 def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
     """The :class:`Story` of a timeline (pure). With the ``scenario`` and ``grid`` it was simulated from, what
     was hit is also told by aim point ("aimed at 'town substation' …", :mod:`svitlo.report.aims`)."""
@@ -264,10 +287,12 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
                               f"{d['reason']}.")
     # what went dark and when: every change of every facility, with the rolling outages that cause some of them
     # (a rolling outage comes first within its hour: it is the cause)
+    cause = _rolling_causes(tl, fac, changes, rolling)
     fac_lines = [(c["hour"], 1, f"Hour {c['hour']}: {names.get(c['facility'], c['facility'])} "
                                 f"({kinds.get(c['facility'], '?')}) {_CHANGE.get((c['from'], c['to']), c['to'])}"
-                                + (f" after {c['after_h']} h." if c["after_h"] else "."))
-                 for c in changes]
+                                + (f" after {c['after_h']} h" if c["after_h"] else "")
+                                + (f" — the rolling outage in island {cause[k]}." if k in cause else "."))
+                 for k, c in enumerate(changes)]
     fac_lines += [(e["hour"], 0, f"Hour {e['hour']}: rolling outage — {e['text']}") for e in rolling]
     sec["facilities"] = [t for _, _, t in sorted(fac_lines, key=lambda x: (x[0], x[1]))]
     # a destroyed bus cuts the facilities on it off the grid; the buildings themselves are not modelled as hit
