@@ -96,6 +96,14 @@ def test_demo_measures_grid_alone_coverage_and_kinds(demo):
     # percentages in the hourly table, never 0-1 fractions; the grid-alone column is there
     assert "<th>water coverage (%)</th>" in html and "<th>tier-1 load served by the grid (MW)</th>" in html
     assert 'id="resilience"' in html and "served by the grid" in html
+    heads = re.findall(r"<th>(.*?)</th>", html[html.index('id="t-hourly"'):html.index("</thead>",
+                                                                                 html.index('id="t-hourly"'))])
+    i = heads.index("tier-1 load (MW)")
+    assert heads[i + 1:i + 3] == ["tier-1 load served by the grid (MW)", "tier-1 load supplied, grid or backup (MW)"]
+    assert not [h for h in heads if "_" in h]                         # no snake_case header
+    start = html.index('id="t-events"')
+    events = html[start:html.index("</table>", start)]
+    assert "rolling_outage" not in events and "backup_empty" not in events and "backup empty" in events
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)

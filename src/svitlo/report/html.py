@@ -235,6 +235,30 @@ def _story(timeline: Any, *, scenario: Any = None, grid: Grid | None = None) -> 
     return "".join(out)
 
 
+def heading_of(name: str, grid: str) -> str:
+    """The page title: the scenario's name and its grid, the grid named once.
+
+    >>> heading_of("k3 on case118", "case118"), heading_of("scenario", "case9"), heading_of("north", "case9")
+    ('k3 on case118', 'Strike scenario on case9', 'north — case9')
+    """
+    name = name.strip()
+    if name in ("", "scenario"):
+        return f"Strike scenario on {grid}"
+    return name if grid in name else f"{name} — {grid}"
+
+
+def _hourly_order(h: pd.DataFrame) -> pd.DataFrame:
+    """Hourly columns with the tier-1 measures side by side (load, by the grid, grid or backup)."""
+    cols = list(h.columns)
+    if "critical_grid_mw" in cols and "critical_load_mw" in cols:
+        cols.remove("critical_grid_mw")
+        cols.insert(cols.index("critical_load_mw") + 1, "critical_grid_mw")
+    if "water_coverage" in cols and "telecom_coverage" in cols:
+        cols.remove("water_coverage")
+        cols.insert(cols.index("telecom_coverage"), "water_coverage")
+    return h[cols]
+
+
 def render_report(grid: Grid, timeline: Any, *, title: str | None = None, scenario: Any = None) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
     m = report_model(grid, timeline)
@@ -253,8 +277,7 @@ def render_report(grid: Grid, timeline: Any, *, title: str | None = None, scenar
                             "hours_until_dark", "hours_dark", "hours_on_backup") if c in fac.columns]
     now = [s[0] if s else "g" for s in m.fac_states]
     name = str(timeline.scenario)
-    heading = title or (f"{name} — {timeline.grid}" if name not in ("", "scenario") else
-                        f"Strike scenario on {timeline.grid}")
+    heading = title or heading_of(name, str(timeline.grid))
     strips_section = (f'<section><h2>Facilities hour by hour</h2><div class="card stripbox">{strips}</div>'
                       "</section>" if len(fac) else "")
     parts = {
@@ -271,12 +294,13 @@ def render_report(grid: Grid, timeline: Any, *, title: str | None = None, scenar
         "LEGEND": _legend(),
         "CHARTS": _charts(m.hourly),
         "STRIPS_SECTION": strips_section,
-        "HOURLY_TABLE": _table(m.hourly, table_id="t-hourly", row_attr="hour" if "hour" in m.hourly else None,
+        "HOURLY_TABLE": _table(_hourly_order(m.hourly), table_id="t-hourly", row_attr="hour" if "hour" in m.hourly else None,
                                digits={"telecom_coverage": 0, "water_coverage": 0, "people_without_power": 0}),
         "FACILITY_TABLE": ("<h2>Facilities</h2>" + _table(fac[fac_cols], table_id="t-facilities",
                                                             digits={"population": 0}, extra=("state now", now))
                            if len(fac) else ""),
-        "EVENT_TABLE": _table(m.events, table_id="t-events", row_attr="hour"),
+        "EVENT_TABLE": _table(m.events.assign(kind=m.events["kind"].str.replace("_", " ")), table_id="t-events",
+                              row_attr="hour"),
     }
     template = _asset("template.html")
     return re.sub(r"\{\{([A-Z_]+)\}\}", lambda mt: parts[mt.group(1)], template)

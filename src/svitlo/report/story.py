@@ -156,6 +156,10 @@ def facility_words(fac: pd.DataFrame) -> str:
     return word + " (" + ", ".join(f"{n} tier {t}" for t, n in tiers.items()) + ")"
 
 
+def _buses(n: int) -> str:
+    return f"{n} bus" if n == 1 else f"{n} buses"
+
+
 def _people(n: float) -> str:
     return f"{n:,.0f}"
 
@@ -278,12 +282,12 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
         sec["islands"].append(f"After the strike the grid is in {int(h['islands'].iloc[0])} islands, "
                               f"{int(h['energised_islands'].iloc[0])} of them energised.")
     for isl in islands[1:6]:
-        sec["islands"].append(f"Island {isl['island']} ({isl['buses']} buses) stays lit on its own "
+        sec["islands"].append(f"Island {isl['island']} ({_buses(isl['buses'])}) stays lit on its own "
                               f"generation: {isl['served_mw']:.2f} of {isl['load_mw']:.2f} MW served.")
     for e in freq:
         sec["islands"].append(f"Hour {e['hour']}: {e['text']}")
     for d in dark_reasons[:5]:
-        sec["islands"].append(f"Island {d['island']} ({d['buses']} buses, {d['load_mw']:.2f} MW of load) is dark: "
+        sec["islands"].append(f"Island {d['island']} ({_buses(d['buses'])}, {d['load_mw']:.2f} MW of load) is dark: "
                               f"{d['reason']}.")
     # what went dark and when: every change of every facility, with the rolling outages that cause some of them
     # (a rolling outage comes first within its hour: it is the cause)
