@@ -48,10 +48,11 @@ def _compare(a_path: Path, b_path: Path, *, html: str | None, as_json: bool, out
     t = Table(title=f"{c['labels'][0]} vs {c['labels'][1]}")
     for col in ("measure", "A", "B", "B - A", "better"):
         t.add_column(col, justify="left" if col == "measure" else "right", overflow="fold")
+    def f(v: float | None) -> str:
+        return "–" if v is None else f"{v:,.1f}"
+
     for r in c["summary"]:
-        f = (lambda v: "–" if v is None else f"{v:,.1f}")
-        t.add_row(f"{r['measure']} ({r['unit']})", f(r["a"]), f(r["b"]), f(r["diff"]),
-                  {"A": "A", "B": "B"}.get(r["better"], r["better"]))
+        t.add_row(f"{r['measure']} ({r['unit']})", f(r["a"]), f(r["b"]), f(r["diff"]), r["better"])
     console.print(t)
 
 
