@@ -31,7 +31,7 @@ def test_measures_by_hand():
     1080 MWh not served. Plan B: both lines back at hour 3: 15 MWh, 0 MWh, pump dark 3 h, 270 MWh."""
     a, b = svitlo.simulate("case9", PLAN_A), svitlo.simulate("case9", PLAN_B)
     c = compare_timelines(a, b)
-    assert c["labels"] == ["no crews", "two crews"]
+    assert c["labels"] == ["no crews", "two crews"] and c["format"] == "svitlo-compare/1"
     got = {r["key"]: (r["a"], r["b"], r["better"]) for r in c["summary"]}
     assert got["ens_mwh"][:2] == pytest.approx((1080.0, 270.0)) and got["ens_mwh"][2] == "B"
     assert got["critical_grid_gap_mwh"][:2] == pytest.approx((60.0, 15.0))

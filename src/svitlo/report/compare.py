@@ -31,7 +31,10 @@ import pandas as pd
 
 from svitlo.report.svg import step_chart
 
-__all__ = ["compare_timelines", "render_compare", "timeline_measures", "MEASURES"]
+__all__ = ["compare_timelines", "render_compare", "timeline_measures", "MEASURES", "COMPARE_FORMAT"]
+
+#: Version of the JSON contract of :func:`compare_timelines` (``docs/contracts.md``).
+COMPARE_FORMAT = "svitlo-compare/1"
 
 #: The measures compared: key, label, unit, and whether lower is better.
 MEASURES: tuple[tuple[str, str, str, bool], ...] = (
@@ -129,7 +132,7 @@ def compare_timelines(a: Any, b: Any, *, labels: tuple[str, str] | None = None) 
     Returns
     -------
     dict
-        ``labels``; ``a`` and ``b`` (scenario, grid, horizon_h and hourly series: ``critical_load_mw``,
+        ``format`` (:data:`COMPARE_FORMAT`), ``labels``; ``a`` and ``b`` (scenario, grid, horizon_h and hourly series: ``critical_load_mw``,
         ``critical_grid_mw``, ``critical_served_mw``, ``people_without_power``, ``shed_mw``, ``facilities_dark``);
         ``summary`` (one row per measure of :data:`MEASURES`: ``key, measure, unit, a, b, diff`` (B − A),
         ``better`` ("A", "B", "=" or "" when a side lacks it)); ``facilities`` (per facility id of either side:
@@ -161,7 +164,7 @@ def compare_timelines(a: Any, b: Any, *, labels: tuple[str, str] | None = None) 
         rows.append({"id": fid, "name": str(src["name"]), "kind": str(src["kind"]),
                      "hours_dark_a": _finite(float(fa.at[fid, "hours_dark"])) if fid in fa.index else None,
                      "hours_dark_b": _finite(float(fb.at[fid, "hours_dark"])) if fid in fb.index else None})
-    return {"labels": list(labels), "a": sides["a"], "b": sides["b"], "summary": summary, "facilities": rows}
+    return {"format": COMPARE_FORMAT, "labels": list(labels), "a": sides["a"], "b": sides["b"], "summary": summary, "facilities": rows}
 
 
 def _num(v: float | None, unit: str) -> str:
