@@ -158,3 +158,49 @@ def test_facility_counts_by_kind_match_the_hourly_table(demo):
         for kind, d in c["by_kind"].items():
             assert d["dark"] == int(h.loc[h["hour"] == c["hour"], f"dark_{kind}"].iloc[0])
     assert isinstance(pd.DataFrame(st.facts["facility_changes"]), pd.DataFrame)
+
+
+def short_town():
+    """gen:0 (10 MW) and gen:1 (6 MW) feed 14 MW of tier-2/3 load at bus:1 with a 1 MW booster pump (tier 2,
+    no backup). gen:1 is destroyed at hour 0: the island is 4 MW short, and two queues take turns off in
+    4-hour blocks; the pump sits in queue 2 (queues round-robin over non-exempt loads in load order)."""
+    from svitlo.model.grid import make_grid
+
+    g = make_grid(
+        buses=pd.DataFrame(index=["bus:0", "bus:1", "bus:2"]),
+        branches=pd.DataFrame({"from_bus": ["bus:0", "bus:2"], "to_bus": ["bus:1", "bus:1"], "x_pu": [0.1, 0.1]},
+                              index=["line:0", "line:1"]),
+        generators=pd.DataFrame({"bus": ["bus:0", "bus:2"], "p_mw": [10.0, 6.0], "p_max_mw": [10.0, 6.0]},
+                                index=["gen:0", "gen:1"]),
+        loads=pd.DataFrame({"bus": ["bus:1"] * 3, "p_mw": [5.0, 5.0, 4.0], "tier": [2, 3, 3],
+                            "population": [1000.0, 2000.0, 3000.0]}, index=["load:a", "load:b", "load:c"]),
+        name="town")
+    sc = {"name": "short town", "grid": "town", "strikes": [{"assets": ["gen:1"]}], "horizon_h": 12,
+          "facilities": [{"id": "pump", "kind": "water", "name": "Booster pump", "bus": "bus:1",
+                          "demand_kw": 1000.0, "tier": 2, "gen_kw": 0.0}],
+          "rolling_outages": {"queues": 2, "block_h": 4, "exempt_tiers": [1]}}
+    return g, sc
+
+
+def test_a_rolling_outage_is_told_as_the_cause_before_its_effect():
+    from svitlo.pipeline import simulate
+
+    g, sc = short_town()
+    tl = simulate(g, sc)
+    row = tl.facility_states.loc["pump"].tolist()
+    dark = [h for h, s in enumerate(row) if s == "dark"]
+    assert dark and dark == list(range(dark[0], dark[-1] + 1)) and dark[-1] + 1 < len(row)   # one dark block
+    lines = tell(tl).sections["facilities"]
+    off = next(i for i, x in enumerate(lines) if "Booster pump" in x and "goes dark" in x)
+    on = next(i for i, x in enumerate(lines) if "Booster pump" in x and "back on grid power" in x)
+    # the cause, with its queue and hours, is told just before the effect, in the same hour
+    cause = lines[off - 1]
+    assert cause.startswith(f"Hour {dark[0]}: rolling outage") and "4.0 MW short" in cause
+    assert f"queue 2 off for hours {dark[0]}-{dark[-1]}" in cause
+    assert lines[off].startswith(f"Hour {dark[0]}: ") and "the rolling outage in island" in lines[off]
+    # and power comes back when the turn passes to the other queue
+    assert lines[on - 1].startswith(f"Hour {dark[-1] + 1}: rolling outage") and "queue 1 off" in lines[on - 1]
+    assert lines[on].startswith(f"Hour {dark[-1] + 1}: ") and "after 4 h" in lines[on]
+    assert "the rolling outage in island" in lines[on]
+    # a change in an hour with a strike is not put down to the rotation
+    assert not any("rolling outage in island" in x for x in lines if x.startswith("Hour 0: Booster"))

@@ -278,3 +278,32 @@ def test_sweep_cancel_keeps_stored_chunks_and_resumes(client):
     run = client.get("/api/runs/big").json()
     assert not run["complete"] and run["rows"] == j["done"]
     assert Path(client.app.state.workspace.store_dir, "big").is_dir()
+
+
+def test_compare_two_plans_equals_the_library(client):
+    from svitlo.report.compare import compare_timelines
+
+    fac = [{"id": "h", "kind": "hospital", "name": "Hospital", "bus": "bus:4", "demand_kw": 5000.0, "tier": 1,
+            "gen_kw": 5000.0, "fuel_h": 6.0, "gen_fail_prob": 0.0}]
+    a = {"name": "no crews", "grid": "case9", "horizon_h": 8, "strikes": [{"assets": ["line:1", "line:2"]}],
+         "facilities": fac}
+    b = {**a, "name": "two crews", "repairs": {"crews": 2, "durations_h": {"line": 3}}}
+    r = client.post("/api/compare", json={"a": {"scenario": a}, "b": {"scenario": b}})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    want = compare_timelines(svitlo.simulate("case9", a), svitlo.simulate("case9", b))
+    assert out["labels"] == ["no crews", "two crews"]
+    assert out["summary"] == want["summary"] and out["facilities"] == want["facilities"]
+    assert out["a"]["hourly"]["critical_grid_mw"] == pytest.approx(want["a"]["hourly"]["critical_grid_mw"])
+    page = client.get(f"/reports/{out['report_id']}")
+    assert page.status_code == 200 and "no crews vs two crews" in page.text and 'id="t-cmp-summary"' in page.text
+    # a scenario file of the data folder on one side; bad requests are 4xx naming the side and field
+    r = client.post("/api/compare", json={"a": {"scenario": {"grid": {"file": "nine.m"}, "horizon_h": 3},
+                                                "scenario_file": "sub/strike.yaml"},
+                                          "b": {"scenario": {"grid": "case9", "horizon_h": 3}}})
+    assert r.status_code == 200, r.text
+    bad = [client.post("/api/compare", json={"a": {"scenario": a}}),
+           client.post("/api/compare", json={"a": {"scenario": a}, "b": {"scenario": {"grid": "../../x.m"}}}),
+           client.post("/api/compare", json={"a": {"scenario": a}, "b": {"scenario": b}, "c": 1})]
+    assert [x.status_code for x in bad] == [422, 400, 422]
+    assert "b" in bad[0].json()["detail"] and "grid" in bad[1].json()["detail"]

@@ -146,15 +146,27 @@ def test_stored_run_worst_scenario_sweep_progress_and_compare(browser, server): 
         page.click("#job-list li[data-state='running'] button.cancel")
         page.wait_for_selector("#job-list li[data-state='cancelled']", timeout=120_000)
 
-        # compare: two timelines simulated in this page
+        # compare two plans simulated in this page: no crews, then four crews
         page.click("nav button[data-tab='compose']")
         page.fill("#horizon", "12")
-        for _ in range(2):
+        for crews in ("0", "4"):
+            page.fill("#crews", crews)
             page.click("#simulate")
             page.wait_for_function("() => !document.getElementById('simulate').disabled", timeout=120_000)
         page.click("nav button[data-tab='compare']")
-        assert page.locator("#cmp-a option").count() == 2
-        assert _sized(page, "#cmp-out svg.chart") == 4
+        sims = page.eval_on_selector_all("#cmp-a option", "os => os.map(o => o.value)")
+        assert [v for v in sims if v.startswith("sim:")] == ["sim:0", "sim:1"]   # the worst scenario has no request
+        assert any(v.startswith("file:") for v in sims)                          # scenario files of the folder
+        assert (page.input_value("#cmp-a"), page.input_value("#cmp-b")) == ("sim:0", "sim:1")
+        page.click("#cmp-run")
+        page.wait_for_selector("#cmp-table tbody tr", timeout=120_000)
+        assert _sized(page, "#cmp-out svg.chart") == 5
+        assert page.locator("#cmp-table tbody tr").count() == 11
+        side = page.frame_locator("#cmp-report")
+        side.locator("#t-cmp-summary").wait_for(timeout=60_000)
+        assert side.locator("svg.chart").count() == 5
+        if os.environ.get("SVITLO_SCREENSHOT_COMPARE"):
+            page.screenshot(path=os.environ["SVITLO_SCREENSHOT_COMPARE"], full_page=False)
         assert problems == []
     finally:
         page.close()

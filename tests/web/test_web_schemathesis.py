@@ -90,6 +90,11 @@ def test_path_traversal_is_refused_everywhere(client, name):
             r = client.post(route, json=body)
             assert r.status_code == 400, (route, body, r.status_code, r.text)
             assert r.json()["detail"]
+    for body in bodies:   # either side of a comparison
+        for pair in ({"a": body, "b": {"scenario": {"grid": "case9"}}}, {"a": {"scenario": {"grid": "case9"}},
+                                                                        "b": body}):
+            r = client.post("/api/compare", json=pair)
+            assert r.status_code == 400 and r.json()["detail"], (pair, r.status_code, r.text)
     r = client.get("/api/scenario-file", params={"name": name})
     assert r.status_code in (400, 422) and r.json()["detail"]
     r = client.post("/api/sweeps", json={"scenario": {"grid": "case9"}, "n": 2, "run": name})

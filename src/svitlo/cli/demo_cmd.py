@@ -81,8 +81,8 @@ def print_story(result: DemoResult, *, every_h: int = 6) -> None:
 
     h = tl.hourly
     t = Table(title=f"every {every_h} hours")
-    for c in ("hour", "served MW", "shed MW", "people w/o power", "tier-1 supplied", "telecom",
-              "dark facilities"):
+    for c in ("hour", "served MW", "shed MW", "people w/o power", "tier-1 by grid", "tier-1 grid or backup",
+              "telecom", "dark facilities"):
         t.add_column(c, justify="right", overflow="fold")
     dark_cols = [c for c in h.columns if str(c).startswith("dark_")]
     rows = list(range(0, len(h), every_h))
@@ -91,9 +91,11 @@ def print_story(result: DemoResult, *, every_h: int = 6) -> None:
     for i in rows:
         r = h.iloc[i]
         crit = r["critical_served_mw"] / r["critical_load_mw"] * 100 if r["critical_load_mw"] > 0 else 100.0
+        by_grid = (f"{r['critical_grid_mw'] / r['critical_load_mw'] * 100:.0f} %"
+                   if r["critical_load_mw"] > 0 and "critical_grid_mw" in r else "-")
         tel = r["telecom_coverage"]
         t.add_row(str(int(r["hour"])), fmt_mw(r["served_mw"]), fmt_mw(r["shed_mw"]),
-                  fmt_people(r["people_without_power"]), f"{crit:.0f} %",
+                  fmt_people(r["people_without_power"]), by_grid, f"{crit:.0f} %",
                   f"{tel * 100:.0f} %" if math.isfinite(tel) else "-", str(int(sum(r[c] for c in dark_cols))))
     console.print(t)
 

@@ -37,16 +37,19 @@ def print_timeline_report(run_dir: Path, *, top: int, as_json: bool) -> None:
         console.print(f"mean per timeline: energy not served {m['ens_mwh']:,.1f} MWh (critical "
                       f"{m['critical_ens_mwh']:,.1f} MWh), {fmt_people(m['people_hours_without_power'])} "
                       "people-hours without power")
-    t = Table(title=f"facilities: probability of going dark (95 % interval), top {min(len(fac), max(top, 20))}")
+    shown = min(len(fac), max(top, 20))
+    t = Table(title="facilities: probability of going dark (95 % interval; "
+                    + (f"{len(fac)} facilities)" if shown == len(fac) else
+                       f"the {shown} most exposed of {len(fac)}; --top {len(fac)} shows all)"))
     for c in ("facility", "kind", "people", *[f"P(dark ≤{h}h)" for h in DARK_WITHIN_H], "mean h dark"):
         t.add_column(c, justify="left" if c in ("facility", "kind") else "right")
-    for r in fac.head(max(top, 20)).itertuples():
+    for r in fac.head(shown).itertuples():
         cells = [f"{getattr(r, f'p_dark_{h}h'):.3f} [{getattr(r, f'p_dark_{h}h_lo'):.3f}–"
                  f"{getattr(r, f'p_dark_{h}h_hi'):.3f}]" for h in DARK_WITHIN_H]
         t.add_row(str(r.facility), str(r.kind), fmt_people(getattr(r, "population", float("nan"))), *cells,
                   f"{r.mean_hours_dark:,.1f}")
     console.print(t)
-    b = Table(title="resilience curve: critical demand served (MW) across timelines")
+    b = Table(title="resilience curve: tier-1 load supplied, grid or facility backup (MW), across timelines")
     for c in ("hour", "P10", "P50", "P90", "mean"):
         b.add_column(c, justify="right")
     step = max(1, len(band) // 12)

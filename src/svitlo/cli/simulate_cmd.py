@@ -1,6 +1,6 @@
 """``svitlo simulate SCENARIO.yaml``: the hourly simulation of a scenario (waves, repairs, backups running down),
 told as a summary, written as the offline HTML report (``--html``), as JSON (``--json``) or as Parquet tables
-(``--out``). ``svitlo report-html`` is its former name, kept as a deprecated alias for one release.
+(``--out``); ``--compare B.yaml`` simulates a second scenario or plan and sets the two side by side. ``svitlo report-html`` is its former name, kept as a deprecated alias for one release.
 
 (``svitlo report RUN_DIR`` is a different command: it reads a stored sweep run.)
 """
@@ -14,6 +14,46 @@ import typer
 from svitlo.cli.app import app
 from svitlo.cli.common import console, err_console
 from svitlo.scenarios.geo import MAX_SEED
+
+
+def _compare(a_path: Path, b_path: Path, *, html: str | None, as_json: bool, out: str | None, seed: int | None,
+             title: str | None) -> None:
+    """``--compare B.yaml``: both scenarios simulated, their measures side by side (and the HTML page)."""
+    import json
+
+    from rich.table import Table
+
+    from svitlo.errors import InputError
+    from svitlo.io.outputs import check_output_file
+    from svitlo.pipeline import prepare, simulate
+    from svitlo.report.compare import compare_timelines, render_compare
+
+    if out is not None:
+        raise InputError("--out writes one timeline's tables; it cannot be used with --compare", field="--out",
+                         value=out)
+    if html is not None:
+        check_output_file(html, option="--html")
+    tls = [simulate(prepare(None, p), seed=seed) for p in (a_path, b_path)]
+    labels = (f"A: {a_path.stem}", f"B: {b_path.stem}") if a_path.stem != b_path.stem else None
+    c = compare_timelines(*tls, labels=labels)
+    if html is not None:
+        path = Path(html)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_compare(*tls, title=title, data=c), encoding="utf-8")
+        if not as_json:
+            console.print(f"comparison written to {path}", soft_wrap=True)
+    if as_json:
+        print(json.dumps(c, allow_nan=False))
+        return
+    t = Table(title=f"{c['labels'][0]} vs {c['labels'][1]}")
+    for col in ("measure", "A", "B", "B - A", "better"):
+        t.add_column(col, justify="left" if col == "measure" else "right", overflow="fold")
+    def f(v: float | None) -> str:
+        return "–" if v is None else f"{v:,.1f}"
+
+    for r in c["summary"]:
+        t.add_row(f"{r['measure']} ({r['unit']})", f(r["a"]), f(r["b"]), f(r["diff"]), r["better"])
+    console.print(t)
 
 
 def _simulate(scenario: Path, *, html: str | None, as_json: bool, out: str | None, seed: int | None,
@@ -56,8 +96,13 @@ def simulate_cmd(
     out: str | None = typer.Option(None, "--out", help="write the timeline tables as Parquet into this folder"),
     seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="override the scenario seed"),
     title: str | None = typer.Option(None, "--title", help="report title (default: scenario and grid names)"),
+    compare: Path | None = typer.Option(None, "--compare", help="a second scenario (or plan) YAML file: both are "
+                                        "simulated and compared side by side (--html writes the comparison)"),
 ) -> None:
     """Simulate the scenario hour by hour: islands, shedding, backups running down, repairs, waves."""
+    if compare is not None:
+        _compare(scenario, compare, html=html, as_json=as_json, out=out, seed=seed, title=title)
+        return
     _simulate(scenario, html=html, as_json=as_json, out=out, seed=seed, title=title)
 
 

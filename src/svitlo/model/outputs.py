@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Metric", "SCENARIO_METRICS", "metric", "metric_names", "OVERLOAD_PERCENT", "OVERLOAD_TOL_PERCENT",
+__all__ = ["Metric", "SCENARIO_METRICS", "TIMELINE_METRICS", "metric", "metric_names", "OVERLOAD_PERCENT", "OVERLOAD_TOL_PERCENT",
            "loading_percent", "overloaded"]
 
 #: Loading above which a branch is reported as overloaded (% of its rating).
@@ -59,11 +59,20 @@ SCENARIO_METRICS: tuple[Metric, ...] = (
     Metric("units_decommitted", "int32", "count", "units taken off line to respect minimum outputs (0 when off)"),
 )
 
-_BY_NAME = {m.name: m for m in SCENARIO_METRICS}
+#: Per-hour metrics of a timeline that the planner's view reads beside the per-scenario ones (``Timeline.hourly``).
+TIMELINE_METRICS: tuple[Metric, ...] = (
+    Metric("critical_load_mw", "float64", "MW", "demand of tier-1 loads (facilities included)"),
+    Metric("critical_served_mw", "float64", "MW",
+           "tier-1 demand supplied: by the grid, or by a tier-1 facility's own backup (the resilience curve)"),
+    Metric("critical_grid_mw", "float64", "MW", "tier-1 demand served by the grid alone (backups not counted)"),
+    Metric("telecom_coverage", "float64", "fraction", "share of telecom facilities neither dark nor damaged"),
+)
+
+_BY_NAME = {m.name: m for m in SCENARIO_METRICS + TIMELINE_METRICS}
 
 
 def metric(name: str) -> Metric:
-    """The declaration of a metric by name (``KeyError`` if unknown)."""
+    """The declaration of a metric (per scenario or per hour of a timeline) by name (``KeyError`` if unknown)."""
     return _BY_NAME[name]
 
 

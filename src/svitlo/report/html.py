@@ -54,7 +54,9 @@ HEADERS: dict[str, tuple[str, float]] = {
     "ens_cum_mwh": ("energy not served so far (MWh)", 1.0), "people_without_power": ("people without power", 1.0),
     "critical_load_mw": ("tier-1 load (MW)", 1.0),
     "critical_served_mw": ("tier-1 load supplied, grid or backup (MW)", 1.0),
-    "telecom_coverage": ("telecom coverage (%)", 100.0), "islands": ("islands", 1.0),
+    "critical_grid_mw": ("tier-1 load served by the grid (MW)", 1.0),
+    "telecom_coverage": ("telecom coverage (%)", 100.0), "water_coverage": ("water coverage (%)", 100.0),
+    "damaged_facilities": ("facilities damaged", 1.0), "islands": ("islands", 1.0),
     "energised_islands": ("energised islands", 1.0), "id": ("id", 1.0), "kind": ("kind", 1.0),
     "name": ("name", 1.0), "bus": ("bus", 1.0), "population": ("people served", 1.0), "tier": ("tier", 1.0),
     "demand_kw": ("demand (kW)", 1.0), "hours_until_dark": ("dark from hour", 1.0),
@@ -119,16 +121,22 @@ def _charts(hourly: pd.DataFrame) -> str:
     crit = col("critical_served_mw")
     charts = []
     if np.nansum(crit_load) > 0:
-        charts.append(step_chart([("tier-1 load", crit_load, "s-ref"), ("supplied (grid or backup)", crit, "s0")],
-                                 title="Resilience curve: tier-1 load supplied", unit="MW", chart_id="resilience"))
+        series = [("tier-1 load", crit_load, "s-ref")]
+        if "critical_grid_mw" in hourly.columns:
+            series.append(("served by the grid", col("critical_grid_mw"), "s0"))
+        series.append(("grid or facility backup", crit, "s2"))
+        charts.append(step_chart(series, title="Resilience curve: tier-1 load served", unit="MW",
+                                 chart_id="resilience"))
     charts += [
         step_chart([("load", col("load_mw"), "s-ref"), ("served", col("served_mw"), "s0"),
                     ("shed", col("shed_mw"), "s1")], title="Load served and shed", unit="MW"),
         step_chart([("people without power", col("people_without_power"), "s1")],
                    title="People without power", unit="people"),
-        step_chart([("telecom coverage", col("telecom_coverage"), "s2")], title="Telecom coverage",
-                   percent=True, y_max=1.0, unit="%"),
     ]
+    cover = [(f"{k} coverage", col(f"{k}_coverage"), s) for k, s in (("water", "k-water"), ("telecom", "k-telecom"))
+             if np.isfinite(col(f"{k}_coverage")).any()]
+    if cover:
+        charts.append(step_chart(cover, title="Water and telecom coverage", percent=True, y_max=1.0, unit="%"))
     dark = [(k, col(f"dark_{k}"), f"k-{k}") for k in FACILITY_KINDS if f"dark_{k}" in hourly.columns]
     if dark:
         charts.append(step_chart(dark, title="Dark facilities by kind", unit="count"))
@@ -137,22 +145,53 @@ def _charts(hourly: pd.DataFrame) -> str:
     return "".join(f'<figure class="card">{c}</figure>' for c in charts)
 
 
+def _lowest_share(part: np.ndarray, whole: np.ndarray) -> tuple[float, int] | None:
+    """Lowest ``part / whole`` over hours with ``whole > 0``, and its first hour (None if there is none)."""
+    ok = np.isfinite(part) & np.isfinite(whole) & (whole > 0)
+    if not ok.any():
+        return None
+    share = np.where(ok, part / np.where(ok, whole, 1.0), np.inf)
+    i = int(np.argmin(share))
+    return float(share[i]), i
+
+
+def kind_counts(fac_states: list[str], kinds: list[str], hour: int) -> dict[str, dict[str, int]]:
+    """Facilities by kind at ``hour``: ``{kind: {"grid": n, "backup": n, "dark": n, "damaged": n}}``.
+
+    >>> kind_counts(["gd", "bb", "gg"], ["water", "water", "hospital"], 1)
+    {'water': {'grid': 0, 'backup': 1, 'dark': 1, 'damaged': 0}, 'hospital': {'grid': 1, 'backup': 0, 'dark': 0, 'damaged': 0}}
+    """
+    out: dict[str, dict[str, int]] = {}
+    for st, k in zip(fac_states, kinds):
+        d = out.setdefault(k, {w: 0 for w in _STATE_WORD.values()})
+        d[_STATE_WORD.get(st[hour] if hour < len(st) else "g", "grid")] += 1
+    return out
+
+
 def _summary(m: ReportModel) -> str:
+    """The headline cards: the planner's measures (grid alone first, then with facility backups)."""
     h = m.hourly
     items: list[tuple[str, str]] = []
     if len(h):
         pw = h["people_without_power"].to_numpy(float)
         i = int(np.nanargmax(pw)) if np.isfinite(pw).any() else 0
         items.append(("peak people without power", f"{_fmt(float(np.nanmax(pw)), 0)} (hour {i})"))
-        cl, cs = h["critical_load_mw"].to_numpy(float), h["critical_served_mw"].to_numpy(float)
-        if (cl > 0).any():
-            with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.where(cl > 0, cs / cl, 1.0)
-            items.append(("lowest tier-1 load supplied (grid or backup)", f"{np.nanmin(share) * 100:.0f} %"))
+        cl = h["critical_load_mw"].to_numpy(float)
+        if "critical_grid_mw" in h.columns:
+            low = _lowest_share(h["critical_grid_mw"].to_numpy(float), cl)
+            if low is not None:
+                items.append(("lowest tier-1 load served by the grid", f"{low[0] * 100:.0f} % (hour {low[1]})"))
+        low = _lowest_share(h["critical_served_mw"].to_numpy(float), cl)
+        if low is not None:
+            items.append(("lowest tier-1 load supplied, grid or facility backup",
+                          f"{low[0] * 100:.0f} % (hour {low[1]})"))
         items.append(("energy not served", f"{_fmt(float(np.nansum(h['ens_mwh'])), 1)} MWh"))
-        tel = h["telecom_coverage"].to_numpy(float)
-        if np.isfinite(tel).any():
-            items.append(("lowest telecom coverage", f"{np.nanmin(tel) * 100:.0f} %"))
+        for k in ("water", "telecom"):
+            c = f"{k}_coverage"
+            v = h[c].to_numpy(float) if c in h.columns else np.full(len(h), np.nan)
+            if np.isfinite(v).any():
+                j = int(np.nanargmin(v))
+                items.append((f"lowest {k} coverage", f"{v[j] * 100:.0f} % (hour {j})"))
     if m.fac_states:
         hours = len(m.fac_states[0])
         dark = [sum(st[t] == "d" for st in m.fac_states) for t in range(hours)]
@@ -160,7 +199,11 @@ def _summary(m: ReportModel) -> str:
         on_b = sum(st[w] == "b" for st in m.fac_states)
         n = len(m.fac_states)
         items.append((f"facilities at hour {w}, the worst: grid / backup / dark",
-                      f"{n - dark[w] - on_b} / {on_b} / {dark[w]}"))
+                      f"{n - dark[w] - on_b - sum(st[w] == 'x' for st in m.fac_states)} / {on_b} / {dark[w]}"))
+        by_kind = kind_counts(m.fac_states, list(m.facilities["kind"].astype(str)), w)
+        dark_kinds = ", ".join(f"{d['dark']} {k}" for k, d in by_kind.items() if d["dark"])
+        if dark_kinds:
+            items.append((f"dark at hour {w}, by kind", dark_kinds))
         items.append(("facilities ever dark", f"{sum('d' in st for st in m.fac_states)} of {n}"))
         damaged_ever = sum("x" in s for s in m.fac_states)
         if damaged_ever:
@@ -192,6 +235,30 @@ def _story(timeline: Any, *, scenario: Any = None, grid: Grid | None = None) -> 
     return "".join(out)
 
 
+def heading_of(name: str, grid: str) -> str:
+    """The page title: the scenario's name and its grid, the grid named once.
+
+    >>> heading_of("k3 on case118", "case118"), heading_of("scenario", "case9"), heading_of("north", "case9")
+    ('k3 on case118', 'Strike scenario on case9', 'north — case9')
+    """
+    name = name.strip()
+    if name in ("", "scenario"):
+        return f"Strike scenario on {grid}"
+    return name if grid in name else f"{name} — {grid}"
+
+
+def _hourly_order(h: pd.DataFrame) -> pd.DataFrame:
+    """Hourly columns with the tier-1 measures side by side (load, by the grid, grid or backup)."""
+    cols = list(h.columns)
+    if "critical_grid_mw" in cols and "critical_load_mw" in cols:
+        cols.remove("critical_grid_mw")
+        cols.insert(cols.index("critical_load_mw") + 1, "critical_grid_mw")
+    if "water_coverage" in cols and "telecom_coverage" in cols:
+        cols.remove("water_coverage")
+        cols.insert(cols.index("telecom_coverage"), "water_coverage")
+    return h[cols]
+
+
 def render_report(grid: Grid, timeline: Any, *, title: str | None = None, scenario: Any = None) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
     m = report_model(grid, timeline)
@@ -210,8 +277,7 @@ def render_report(grid: Grid, timeline: Any, *, title: str | None = None, scenar
                             "hours_until_dark", "hours_dark", "hours_on_backup") if c in fac.columns]
     now = [s[0] if s else "g" for s in m.fac_states]
     name = str(timeline.scenario)
-    heading = title or (f"{name} — {timeline.grid}" if name not in ("", "scenario") else
-                        f"Strike scenario on {timeline.grid}")
+    heading = title or heading_of(name, str(timeline.grid))
     strips_section = (f'<section><h2>Facilities hour by hour</h2><div class="card stripbox">{strips}</div>'
                       "</section>" if len(fac) else "")
     parts = {
@@ -228,12 +294,13 @@ def render_report(grid: Grid, timeline: Any, *, title: str | None = None, scenar
         "LEGEND": _legend(),
         "CHARTS": _charts(m.hourly),
         "STRIPS_SECTION": strips_section,
-        "HOURLY_TABLE": _table(m.hourly, table_id="t-hourly", row_attr="hour" if "hour" in m.hourly else None,
-                               digits={"telecom_coverage": 0, "people_without_power": 0}),
+        "HOURLY_TABLE": _table(_hourly_order(m.hourly), table_id="t-hourly", row_attr="hour" if "hour" in m.hourly else None,
+                               digits={"telecom_coverage": 0, "water_coverage": 0, "people_without_power": 0}),
         "FACILITY_TABLE": ("<h2>Facilities</h2>" + _table(fac[fac_cols], table_id="t-facilities",
                                                             digits={"population": 0}, extra=("state now", now))
                            if len(fac) else ""),
-        "EVENT_TABLE": _table(m.events, table_id="t-events", row_attr="hour"),
+        "EVENT_TABLE": _table(m.events.assign(kind=m.events["kind"].str.replace("_", " ")), table_id="t-events",
+                              row_attr="hour"),
     }
     template = _asset("template.html")
     return re.sub(r"\{\{([A-Z_]+)\}\}", lambda mt: parts[mt.group(1)], template)

@@ -7,6 +7,7 @@ branch_in_service, events``. The HTML side (:mod:`svitlo.report.html`) draws fro
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,13 @@ from svitlo.report.frames import STATE_CODES, branch_codes, bus_codes, dedupe_fr
 from svitlo.report.layout import Layout, layout_buses, project_points
 from svitlo.report.svg import spread_markers
 
-__all__ = ["ReportModel", "report_model", "FACILITY_KINDS"]
+__all__ = ["ReportModel", "report_model", "coverage", "opening_zoom", "MARKER_PX", "FACILITY_KINDS"]
+
+#: Lattice pitch of decluttered facility markers on screen at the opening zoom (SVG units at zoom 1): a marker
+#: symbol is at most 15 units across (``svg.FACILITY_SYMBOLS``), so markers never overlap as the map opens.
+MARKER_PX = 16.0
+#: Zoom limits of the map (as in ``report.js``).
+ZOOM_MIN, ZOOM_MAX = 1.0, 40.0
 
 
 
@@ -98,11 +105,15 @@ def report_model(grid: Grid, timeline: Any, *, width: float = 1000.0) -> ReportM
                          field=f"facility_states[{fac['id'].iloc[i]!r}][{h}]", value=st[i, h])
     fac_states = ["".join(STATE_CODES[s] for s in row) for row in st.astype(str)]
     tx, ty = _facility_points(fac, lay, pos)
-    fx, fy = spread_markers(tx, ty)
+    focus = _strike_box(lay, events, pos, dict(zip(branch_ids, zip(br_f, br_t))), grid)
+    fx, fy = spread_markers(tx, ty, min_dist=MARKER_PX / math.sqrt(opening_zoom(lay, focus)))
     left = hour_matrix(timeline.backup_left_h, list(fac["id"]), hours, fill=np.nan) if len(fac) else \
         np.zeros((0, hours))
 
-    hourly = timeline.hourly.reset_index(drop=True)
+    hourly = timeline.hourly.reset_index(drop=True).copy()
+    water = (fac["kind"].astype(str) == "water").to_numpy() if len(fac) else np.zeros(0, bool)
+    if water.any() and "water_coverage" not in hourly.columns and len(hourly) == hours:
+        hourly["water_coverage"] = coverage([s for s, w in zip(fac_states, water) if w], hours)
     bus_frames, bus_at = dedupe_frames(bcode)
     br_frames, br_at = dedupe_frames(brcode)
     data: dict[str, Any] = {
@@ -117,11 +128,23 @@ def report_model(grid: Grid, timeline: Any, *, width: float = 1000.0) -> ReportM
     }
     labels = [f"{b} {n}".strip() if n and n != b else b for b, n in
               zip(bus_ids, grid.buses["name"].astype(str).tolist())]
-    focus = _strike_box(lay, events, pos, dict(zip(branch_ids, zip(br_f, br_t))), grid)
     return ReportModel(layout=lay, focus=focus, bus_ids=bus_ids, bus_labels=labels, br_f=br_f, br_t=br_t,
                        branch_ids=branch_ids, branch_kind=grid.branches["kind"].astype(str).tolist(),
                        bus_code=bcode, branch_code=brcode, facilities=fac, fac_x=fx, fac_y=fy, fac_true_x=tx,
                        fac_true_y=ty, fac_states=fac_states, hourly=hourly, events=events, data=data)
+
+
+def coverage(states: list[str], hours: int) -> np.ndarray:
+    """Per hour, the share of facilities (one state string each, :data:`STATE_CODES`) neither dark nor damaged
+    (NaN without any): water coverage from the water facilities, as telecom coverage is from the towers.
+
+    >>> coverage(["gbd", "ggx"], 3).tolist()
+    [1.0, 1.0, 0.0]
+    """
+    if not states:
+        return np.full(hours, np.nan)
+    m = np.array([[c not in "dx" for c in s[:hours].ljust(hours, "g")] for s in states], dtype=bool)
+    return m.mean(axis=0)
 
 
 def _events(ev: pd.DataFrame | None) -> pd.DataFrame:
@@ -133,6 +156,22 @@ def _events(ev: pd.DataFrame | None) -> pd.DataFrame:
     for c in cols[1:]:
         out[c] = out[c].fillna("").astype(str)
     return out.sort_values("hour", kind="stable").reset_index(drop=True)
+
+
+def opening_zoom(lay: Layout, focus: tuple[float, float, float, float] | None) -> float:
+    """The zoom the map opens at: on the strike area (``focus``) when there is one, else 1 (``report.js``
+    computes the same). On screen, positions scale with the zoom ``k`` and markers with ``sqrt(k)``.
+
+    >>> lay = Layout(np.zeros(1), np.zeros(1), 1000.0, 800.0, False)
+    >>> opening_zoom(lay, (0.0, 0.0, 100.0, 100.0)), opening_zoom(lay, None)
+    (8.0, 1.0)
+    """
+    if focus is None:
+        return 1.0
+    w, h = focus[2] - focus[0], focus[3] - focus[1]
+    if not (w > 0 and h > 0):
+        return 1.0
+    return float(min(ZOOM_MAX, max(ZOOM_MIN, min(lay.width / w, lay.height / h))))
 
 
 def _strike_box(lay: Layout, events: pd.DataFrame, pos: dict[str, int], ends: dict[str, tuple[int, int]],

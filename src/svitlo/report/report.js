@@ -34,9 +34,10 @@
     return Number(v).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
   }
 
-  function row(dl, k, v) {
+  function row(dl, k, v, cls) {
     var dt = document.createElement("dt"); dt.textContent = k;
     var dd = document.createElement("dd"); dd.textContent = v;
+    if (cls) { dt.className = cls; dd.className = cls; }
     dl.appendChild(dt); dl.appendChild(dd);
   }
 
@@ -44,10 +45,13 @@
     h = Math.max(0, Math.min(D.horizon_h - 1, h | 0));
     paint(buses, busBase, D.bus_frames[D.bus_at[h]]);
     paint(branches, brBase, D.branch_frames[D.branch_at[h]]);
-    var counts = { g: 0, b: 0, d: 0 };
+    var counts = { g: 0, b: 0, d: 0, x: 0 }, byKind = {};
     for (var i = 0; i < facs.length; i++) {
       var s = (D.fac_states[i] || "").charAt(h) || "g";
       counts[s] += 1;
+      var kind = (D.facilities[i] || {}).kind || "?";
+      if (!byKind[kind]) { byKind[kind] = { g: 0, b: 0, d: 0, x: 0 }; }
+      byKind[kind][s] += 1;
       facs[i].setAttribute("class", "fac st-" + s);
       facs[i].setAttribute("data-state", STATE[s]);
       if (facCells[i]) { facCells[i].className = "now st-" + s; facCells[i].textContent = STATE[s]; }
@@ -62,13 +66,24 @@
     nowList.textContent = "";
     function val(c) { return H[c] ? H[c][h] : null; }
     row(nowList, "load served", fmt(val("served_mw"), 2) + " of " + fmt(val("load_mw"), 2) + " MW");
+    function pct(c) { return val(c) === null || val(c) === undefined ? "–" : fmt(100 * val(c), 0) + " %"; }
     if (val("critical_load_mw")) {
-      row(nowList, "tier-1 load supplied (grid or backup)", fmt(val("critical_served_mw"), 2) + " of " + fmt(val("critical_load_mw"), 2) + " MW");
+      if (H.critical_grid_mw) {
+        row(nowList, "tier-1 load served by the grid", fmt(val("critical_grid_mw"), 2) + " of " + fmt(val("critical_load_mw"), 2) + " MW (" + fmt(100 * val("critical_grid_mw") / val("critical_load_mw"), 0) + " %)");
+      }
+      row(nowList, "tier-1 load supplied, grid or backup", fmt(val("critical_served_mw"), 2) + " of " + fmt(val("critical_load_mw"), 2) + " MW");
     }
     row(nowList, "people without power", fmt(val("people_without_power"), 0));
-    row(nowList, "telecom coverage", val("telecom_coverage") === null ? "–" : fmt(100 * val("telecom_coverage"), 0) + " %");
+    if (H.water_coverage) { row(nowList, "water coverage", pct("water_coverage")); }
+    row(nowList, "telecom coverage", pct("telecom_coverage"));
     row(nowList, "islands (energised)", fmt(val("islands"), 0) + " (" + fmt(val("energised_islands"), 0) + ")");
-    if (facs.length) { row(nowList, "facilities grid / backup / dark", counts.g + " / " + counts.b + " / " + counts.d); }
+    if (facs.length) {
+      row(nowList, "facilities grid / backup / dark", counts.g + " / " + counts.b + " / " + counts.d + (counts.x ? " (" + counts.x + " damaged)" : ""));
+      Object.keys(byKind).forEach(function (k) {
+        var c = byKind[k];
+        row(nowList, k, c.g + " / " + c.b + " / " + c.d + (c.x ? " (" + c.x + " damaged)" : ""), "kind k-" + k);
+      });
+    }
     nowBackup.textContent = "";
     D.facilities.forEach(function (f, i) {
       if ((D.fac_states[i] || "").charAt(h) !== "b") { return; }

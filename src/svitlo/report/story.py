@@ -125,6 +125,22 @@ def _counts(states: pd.DataFrame, kinds: dict[str, str]) -> list[dict[str, Any]]
     return out
 
 
+def cols_of(states: pd.DataFrame) -> list[Any]:
+    """Hour columns of a facility-state table, in hour order."""
+    return sorted(states.columns, key=int)
+
+
+def _water_coverage(states: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray | None:
+    """Per hour, the share of water facilities neither dark nor damaged (None without any)."""
+    if states is None or states.empty:
+        return None
+    rows = [str(f) for f in states.index if kinds.get(str(f)) == "water"]
+    if not rows:
+        return None
+    vals = states.loc[[i for i in states.index if str(i) in rows], cols_of(states)].to_numpy(dtype=object)
+    return ((vals != "dark") & (vals != "damaged")).mean(axis=0).astype(float)
+
+
 def facility_words(fac: pd.DataFrame) -> str:
     """How many facilities, by tier: "23 facilities (17 tier 1, 6 tier 2)", or "no facilities".
 
@@ -138,6 +154,10 @@ def facility_words(fac: pd.DataFrame) -> str:
         return word
     tiers = pd.to_numeric(fac["tier"], errors="coerce").dropna().astype(int).value_counts().sort_index()
     return word + " (" + ", ".join(f"{n} tier {t}" for t, n in tiers.items()) + ")"
+
+
+def _buses(n: int) -> str:
+    return f"{n} bus" if n == 1 else f"{n} buses"
 
 
 def _people(n: float) -> str:
@@ -165,6 +185,29 @@ def _dark_reasons(tl: Any) -> list[dict[str, Any]]:
             for r in dark.sort_values("load_mw", ascending=False).itertuples()]
 
 
+def _rolling_causes(tl: Any, fac: pd.DataFrame, changes: list[dict[str, Any]],
+                    rolling: list[dict[str, Any]]) -> dict[int, int]:
+    """Changes (by position) between grid power and backup or dark that a rolling outage explains: in an hour
+    when the facility's island rotates its queues and nothing was struck, repaired or hit; the island label."""
+    isl = getattr(tl, "bus_island", None)
+    if not rolling or isl is None or "bus" not in fac.columns:
+        return {}
+    rot = {(e["hour"], e["subject"].removeprefix("island:")) for e in rolling}
+    busy = {e["hour"] for k in ("strike", "repair", "damage") for e in _events(tl, k)}
+    fac_bus = dict(zip(fac["id"].astype(str), fac["bus"].astype(str)))
+    cols = {int(c): c for c in isl.columns}
+    index = {str(b): b for b in isl.index}
+    out: dict[int, int] = {}
+    for k, c in enumerate(changes):
+        hour, bus = c["hour"], fac_bus.get(c["facility"])
+        if "grid" not in (c["from"], c["to"]) or hour in busy or bus not in index or hour not in cols:
+            continue
+        label = int(isl.at[index[bus], cols[hour]])
+        if (hour, str(label)) in rot:
+            out[k] = label
+    return out
+
+
 def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
     """The :class:`Story` of a timeline (pure). With the ``scenario`` and ``grid`` it was simulated from, what
     was hit is also told by aim point ("aimed at 'town substation' …", :mod:`svitlo.report.aims`)."""
@@ -185,8 +228,11 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
     tel = h["telecom_coverage"].to_numpy(float) if "telecom_coverage" in h else np.ones(len(h))
     cl = h["critical_load_mw"].to_numpy(float) if "critical_load_mw" in h else np.zeros(len(h))
     cs = h["critical_served_mw"].to_numpy(float) if "critical_served_mw" in h else np.zeros(len(h))
+    cg = h["critical_grid_mw"].to_numpy(float) if "critical_grid_mw" in h else None
     with np.errstate(divide="ignore", invalid="ignore"):
         crit_share = np.where(cl > 0, cs / cl, 1.0)
+        grid_share = np.where(cl > 0, cg / cl, 1.0) if cg is not None else None
+    water = _water_coverage(tl.facility_states, kinds)
     peak = int(np.argmax(pwp)) if len(pwp) else 0
     islands = _island_facts(tl)
     freq = sorted(_events(tl, "frequency") + _events(tl, "ufls") + _events(tl, "frequency_collapse")
@@ -204,6 +250,8 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
         "people_without_power": [float(x) for x in pwp],
         "telecom_coverage": [float(x) for x in tel],
         "critical_served_share": [float(x) for x in crit_share],
+        "critical_grid_share": None if grid_share is None else [float(x) for x in grid_share],
+        "water_coverage": None if water is None else [float(x) for x in water],
         "rolling_outages": rolling, "facility_changes": changes, "facility_counts": counts,
         "peak_people_without_power": {"hour": hours[peak] if hours else 0,
                                       "people": float(pwp[peak]) if len(pwp) else 0.0},
@@ -234,19 +282,21 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
         sec["islands"].append(f"After the strike the grid is in {int(h['islands'].iloc[0])} islands, "
                               f"{int(h['energised_islands'].iloc[0])} of them energised.")
     for isl in islands[1:6]:
-        sec["islands"].append(f"Island {isl['island']} ({isl['buses']} buses) stays lit on its own "
+        sec["islands"].append(f"Island {isl['island']} ({_buses(isl['buses'])}) stays lit on its own "
                               f"generation: {isl['served_mw']:.2f} of {isl['load_mw']:.2f} MW served.")
     for e in freq:
         sec["islands"].append(f"Hour {e['hour']}: {e['text']}")
     for d in dark_reasons[:5]:
-        sec["islands"].append(f"Island {d['island']} ({d['buses']} buses, {d['load_mw']:.2f} MW of load) is dark: "
+        sec["islands"].append(f"Island {d['island']} ({_buses(d['buses'])}, {d['load_mw']:.2f} MW of load) is dark: "
                               f"{d['reason']}.")
     # what went dark and when: every change of every facility, with the rolling outages that cause some of them
     # (a rolling outage comes first within its hour: it is the cause)
+    cause = _rolling_causes(tl, fac, changes, rolling)
     fac_lines = [(c["hour"], 1, f"Hour {c['hour']}: {names.get(c['facility'], c['facility'])} "
                                 f"({kinds.get(c['facility'], '?')}) {_CHANGE.get((c['from'], c['to']), c['to'])}"
-                                + (f" after {c['after_h']} h." if c["after_h"] else "."))
-                 for c in changes]
+                                + (f" after {c['after_h']} h" if c["after_h"] else "")
+                                + (f" — the rolling outage in island {cause[k]}." if k in cause else "."))
+                 for k, c in enumerate(changes)]
     fac_lines += [(e["hour"], 0, f"Hour {e['hour']}: rolling outage — {e['text']}") for e in rolling]
     sec["facilities"] = [t for _, _, t in sorted(fac_lines, key=lambda x: (x[0], x[1]))]
     # a destroyed bus cuts the facilities on it off the grid; the buildings themselves are not modelled as hit
@@ -279,6 +329,11 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
             low = int(np.argmin(tel))
             sec["people"].append(f"Telecom coverage falls to {tel[low] * 100:.0f} % at hour {hours[low]} "
                                  f"and ends at {tel[-1] * 100:.0f} %.")
+        if water is not None and len(water):
+            low = int(np.argmin(water))
+            sec["people"].append(f"Water coverage (water facilities neither dark nor damaged) falls to "
+                                 f"{water[low] * 100:.0f} % at hour {int(cols_of(tl.facility_states)[low])} and "
+                                 f"ends at {water[-1] * 100:.0f} %.")
         if counts:
             w = max(counts, key=lambda c: (c["dark"], c["backup"], -c["hour"]))
             kinds_dark = ", ".join(f"{d['dark']} {k}" for k, d in w["by_kind"].items() if d["dark"])
@@ -288,6 +343,11 @@ def tell(tl: Any, *, scenario: Any = None, grid: Any = None) -> Story:
             end = counts[-1]
             sec["people"].append(f"At the last hour: {end['grid']} on grid power, {end['backup']} on backup, "
                                  f"{end['dark']} dark.")
+        if (cl > 0).any() and grid_share is not None:
+            low = int(np.argmin(grid_share))
+            sec["people"].append(f"Tier-1 load served by the grid alone is lowest at hour {hours[low]}: "
+                                 f"{grid_share[low] * 100:.0f} % of {cl[low]:.2f} MW"
+                                 + (f" (at hour {hours[0]}: {grid_share[0] * 100:.0f} %)." if low else "."))
         if (cl > 0).any():
             worst = float(np.min(crit_share))
             low = int(np.argmin(crit_share))

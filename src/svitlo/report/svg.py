@@ -54,30 +54,80 @@ def nice_ticks(vmax: float, n: int = 4) -> list[float]:
     return [round(float(i * step), 10) for i in range(k + 1)]
 
 
-def spread_markers(x: np.ndarray, y: np.ndarray, *, min_dist: float = 13.0,
-                   iters: int = 60) -> tuple[np.ndarray, np.ndarray]:
-    """Marker positions pushed apart to at least about ``min_dist`` units (pure; the input is kept)."""
-    px, py = np.array(x, dtype=float), np.array(y, dtype=float)
+def _ring_slots(ring: int) -> list[tuple[int, int]]:
+    """Lattice cells at Chebyshev distance ``ring`` from the centre, in angle order (ring 0: the centre)."""
+    if ring == 0:
+        return [(0, 0)]
+    cells = [(i, j) for i in range(-ring, ring + 1) for j in range(-ring, ring + 1) if max(abs(i), abs(j)) == ring]
+    return sorted(cells, key=lambda c: (math.atan2(c[1], c[0]), c))
+
+
+def _place_cluster(x: np.ndarray, y: np.ndarray, members: list[int], step: float,
+                   px: np.ndarray, py: np.ndarray) -> None:
+    """Members of one cluster on a square lattice of pitch ``step`` around their mean position: the member nearest
+    the centre in the middle, the others ring by ring, in the angle order of their true positions."""
+    cx, cy = float(np.mean(x[members])), float(np.mean(y[members]))
+    order = sorted(members, key=lambda i: (math.hypot(x[i] - cx, y[i] - cy), i))
+    ring, left = 0, order
+    while left:
+        cells = _ring_slots(ring)
+        take, left = left[:len(cells)], left[len(cells):]
+        if len(take) < len(cells):  # a partial outer ring: its cells spread evenly around
+            cells = [cells[round(k * len(cells) / len(take))] for k in range(len(take))]
+        ang = sorted(take, key=lambda i: (math.atan2(y[i] - cy, x[i] - cx), i))
+        for i, (a, b) in zip(ang, cells):
+            px[i], py[i] = cx + a * step, cy + b * step
+        ring += 1
+
+
+def spread_markers(x: np.ndarray, y: np.ndarray, *, min_dist: float = 16.0) -> tuple[np.ndarray, np.ndarray]:
+    """Marker positions decluttered, deterministically (pure; the input is kept).
+
+    Markers closer than ``min_dist`` (in both x and y) form clusters; each cluster is laid out on a square
+    lattice of pitch ``min_dist`` around its mean position (:func:`_place_cluster`); clusters that then come too
+    close merge and are laid out again. Afterwards no two markers are closer than ``min_dist`` in both x and y,
+    so square markers up to ``min_dist`` across never overlap. A lone marker stays where it is; the map draws a
+    leader line from each moved marker to its true position.
+
+    >>> px, py = spread_markers(np.array([0.0, 0.0, 0.0, 50.0]), np.array([0.0, 0.0, 0.0, 0.0]), min_dist=10.0)
+    >>> px.round(1).tolist(), py.round(1).tolist()
+    ([0.0, -10.0, 10.0, 50.0], [0.0, -10.0, 10.0, 0.0])
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    px, py = x.copy(), y.copy()
     n = px.size
     if n < 2:
         return px, py
-    jitter = np.linspace(0, 2 * math.pi, n, endpoint=False)
-    for _ in range(iters):
-        dx = px[:, None] - px[None, :]
-        dy = py[:, None] - py[None, :]
-        d = np.hypot(dx, dy)
-        np.fill_diagonal(d, np.inf)
-        close = d < min_dist
-        if not close.any():
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def close(ax: np.ndarray, ay: np.ndarray) -> np.ndarray:
+        """Pairs closer than ``min_dist`` in both x and y (a k-d tree in the max norm: n log n, not n²)."""
+        from scipy.spatial import cKDTree
+
+        return cKDTree(np.column_stack([ax, ay])).query_pairs(min_dist - 1e-9, p=np.inf, output_type="ndarray")
+
+    pairs = close(x, y)
+    for _ in range(n):
+        for i, j in pairs:
+            ri, rj = root(int(i)), root(int(j))
+            if ri != rj:
+                parent[max(ri, rj)] = min(ri, rj)
+        groups: dict[int, list[int]] = {}
+        for i in range(n):
+            groups.setdefault(root(i), []).append(i)
+        px[:], py[:] = x, y
+        for members in groups.values():
+            if len(members) > 1:
+                _place_cluster(x, y, members, min_dist, px, py)
+        pairs = close(px, py)
+        if not pairs.size:
             break
-        same = d < 1e-6
-        dx = np.where(same, np.cos(jitter)[:, None], dx)
-        dy = np.where(same, np.sin(jitter)[:, None], dy)
-        d = np.where(same, 1.0, d)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            push = np.where(close, (min_dist - d) / (2 * d), 0.0)
-        px += (push * dx).sum(axis=1) * 0.5
-        py += (push * dy).sum(axis=1) * 0.5
     return px, py
 
 

@@ -49,7 +49,7 @@ DAMAGED = len(bk.STATES)
 #: Columns of ``Timeline.hourly`` (besides ``dark_<kind>`` per facility kind), in order.
 HOURLY_COLUMNS = ("load_mw", "served_mw", "shed_mw", "ens_mwh", "ens_weighted_mwh", "ens_cum_mwh",
                   "people_without_power", "critical_load_mw", "critical_served_mw", "telecom_coverage",
-                  "damaged_facilities", "islands", "energised_islands")
+                  "damaged_facilities", "islands", "energised_islands", "critical_grid_mw")
 
 
 @dataclass(frozen=True, eq=False)
@@ -398,6 +398,7 @@ def record_hour(ctx: SimContext, st: SimState, h: int, hourly: Hourly) -> None:
            "ens_weighted_mwh": m["weighted_shed_mw"], "ens_cum_mwh": st.ens_cum_mwh,
            "people_without_power": m["people_without_power"], "critical_load_mw": float(demand[t1].sum()),
            "critical_served_mw": float(served[t1].sum()) + st.critical_backup_mw,
+           "critical_grid_mw": float(served[t1].sum()),
            "telecom_coverage": float(((states[tel] != bk.DARK) & (states[tel] != DAMAGED)).mean())
            if tel.any() else float("nan"),
            "damaged_facilities": int((states == DAMAGED).sum()),

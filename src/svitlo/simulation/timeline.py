@@ -20,7 +20,8 @@ Metrics per hour (``Timeline.hourly``): ``load_mw``, ``served_mw``, ``shed_mw`` 
 ``ens_weighted_mwh`` — energy not served *in that hour* (MWh, weighted by tier as in
 :func:`svitlo.engine.impact.default_tier_weights`), ``ens_cum_mwh`` the running total; ``people_without_power``;
 ``critical_load_mw`` (tier-1 demand) and ``critical_served_mw`` (tier-1 demand served by the grid, plus the
-carved demand of tier-1 facilities running on their own backup — the resilience curve); ``telecom_coverage``
+carved demand of tier-1 facilities running on their own backup — the resilience curve); ``critical_grid_mw``
+(tier-1 demand served by the grid alone, backups not counted: the planner's measure); ``telecom_coverage``
 (share of telecom facilities neither dark nor damaged; NaN without any); ``damaged_facilities``; ``islands``,
 ``energised_islands``; ``dark_<kind>``.
 

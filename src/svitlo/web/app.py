@@ -9,6 +9,7 @@ Routes (the OpenAPI schema is at ``/openapi.json``; every body is validated agai
 ``POST /api/map``                        the intact grid drawn by the report's map renderer
 ``POST /api/assess``                     one strike assessed (metrics, destroyed assets, islands, map codes)
 ``POST /api/simulate``                   the hourly timeline; its offline report at ``/reports/{id}``
+``POST /api/compare``                    two scenarios or plans side by side (page at ``/reports/{id}``)
 ``GET  /api/runs``, ``/api/runs/{run}``  stored sweep runs and their tables
 ``POST /api/runs/{run}/scenarios/{k}``   scenario ``k`` of a run simulated as a timeline
 ``POST /api/sweeps``                     launch a sweep into the store folder (a background job)
@@ -53,7 +54,7 @@ from svitlo.web.jobs import Busy, Conflict, SweepJobs, WorkerPool
 from svitlo.web.paths import GRID_SUFFIXES, SCENARIO_SUFFIXES, list_data_files
 from svitlo.web.service import MAX_HORIZON_H, Workspace
 
-__all__ = ["create_app", "ServerConfig", "ScenarioRequest", "SweepRequest"]
+__all__ = ["create_app", "ServerConfig", "ScenarioRequest", "CompareRequest", "SweepRequest"]
 
 _RUN_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _COOKIE = "svitlo_token"
@@ -110,6 +111,14 @@ class ScenarioRequest(BaseModel):
     scenario: dict[str, Any] = Field(description="scenario keys as in a scenario YAML (grid, strikes, ...)",
                                      examples=[{"grid": "case9", "strikes": [{"assets": ["line:3"]}]}])
     scenario_file: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+
+
+class CompareRequest(BaseModel):
+    """Two scenarios (or two plans for one scenario) to simulate and set side by side."""
+
+    model_config = ConfigDict(extra="forbid")
+    a: ScenarioRequest
+    b: ScenarioRequest
 
 
 class SweepRequest(ScenarioRequest):
@@ -305,6 +314,14 @@ def create_app(config: ServerConfig) -> FastAPI:
         """Simulate the scenario hour by hour; the report opens at ``/reports/{report_id}``."""
         sc = ws.scenario(req.scenario, scenario_file=req.scenario_file)
         return await pool.run(ws.simulate, sc)
+
+    @app.post("/api/compare")
+    async def compare(req: Annotated[CompareRequest, Body()]) -> dict[str, Any]:
+        """Simulate two scenarios or plans and set them side by side: the planner's measures of each and the
+        difference, hourly resilience curves, hours dark per facility; the page opens at ``/reports/{id}``."""
+        sa = ws.scenario(req.a.scenario, scenario_file=req.a.scenario_file)
+        sb = ws.scenario(req.b.scenario, scenario_file=req.b.scenario_file)
+        return await pool.run(ws.compare, sa, sb)
 
     @app.get("/api/runs")
     async def runs() -> dict[str, Any]:

@@ -211,6 +211,24 @@ class Workspace:
                 "hourly": {c: _json(h[c].to_numpy().tolist()) for c in h.columns},
                 "story": tell(tl, scenario=sc, grid=grid).sections}
 
+    def compare(self, sa: Any, sb: Any) -> dict[str, Any]:
+        """Two scenarios (or plans) simulated and set side by side (:mod:`svitlo.report.compare`); the
+        comparison page is kept for ``report(id)`` like a timeline report."""
+        from svitlo.engine.invariants import check_impact
+        from svitlo.pipeline import simulate
+        from svitlo.report.compare import compare_timelines, render_compare
+
+        tls = []
+        for sc in (sa, sb):
+            tl = simulate(self.grid(sc), sc)
+            for imp in tl.impacts.values():
+                check_impact(imp)
+            tls.append(tl)
+        c = _json(compare_timelines(*tls))
+        rid = os.urandom(16).hex()
+        self._reports.put(rid, render_compare(*tls, data=c))
+        return {"report_id": rid, **c}
+
     def report(self, rid: str) -> str | None:
         """The HTML of a report made by :meth:`simulate` (``None`` once evicted or if unknown)."""
         return self._reports.get(rid)

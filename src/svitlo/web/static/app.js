@@ -247,10 +247,12 @@
     $("report-box").hidden = false;
     $("report-title").textContent = "Timeline: " + label;
     $("report").src = "/reports/" + r.report_id;
-    S.sims.push({ label: label + " (" + r.grid + ", " + r.horizon_h + " h)", hourly: r.hourly, horizon_h: r.horizon_h });
+    S.sims.push({ label: label + " (" + r.grid + ", " + r.horizon_h + " h)", hourly: r.hourly, horizon_h: r.horizon_h,
+                  req: S.lastReq });
   }
   function runSimulate() {
     var req = currentScenario();
+    S.lastReq = JSON.parse(JSON.stringify(req));
     return guard(api("POST", "/api/simulate", req), "Simulating").then(function (r) {
       showReport(r, r.scenario);
       setStatus("Simulated " + r.horizon_h + " h. Move the hour slider in the report below.");
@@ -384,18 +386,35 @@
     });
   });
 
-  /* ---------------------------------------------------------------- compare two timelines */
+  /* ---------------------------------------------------------------- compare two scenarios or plans */
+  function compareChoices() {
+    var out = [];
+    S.sims.forEach(function (x, i) { if (x.req) { out.push({ value: "sim:" + i, label: "simulated: " + x.label }); } });
+    ((S.info && S.info.scenario_files) || []).forEach(function (f) { out.push({ value: "file:" + f, label: "file: " + f }); });
+    return out;
+  }
   function fillCompare() {
+    var choices = compareChoices();
     ["cmp-a", "cmp-b"].forEach(function (id, k) {
       var s = $(id), keep = s.value; s.textContent = "";
-      S.sims.forEach(function (x, i) { s.appendChild(el("option", { value: String(i) }, (i + 1) + ". " + x.label)); });
-      s.value = keep !== "" && +keep < S.sims.length ? keep : String(Math.max(0, S.sims.length - 2 + k));
+      choices.forEach(function (c) { s.appendChild(el("option", { value: c.value }, c.label)); });
+      var sims = choices.filter(function (c) { return c.value.indexOf("sim:") === 0; });
+      var dflt = sims.length >= 2 ? sims[sims.length - 2 + k] : choices[Math.min(k, choices.length - 1)];
+      s.value = keep && choices.some(function (c) { return c.value === keep; }) ? keep : (dflt ? dflt.value : "");
+    });
+    $("cmp-run").disabled = choices.length < 1;
+  }
+  function compareSide(value) {
+    if (value.indexOf("sim:") === 0) { return Promise.resolve(S.sims[+value.slice(4)].req); }
+    var name = value.slice(5);
+    return api("GET", "/api/scenario-file?name=" + encodeURIComponent(name)).then(function (r) {
+      return { scenario: r.scenario, scenario_file: name };
     });
   }
-  function hourChart(title, unit, a, b, f) {
-    var va = a.hourly ? f(a.hourly) : [], vb = b.hourly ? f(b.hourly) : [];
+  function hourChart(title, unit, c, key, ref) {
+    var va = c.a.hourly[key] || [], vb = c.b.hourly[key] || [], vr = ref ? (c.a.hourly[ref] || []) : [];
     var n = Math.max(va.length, vb.length, 1);
-    var all = va.concat(vb).filter(function (v) { return v !== null && isFinite(v); });
+    var all = va.concat(vb, vr).filter(function (v) { return v !== null && isFinite(v); });
     var top = Math.max.apply(null, all.concat([1e-9]));
     var W = 460, H = 200, ml = 48, mr = 12, mt = 30, mb = 30, pw = W - ml - mr, ph = H - mt - mb;
     var NS = "http://www.w3.org/2000/svg", svg = document.createElementNS(NS, "svg");
@@ -413,7 +432,9 @@
     });
     add("text", { "class": "tick", x: 4, y: mt - 6 }, unit);
     add("text", { "class": "tick", x: ml + pw, y: H - 2, "text-anchor": "end" }, "hour (0–" + (n - 1) + ")");
-    [[va, "s0", "A"], [vb, "s1", "B"]].forEach(function (s, k) {
+    var lines = [[va, "s0", "A"], [vb, "s1", "B"]];
+    if (ref) { lines.unshift([vr, "s-ref", "tier-1 load"]); }
+    lines.forEach(function (s, k) {
       var pts = [];
       s[0].forEach(function (v, h) {
         if (v === null || !isFinite(v)) { return; }
@@ -421,26 +442,44 @@
         pts.push((ml + h * pw / n).toFixed(1) + "," + y, (ml + (h + 1) * pw / n).toFixed(1) + "," + y);
       });
       add("polyline", { "class": "line " + s[1], points: pts.join(" ") });
-      add("text", { "class": "legend " + s[1], x: ml + 8 + k * 40, y: mt + 10 }, s[2]);
+      add("text", { "class": "legend " + s[1], x: ml + 8 + k * 70, y: mt + 10 }, s[2]);
     });
     var fig = el("figure", { "class": "card" }); fig.appendChild(svg); return fig;
   }
   function drawCompare() {
     fillCompare();
-    var out = $("cmp-out"); out.textContent = "";
-    if (S.sims.length < 1) { out.appendChild(el("p", { "class": "muted" }, "Simulate a timeline first.")); return; }
-    var a = S.sims[+$("cmp-a").value] || {}, b = S.sims[+$("cmp-b").value] || {};
-    function dark(H) {
-      var keys = Object.keys(H).filter(function (k) { return k.indexOf("dark_") === 0; });
-      return (H.hour || H.load_mw || []).map(function (_, h) { return keys.reduce(function (s, k) { return s + (H[k][h] || 0); }, 0); });
+    if (!$("cmp-out").firstChild) {
+      $("cmp-out").appendChild(el("p", { "class": "muted" }, compareChoices().length ? "Pick A and B, then Compare." :
+        "Simulate a timeline first, or start the server on a folder of scenario files."));
     }
-    out.appendChild(hourChart("Resilience: critical load served", "MW", a, b, function (H) { return H.critical_served_mw || []; }));
-    out.appendChild(hourChart("Facilities dark", "count", a, b, dark));
-    out.appendChild(hourChart("People without power", "people", a, b, function (H) { return H.people_without_power || []; }));
-    out.appendChild(hourChart("Load shed", "MW", a, b, function (H) { return H.shed_mw || []; }));
   }
-  $("cmp-a").addEventListener("change", drawCompare);
-  $("cmp-b").addEventListener("change", drawCompare);
+  function runCompare() {
+    var a = $("cmp-a").value, b = $("cmp-b").value;
+    if (!a || !b) { return; }
+    $("cmp-run").disabled = true;
+    setStatus("Simulating A and B …");
+    return Promise.all([compareSide(a), compareSide(b)]).then(function (sides) {
+      return api("POST", "/api/compare", { a: sides[0], b: sides[1] });
+    }).then(function (c) {
+      $("cmp-run").disabled = false;
+      var out = $("cmp-out"); out.textContent = "";
+      var box = $("cmp-summary"); box.textContent = "";
+      box.appendChild(el("h3", {}, "A: " + c.labels[0] + " · B: " + c.labels[1]));
+      box.appendChild(table(c.summary, [[function (r) { return r.measure + " (" + r.unit + ")"; }, "measure"],
+        ["a", "A"], ["b", "B"], ["diff", "B − A"],
+        [function (r) { return r.better === "A" ? "A" : r.better === "B" ? "B" : r.better; }, "better"]]));
+      box.querySelector("table").id = "cmp-table";
+      out.appendChild(hourChart("Resilience: tier-1 load served by the grid", "MW", c, "critical_grid_mw", "critical_load_mw"));
+      out.appendChild(hourChart("Tier-1 load supplied, grid or facility backup", "MW", c, "critical_served_mw", "critical_load_mw"));
+      out.appendChild(hourChart("Facilities dark", "count", c, "facilities_dark"));
+      out.appendChild(hourChart("People without power", "people", c, "people_without_power"));
+      out.appendChild(hourChart("Load shed", "MW", c, "shed_mw"));
+      $("cmp-report-box").hidden = false;
+      $("cmp-report").src = "/reports/" + c.report_id;
+      setStatus("Compared: " + c.labels[0] + " and " + c.labels[1] + ".");
+    }, function (e) { $("cmp-run").disabled = false; setStatus(e.message, true); });
+  }
+  $("cmp-run").addEventListener("click", runCompare);
 
   /* ---------------------------------------------------------------- start */
   $("open").addEventListener("click", openSource);
