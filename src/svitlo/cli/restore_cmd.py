@@ -59,9 +59,8 @@ def restore_cmd(
         raise with_source(exc, scenario) from None
     d = r.to_dict()
     if html is not None:
-        from svitlo.report.restore_html import restore_html
-
         from svitlo.errors import OutputPathError
+        from svitlo.report.restore_html import restore_html
 
         try:
             html.write_text(restore_html(d), encoding="utf-8")

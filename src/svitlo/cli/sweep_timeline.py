@@ -15,11 +15,12 @@ def run_timeline_sweep(sc: Any, *, n: int, out: Path, seed: int | None, chunk_si
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from svitlo.analyses.sweep.timeline_mc import sweep_timelines
+    from svitlo.errors import scenario_context
 
     bar = Progress(TextColumn("[bold]timelines"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=err_console, disable=quiet or as_json, transient=False)
     task = bar.add_task("timelines", total=n)
-    with bar:
+    with scenario_context(getattr(sc, "source", None)), bar:  # errors raised after loading name the file
         res = sweep_timelines(sc, n=n, out=out, root_seed=seed, chunk_size=chunk_size, workers=workers,
                               progress=lambda d, t: bar.update(task, completed=d, total=t))
     outcome = {"run_dir": str(res.path), "run_id": res.run_id, "n": res.n, "computed": res.computed,
