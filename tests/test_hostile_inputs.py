@@ -327,7 +327,7 @@ def timeline(tmp_path, case9):
 @pytest.mark.parametrize("argv, option", [
     (["rank", "--k", "1", "--top", str(2**63)], "--top"), (["rank", "--k", "1", "--beam", str(2**63)], "--beam"),
     (["rank", "--k", "1", "--time-limit", "nan"], "--time-limit"),
-    (["harden", "--budget", "1", "--n", str(2**63)], "--n"), (["harden", "--budget", "1", "--n-oos", "10**11"], "--n-oos"),
+    (["harden", "--budget", "1", "--n", str(2**63)], "--n"), (["harden", "--budget", "1", "--n-oos", str(10**11)], "--n-oos"),
     (["harden", "--budget", "1", "--n", "5", "--seed", "-1"], "--seed"),
     (["restore", "--crews", str(2**63)], "--crews"), (["restore", "--crews", "1", "--seed", "-1"], "--seed"),
     (["restore", "--crews", "1", "--time-limit", "inf"], "--time-limit"),
@@ -441,3 +441,12 @@ def test_planning_commands_in_a_subprocess(timeline):
         assert r.returncode == 2, (argv, r.stderr)
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.stderr
+
+
+def test_a_bus_number_of_1e20_is_named(tmp_path):
+    """The MATPOWER parser's own integer conversion overflowed: the message named neither field nor value."""
+    p = tmp_path / "big.m"
+    p.write_text(CASE9_M.replace("\t9\t1\t125\t50", "\t1e20\t1\t125\t50"))
+    with pytest.raises(GridError, match=r"big\.m: mpc\.bus\.BUS_I = '1e20': expected an integer bus number"):
+        read_matpower(p)
+    _exit2(["doctor", p], "mpc.bus.BUS_I = '1e20'")
