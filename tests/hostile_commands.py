@@ -312,9 +312,8 @@ def _run_doctor(case, base) -> str:
 def api_bodies():
     """Request bodies for the dashboard's API: hostile scenarios, traversal in file names, deep nesting, huge
     numbers, wrong types."""
-    from hypothesis import strategies as st
-
     from hostile import scenario_documents
+    from hypothesis import strategies as st
 
     _, edge_ints, edge_floats, texts, scalars, keys, values = _strategies()
     names = st.sampled_from(["s.yaml", "../s.yaml", "../../etc/passwd", "/etc/passwd", "..", "a\x00b.m",

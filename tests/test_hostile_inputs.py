@@ -363,7 +363,7 @@ def test_scenario_seeds_refuse_a_negative_root_and_oversize_ranges():
 
 @pytest.mark.parametrize("spec", ["generator:500kW x 9223372036854775808", "generator:500kW x " + "9" * 5000,
                                   "generator:" + "9" * 400 + "kW", "battery:" + "9" * 400 + "kWh",
-                                  "generator:5kW/" + "9" * 400 + "h"])
+                                  "generator:5kW/" + "9" * 400 + "h", "battery:0MW/200kWh"])
 def test_site_add_counts_and_ratings_are_bounded(spec):
     """A huge count looped for ever placing units; 400 digits made an infinite rating."""
     from svitlo.analyses.site.units import parse_add

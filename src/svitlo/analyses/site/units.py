@@ -90,8 +90,8 @@ def parse_add(spec: str) -> tuple[Unit, int]:
         if u1 not in ("kw", "mw") or u2 not in ("kwh", "mwh"):
             raise _bad(spec, "a battery is given as energy (200kWh) or power/energy (50kW/200kWh)")
         kw, kwh = a, float(v2) * (1000.0 if u2 == "mwh" else 1.0)
-    if kwh <= 0:
-        raise _bad(spec, "the energy must be positive")
+    if kwh <= 0 or (kw is not None and kw <= 0):
+        raise _bad(spec, "the energy and power must be positive")
     if not (kwh <= MAX_KWH and (kw is None or kw <= MAX_KW)):
         raise _bad(spec, f"energy at most {MAX_KWH:g} kWh and power at most {MAX_KW:g} kW")
     return Unit(what="battery", kw=kw, kwh=kwh, fuel_h=None), n
