@@ -450,3 +450,19 @@ def test_a_bus_number_of_1e20_is_named(tmp_path):
     with pytest.raises(GridError, match=r"big\.m: mpc\.bus\.BUS_I = '1e20': expected an integer bus number"):
         read_matpower(p)
     _exit2(["doctor", p], "mpc.bus.BUS_I = '1e20'")
+
+
+@pytest.mark.parametrize("argv", [["rank", "--k", "1", "--html", "{d}"],
+                                  ["harden", "--budget", "1", "--n", "5", "--html", "{d}/t.yaml/x.html"],
+                                  ["harden", "--budget", "1", "--n", "5", "--method", "dad", "--k", str(2**63)]])
+def test_protect_pages_checked_before_work(timeline, argv):
+    argv = [a.replace("{d}", str(timeline.parent)) for a in argv]
+    _exit2([argv[0], timeline, *argv[1:]], argv[-2])
+
+
+@pytest.mark.parametrize("data", [b"\xff\xfe", b"[1, 2]", b"{", b"[" * 100_000, b'{"k": 1}'])
+def test_report_on_a_damaged_rank_folder(tmp_path, data):
+    """A damaged rank.json raised JSONDecodeError / KeyError / UnicodeDecodeError tracebacks."""
+    (tmp_path / "rk").mkdir()
+    (tmp_path / "rk" / "rank.json").write_bytes(data)
+    _exit2(["report", tmp_path / "rk", "--html", tmp_path / "r.html"], "rank")

@@ -49,6 +49,10 @@ def harden_cmd(
         from svitlo.io.outputs import check_output_dir
 
         check_output_dir(out, option="--out")
+    if html is not None:
+        from svitlo.io.outputs import check_output_file
+
+        check_output_file(html, option="--html")
     sc = load_scenario(scenario)
     with scenario_source(scenario):
         cost = read_costs(costs, make_context(sc)) if costs is not None else None

@@ -58,6 +58,10 @@ def rank_cmd(
         from svitlo.io.outputs import check_output_dir
 
         check_output_dir(out, option="--out")
+    if html is not None:
+        from svitlo.io.outputs import check_output_file
+
+        check_output_file(html, option="--html")
     sc = load_scenario(scenario)
     bar = Progress(TextColumn("[bold]rank"), BarColumn(), MofNCompleteColumn(), TextColumn("sets"),
                    console=err_console, disable=quiet or as_json, transient=True)
