@@ -13,7 +13,10 @@ __all__ = ["is_protect_dir", "print_protect_report"]
 
 def is_protect_dir(path: Path) -> bool:
     """True for a folder holding ``rank.json`` or ``harden.json``."""
-    return (path / "rank.json").is_file() or (path / "harden.json").is_file()
+    try:
+        return (path / "rank.json").is_file() or (path / "harden.json").is_file()
+    except OSError:  # a name too long for the file system: not a folder of results (report says so)
+        return False
 
 
 def print_protect_report(path: Path, *, html: Path | None, as_json: bool) -> None:
