@@ -467,3 +467,28 @@ def test_report_on_a_damaged_rank_folder(tmp_path, data):
     (tmp_path / "rk").mkdir()
     (tmp_path / "rk" / "rank.json").write_bytes(data)
     _exit2(["report", tmp_path / "rk", "--html", tmp_path / "r.html"], "rank")
+
+
+@pytest.mark.parametrize("edit, must", [
+    (("line", "from_bus", 10**9), "line.from_bus = 1000000000: not a bus of the network"),
+    (("gen", "bus", 99), "gen.bus = 99: not a bus"), (("load", "bus", "x"), "load.bus = 'x': not a bus"),
+    (("bus", "index", 2**40), "bus.index = 1099511627776"), (("bus", "index", "dup"), "duplicate bus index"),
+])
+def test_pandapower_references_checked_before_pandapower(tmp_path, edit, must):
+    """pandapower indexes arrays by these numbers unchecked: a huge bus index printed its own warning (two
+    lines) and a campaign case crashed the process in its compiled helpers (segmentation fault)."""
+    pytest.importorskip("pandapower")
+    from hostile_commands import _case9_json
+
+    net = _case9_json()
+    obj = net.get("_object", net)
+    table, col, value = edit
+    frame = json.loads(obj[table]["_object"])
+    if col == "index":
+        frame["index"][0] = frame["index"][1] if value == "dup" else value
+    else:
+        frame["data"][0][frame["columns"].index(col)] = value
+    obj[table]["_object"] = json.dumps(frame)
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps(net))
+    _exit2(["doctor", p], must)
