@@ -1,13 +1,17 @@
 """A longer fuzzing campaign outside CI: the targets of ``tests/test_fuzz.py`` with a larger case budget.
 
 Every case is a hostile input (mutated scenario YAML or bytes, MATPOWER files, facility GeoJSON and CSV, command
-lines of every command with hostile option values, and a sweep whose run folder is damaged before its rerun);
+lines of every command with hostile option values, and a sweep whose run folder is damaged before its rerun; then
+the planning commands: ``rank``/``harden``/``restore``/``site``/``doctor``/``sweep --timeline`` command lines,
+timeline scenario keys, ``--add`` specs, cost and candidate files, mutated grids for ``doctor``, and hostile
+request bodies for the dashboard's API, in process);
 the contract is exit 0, or exit 2 with one line; never a traceback, never a hang (``tests/hostile.py``).
 
 Usage::
 
     python benchmarks/fuzz_campaign.py --cases 500                 # 500 cases per target
     python benchmarks/fuzz_campaign.py --cases 50 --targets sweep_resume cli_options --seed 7
+    python benchmarks/fuzz_campaign.py --cases 300 --targets cmd_options cmd_timeline api_bodies
 
 Prints one line per target (cases, accepted, refused with exit 2, violations) and each distinct violation.
 The figures of the last campaign are in ``docs/fuzzing.md``.
@@ -25,7 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from hostile import TARGETS  # noqa: E402
+from hostile import TARGETS as READER_TARGETS  # noqa: E402
+from hostile_commands import COMMAND_TARGETS, close_api  # noqa: E402
+
+TARGETS = {**READER_TARGETS, **COMMAND_TARGETS}
 
 
 def run_target(name: str, cases: int, seed: int, base: Path) -> tuple[collections.Counter, dict[str, str], float]:
@@ -49,7 +56,10 @@ def run_target(name: str, cases: int, seed: int, base: Path) -> tuple[collection
             labels["exit 2" if label == "2" else "accepted"] += 1
 
     t0 = time.perf_counter()
-    run()
+    try:
+        run()
+    finally:
+        close_api()
     return labels, violations, time.perf_counter() - t0
 
 

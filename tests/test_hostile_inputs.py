@@ -181,6 +181,7 @@ def test_facility_csv_not_utf8(tmp_path):
 # -------------------------------------------------------------------------------------- files and folders
 def test_long_file_name(tmp_path):
     _exit2(["assess", tmp_path / ("a" * 300 + ".yaml")], "File name too long")
+    _exit2(["report", tmp_path / ("a" * 300)])  # the rank/harden folder test raised OSError (campaign finding)
     with pytest.raises(OutputPathError, match="a name of 305 characters"):
         from svitlo.io.outputs import check_output_file
 
@@ -310,3 +311,184 @@ def test_rerun_that_finishes_a_run_says_so(scenario, tmp_path):
     assert "was already complete" not in text and (out / "summary.json").is_file()
     o = run_cli(argv)
     assert o.rc == 0 and "was already complete" in " ".join(o.stdout.split())
+
+
+# ------------------------------------------------------------------------------- planning commands (round 2)
+@pytest.fixture
+def timeline(tmp_path, case9):
+    from hostile_commands import FACILITIES_CSV
+
+    (tmp_path / "fac.csv").write_text(FACILITIES_CSV)
+    p = tmp_path / "t.yaml"
+    p.write_text(f"grid: {{file: {case9}}}\nseed: 3\nfacilities: fac.csv\nhorizon_h: 12\n"
+                 "strikes:\n  - assets: [branch:2, branch:5]\nrepairs: {crews: 1, order: [branch]}\n")
+    return p
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["rank", "--k", "1", "--top", str(2**63)], "--top"), (["rank", "--k", "1", "--beam", str(2**63)], "--beam"),
+    (["rank", "--k", "1", "--time-limit", "nan"], "--time-limit"),
+    (["harden", "--budget", "1", "--n", str(2**63)], "--n"), (["harden", "--budget", "1", "--n-oos", str(10**11)], "--n-oos"),
+    (["harden", "--budget", "1", "--n", "5", "--seed", "-1"], "--seed"),
+    (["restore", "--crews", str(2**63)], "--crews"), (["restore", "--crews", "1", "--seed", "-1"], "--seed"),
+    (["restore", "--crews", "1", "--time-limit", "inf"], "--time-limit"),
+    (["site", "--add", "generator:5kW", "--n", str(2**63)], "--n"),
+    (["site", "--add", "generator:5kW", "--n", "3", "--n-out", "3", "--seed", "-1"], "--seed"),
+    (["site", "--add", "generator:5kW", "--n", "3", "--n-out", "3", "--workers", "0"], "--workers"),
+])
+def test_planning_command_numbers_are_bounded(timeline, argv, option):
+    """Each of these raised a traceback (numpy, HiGHS, DuckDB) or hung (a negative seed loops forever)."""
+    err = _exit2([argv[0], timeline, *argv[1:]], option)
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["rank", "--k", "1", "--out", "{d}/t.yaml"], ["rank", "--k", "1", "--out", "/proc/self/x"],
+    ["harden", "--budget", "1", "--n", "5", "--out", "{d}/t.yaml/x"],
+    ["restore", "--crews", "1", "--html", "{d}"], ["restore", "--crews", "1", "--html", "{d}/" + "a" * 300],
+    ["restore", "--crews", "1", "--html", "{d}/t.yaml/r.html"],
+])
+def test_planning_outputs_checked_before_work(timeline, argv):
+    argv = [a.replace("{d}", str(timeline.parent)) for a in argv]
+    _exit2([argv[0], timeline, *argv[1:]], argv[-2])
+
+
+def test_scenario_seeds_refuse_a_negative_root_and_oversize_ranges():
+    from svitlo.analyses.sweep.plan import scenario_seeds
+
+    with pytest.raises(ScenarioError, match="seed"):  # was an endless loop
+        scenario_seeds(-1, 0, 3)
+    with pytest.raises(ScenarioError, match="n = "):  # was numpy's ValueError / MemoryError
+        scenario_seeds(1, 0, 2**63)
+
+
+@pytest.mark.parametrize("spec", ["generator:500kW x 9223372036854775808", "generator:500kW x " + "9" * 5000,
+                                  "generator:" + "9" * 400 + "kW", "battery:" + "9" * 400 + "kWh",
+                                  "generator:5kW/" + "9" * 400 + "h", "battery:0MW/200kWh"])
+def test_site_add_counts_and_ratings_are_bounded(spec):
+    """A huge count looped for ever placing units; 400 digits made an infinite rating."""
+    from svitlo.analyses.site.units import parse_add
+
+    with pytest.raises(ScenarioError, match="--add"):
+        parse_add(spec)
+
+
+@pytest.mark.parametrize("data, must", [("h1\n".encode("utf-16"), "UTF-8"), (b"\xff\xfe\x00h", "UTF-8"),
+                                        (b"id,kind\n", "no facility ids"), (b"\n\n", "no facility ids")])
+def test_candidates_file(timeline, data, must):
+    c = timeline.parent / "cand.txt"
+    c.write_bytes(data)
+    _exit2(["site", timeline, "--add", "generator:5kW", "--n", "3", "--n-out", "3", "--candidates", c], must, str(c))
+
+
+@pytest.mark.parametrize("name", ["matpower:" + "x" * 300, "matpower:../../data/case9", "matpower:a/b"])
+def test_doctor_matpower_names_are_plain(name):
+    _exit2(["doctor", name], "grid.matpower")
+
+
+@pytest.mark.parametrize("doc, field", [
+    ({"repairs": {"durations_h": {"branch": {"median_h": 1e308, "spread": 5}}}}, "median_h"),
+    ({"refuel": [{"at_h": 2, "kinds": ["hospital"], "delay_h": {"median_h": 1e20, "spread": 5}}]}, "median_h"),
+    ({"repairs": {"spares": {"branch": {"stock": 2**64}}}}, "stock"),
+    ({"repairs": {"access": [{"assets": ["branch:2"], "from_h": 0, "to_h": 10**28}]}}, "to_h"),
+    ({"repairs": {"travel_h": 1e308}}, "travel_h"), ({"gen_mttf_h": 1e308}, "gen_mttf_h"),
+    ({"damage": {"lead_time_h": float("inf")}}, "lead_time_h"), ({"damage": {"spares": {"trafo": 2**64}}}, "spares"),
+    ({"damage": {"states": {"line": {"destroyed": {"kpa": 1, "repair": {"median_h": float("inf")}}}}}}, "median_h"),
+    ({"viability": {"units": {"gen:1": {"inertia_h_s": 1e308}}}}, "inertia_h_s"),
+    ({"ufls": {"exempt_tiers": [2**64]}}, "exempt_tiers"),
+])
+def test_timeline_keys_are_bounded(doc, field):
+    """Each was accepted; the random durations overflowed to a traceback in the timeline (int of inf)."""
+    with pytest.raises(ScenarioError, match=field):
+        parse_scenario({"grid": "case9", **doc})
+
+
+def test_sampled_durations_stay_finite():
+    from svitlo.scenarios.durations import MAX_DRAW_H, Lognormal
+
+    assert Lognormal(median_h=87_600, spread=5).at(40.0) == MAX_DRAW_H
+    assert Lognormal(median_h=10, spread=0.5).at(0.0) == 10
+
+
+def test_timeline_sweep_names_the_scenario_file(timeline, tmp_path):
+    """`sweep --timeline` printed 'scenario:' (or nothing) where the file belongs."""
+    timeline.write_text(timeline.read_text() + "refuel: [{at_h: 2, facilities: [nope]}]\n")
+    _exit2(["sweep", timeline, "--timeline", "--n", "2", "--out", tmp_path / "run", "--quiet"],
+           f"error: {timeline}: refuel[0].facilities = 'nope'")
+
+
+def test_timeline_rerun_that_finishes_a_run_says_so(timeline, tmp_path):
+    out = tmp_path / "run"
+    argv = ["sweep", timeline, "--timeline", "--n", "3", "--out", out]
+    assert run_cli(argv, timeout_s=900).rc == 0
+    m = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**m, "complete": False}))  # killed after its last chunk
+    o = run_cli(argv)
+    text = " ".join(o.stdout.split())
+    assert o.rc == 0 and "already stored" in text and "now written" in text and "was already complete" not in text
+    o = run_cli(argv)
+    assert o.rc == 0 and "was already complete" in " ".join(o.stdout.split())
+
+
+def test_planning_commands_in_a_subprocess(timeline):
+    """The contract holds for the installed entry point too (no in-process shortcuts)."""
+    import subprocess
+    import sys
+
+    for argv in (["restore", timeline, "--crews", "0"], ["site", timeline, "--add", "generator:5kW x 0"],
+                 ["rank", timeline, "--k", "1", "--top", str(2**63)]):
+        r = subprocess.run([sys.executable, "-m", "svitlo.cli.main", *map(str, argv)], capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 2, (argv, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.stderr
+
+
+def test_a_bus_number_of_1e20_is_named(tmp_path):
+    """The MATPOWER parser's own integer conversion overflowed: the message named neither field nor value."""
+    p = tmp_path / "big.m"
+    p.write_text(CASE9_M.replace("\t9\t1\t125\t50", "\t1e20\t1\t125\t50"))
+    with pytest.raises(GridError, match=r"big\.m: mpc\.bus\.BUS_I = '1e20': expected an integer bus number"):
+        read_matpower(p)
+    _exit2(["doctor", p], "mpc.bus.BUS_I = '1e20'")
+
+
+@pytest.mark.parametrize("argv", [["rank", "--k", "1", "--html", "{d}"],
+                                  ["harden", "--budget", "1", "--n", "5", "--html", "{d}/t.yaml/x.html"],
+                                  ["harden", "--budget", "1", "--n", "5", "--method", "dad", "--k", str(2**63)]])
+def test_protect_pages_checked_before_work(timeline, argv):
+    argv = [a.replace("{d}", str(timeline.parent)) for a in argv]
+    _exit2([argv[0], timeline, *argv[1:]], argv[-2])
+
+
+@pytest.mark.parametrize("data", [b"\xff\xfe", b"[1, 2]", b"{", b"[" * 100_000, b'{"k": 1}'])
+def test_report_on_a_damaged_rank_folder(tmp_path, data):
+    """A damaged rank.json raised JSONDecodeError / KeyError / UnicodeDecodeError tracebacks."""
+    (tmp_path / "rk").mkdir()
+    (tmp_path / "rk" / "rank.json").write_bytes(data)
+    _exit2(["report", tmp_path / "rk", "--html", tmp_path / "r.html"], "rank")
+
+
+@pytest.mark.parametrize("edit, must", [
+    (("line", "from_bus", 10**9), "line.from_bus = 1000000000: not a bus of the network"),
+    (("gen", "bus", 99), "gen.bus = 99: not a bus"), (("load", "bus", "x"), "load.bus = 'x': not a bus"),
+    (("bus", "index", 2**40), "bus.index = 1099511627776"), (("bus", "index", "dup"), "duplicate bus index"),
+])
+def test_pandapower_references_checked_before_pandapower(tmp_path, edit, must):
+    """pandapower indexes arrays by these numbers unchecked: a huge bus index printed its own warning (two
+    lines) and a campaign case crashed the process in its compiled helpers (segmentation fault)."""
+    pytest.importorskip("pandapower")
+    from hostile_commands import _case9_json
+
+    net = _case9_json()
+    obj = net.get("_object", net)
+    table, col, value = edit
+    frame = json.loads(obj[table]["_object"])
+    if col == "index":
+        frame["index"][0] = frame["index"][1] if value == "dup" else value
+    else:
+        frame["data"][0][frame["columns"].index(col)] = value
+    obj[table]["_object"] = json.dumps(frame)
+    p = tmp_path / "g.json"
+    p.write_text(json.dumps(net))
+    _exit2(["doctor", p], must)

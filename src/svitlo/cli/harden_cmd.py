@@ -7,8 +7,10 @@ from pathlib import Path
 import typer
 
 from svitlo.cli.app import app
+from svitlo.cli.bounds import MAX_BEAM, MAX_SAMPLES
 from svitlo.cli.common import console
 from svitlo.cli.rank_cmd import scenario_source
+from svitlo.scenarios.geo import MAX_SEED
 
 
 @app.command("harden")
@@ -18,13 +20,15 @@ def harden_cmd(
     objective: str = typer.Option("expected", "--objective", help="expected, cvar95 or worst"),
     metric: str = typer.Option("shed_mw", "--metric",
                                help="shed_mw, weighted_shed_mw, people_without_power or facilities_without_grid"),
-    n: int = typer.Option(1000, "--n", help="in-sample scenarios"),
-    n_oos: int | None = typer.Option(None, "--n-oos", help="out-of-sample scenarios (default: --n)"),
-    seed: int | None = typer.Option(None, "--seed", help="root seed (default: the scenario's seed)"),
+    n: int = typer.Option(1000, "--n", min=1, max=MAX_SAMPLES, help="in-sample scenarios"),
+    n_oos: int | None = typer.Option(None, "--n-oos", min=1, max=MAX_SAMPLES,
+                                     help="out-of-sample scenarios (default: --n)"),
+    seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED,
+                                    help="root seed (default: the scenario's seed)"),
     method: str = typer.Option("greedy", "--method",
                                help="greedy (lazy), milp (exact sample average, small) or dad (--objective worst: "
                                     "the worst attack of --k assets, defender-attacker-defender, small grids)"),
-    attack_k: int | None = typer.Option(None, "--k", help="attack size for --method dad"),
+    attack_k: int | None = typer.Option(None, "--k", min=1, max=MAX_BEAM, help="attack size for --method dad"),
     kinds: str = typer.Option("line,trafo", "--kinds", help="asset kinds attacked and protected with --method dad"),
     costs: Path | None = typer.Option(None, "--costs", help="CSV with columns id,cost; --budget is then money"),
     out: Path | None = typer.Option(None, "--out", help="folder: in-sample rows (resumable sweep) and harden.json"),
@@ -41,6 +45,14 @@ def harden_cmd(
     from svitlo.analyses.sweep.evaluate import make_context
     from svitlo.io.scenario_file import load_scenario
 
+    if out is not None:
+        from svitlo.io.outputs import check_output_dir
+
+        check_output_dir(out, option="--out")
+    if html is not None:
+        from svitlo.io.outputs import check_output_file
+
+        check_output_file(html, option="--html")
     sc = load_scenario(scenario)
     with scenario_source(scenario):
         cost = read_costs(costs, make_context(sc)) if costs is not None else None

@@ -13,15 +13,46 @@ __all__ = ["is_protect_dir", "print_protect_report"]
 
 def is_protect_dir(path: Path) -> bool:
     """True for a folder holding ``rank.json`` or ``harden.json``."""
-    return (path / "rank.json").is_file() or (path / "harden.json").is_file()
+    try:
+        return (path / "rank.json").is_file() or (path / "harden.json").is_file()
+    except OSError:  # a name too long for the file system: not a folder of results (report says so)
+        return False
 
 
 def print_protect_report(path: Path, *, html: Path | None, as_json: bool) -> None:
-    """Summarise the rank / harden results of ``path``; write the page to ``html``."""
+    """Summarise the rank / harden results of ``path``; write the page to ``html``.
+
+    A damaged ``rank.json`` / ``harden.json`` (not UTF-8, not JSON, not the shape written) is a
+    :class:`~svitlo.errors.RunFolderError` naming the file, never a traceback.
+    """
+    from svitlo.errors import OutputPathError, RunFolderError
+    from svitlo.io.text import load_json, read_text
+
+    if html is not None:
+        from svitlo.io.outputs import check_output_file
+
+        check_output_file(html, option="--html")
+    data = {}
+    for n in ("rank", "harden"):
+        f = path / f"{n}.json"
+        if f.is_file():
+            data[n] = load_json(read_text(f, error=RunFolderError), source=str(f), error=RunFolderError)
+            if not isinstance(data[n], dict):
+                raise RunFolderError(f"not a {n} result (expected a JSON object)", source=str(f),
+                                     value=type(data[n]).__name__)
+    try:
+        _print(path, data, html=html, as_json=as_json)
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
+        raise RunFolderError(f"not a rank or harden result as written by svitlo ({type(exc).__name__}: {exc})",
+                             source=str(path)) from None
+    except OSError as exc:
+        raise OutputPathError(f"cannot write the report: {exc.strerror or exc}", field="--html",
+                              value=str(html)) from None
+
+
+def _print(path: Path, data: dict, *, html: Path | None, as_json: bool) -> None:
     from svitlo.report.protect import protect_page_from_dir
 
-    data = {n: json.loads((path / f"{n}.json").read_text(encoding="utf-8"))
-            for n in ("rank", "harden") if (path / f"{n}.json").is_file()}
     if html is not None:
         html.write_text(protect_page_from_dir(path), encoding="utf-8")
     if as_json:

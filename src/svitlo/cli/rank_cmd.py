@@ -8,7 +8,9 @@ from pathlib import Path
 
 import typer
 
+from svitlo.analyses.sweep.results import MAX_TOP
 from svitlo.cli.app import app
+from svitlo.cli.bounds import MAX_BEAM, MAX_SECONDS, finite_seconds
 from svitlo.cli.common import console, err_console
 
 
@@ -33,10 +35,11 @@ def rank_cmd(
     metric: str = typer.Option("shed_mw", "--metric",
                                help="shed_mw, weighted_shed_mw, people_without_power or facilities_without_grid"),
     method: str = typer.Option("auto", "--method", help="auto, exhaustive (k<=2), enumeration, milp or heuristic"),
-    top: int = typer.Option(10, "--top", help="worst sets shown"),
+    top: int = typer.Option(10, "--top", min=1, max=MAX_TOP, help="worst sets shown"),
     out: Path | None = typer.Option(None, "--out", help="run folder (exhaustive rows resumable, Parquet tables)"),
-    beam: int = typer.Option(8, "--beam", min=1, help="beam width of the heuristic"),
-    time_limit: float | None = typer.Option(None, "--time-limit", help="seconds for local search or the MILP"),
+    beam: int = typer.Option(8, "--beam", min=1, max=MAX_BEAM, help="beam width of the heuristic"),
+    time_limit: float | None = typer.Option(None, "--time-limit", min=0, max=MAX_SECONDS,
+                                             callback=finite_seconds, help="seconds for local search or the MILP"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
     html: Path | None = typer.Option(None, "--html", help="write the protect-first table and the worst sets as "
                                                           "one self-contained HTML page"),
@@ -51,6 +54,14 @@ def rank_cmd(
     from svitlo.analyses.rank import rank
     from svitlo.io.scenario_file import load_scenario
 
+    if out is not None:
+        from svitlo.io.outputs import check_output_dir
+
+        check_output_dir(out, option="--out")
+    if html is not None:
+        from svitlo.io.outputs import check_output_file
+
+        check_output_file(html, option="--html")
     sc = load_scenario(scenario)
     bar = Progress(TextColumn("[bold]rank"), BarColumn(), MofNCompleteColumn(), TextColumn("sets"),
                    console=err_console, disable=quiet or as_json, transient=True)

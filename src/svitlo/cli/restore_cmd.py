@@ -8,7 +8,9 @@ from pathlib import Path
 import typer
 
 from svitlo.cli.app import app
+from svitlo.cli.bounds import MAX_CREWS, MAX_SECONDS, finite_seconds
 from svitlo.cli.common import console
+from svitlo.scenarios.geo import MAX_SEED
 
 
 def with_source(exc: Exception, path: Path) -> Exception:
@@ -23,11 +25,13 @@ def with_source(exc: Exception, path: Path) -> Exception:
 @app.command("restore")
 def restore_cmd(
     scenario: Path = typer.Argument(..., help="scenario YAML file (repairs: durations, spares, access, travel_h)"),
-    crews: int = typer.Option(..., "--crews", help="number of repair crews (>= 1)"),
-    seed: int | None = typer.Option(None, "--seed", help="timeline seed (default: the scenario's)"),
+    crews: int = typer.Option(..., "--crews", min=1, max=MAX_CREWS, help="number of repair crews (>= 1)"),
+    seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="timeline seed (default: the scenario's)"),
     exact: str = typer.Option("auto", "--exact", help="exact MILP: auto (small cases), always or never"),
-    time_limit: float = typer.Option(20.0, "--time-limit", min=0, help="local-search budget (s)"),
-    milp_time_limit: float = typer.Option(60.0, "--milp-time-limit", min=1, help="MILP budget (s)"),
+    time_limit: float = typer.Option(20.0, "--time-limit", min=0, max=MAX_SECONDS,
+                                    callback=finite_seconds, help="local-search budget (s)"),
+    milp_time_limit: float = typer.Option(60.0, "--milp-time-limit", min=1, max=MAX_SECONDS,
+                                         callback=finite_seconds, help="MILP budget (s)"),
     html: Path | None = typer.Option(None, "--html", help="write the schedule, Gantt chart and resilience curves "
                                      "as one HTML file"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
@@ -43,6 +47,10 @@ def restore_cmd(
 
     if exact not in ("auto", "always", "never"):
         raise ScenarioError("expected auto, always or never", field="--exact", value=exact)
+    if html is not None:
+        from svitlo.io.outputs import check_output_file
+
+        check_output_file(html, option="--html")
     sc = load_scenario(scenario)
     try:
         r = restore(sc, crews=crews, seed=seed, exact=exact, time_limit_s=time_limit,  # type: ignore[arg-type]
@@ -51,9 +59,14 @@ def restore_cmd(
         raise with_source(exc, scenario) from None
     d = r.to_dict()
     if html is not None:
+        from svitlo.errors import OutputPathError
         from svitlo.report.restore_html import restore_html
 
-        html.write_text(restore_html(d), encoding="utf-8")
+        try:
+            html.write_text(restore_html(d), encoding="utf-8")
+        except OSError as exc:
+            raise OutputPathError(f"cannot write the report: {exc.strerror or exc}", field="--html",
+                                  value=str(html)) from None
     if as_json:
         print(json.dumps(d, allow_nan=False))
         return

@@ -7,18 +7,17 @@ from pathlib import Path
 import typer
 
 from svitlo.cli.app import app
+from svitlo.cli.bounds import MAX_SAMPLES, MAX_WORKERS
 from svitlo.cli.common import console, fmt_people
+from svitlo.scenarios.geo import MAX_SEED
 
 
 def _read_candidates(path: Path) -> list[str]:
     """Facility ids from a file: a CSV with an ``id`` column, or one id per line."""
     from svitlo.errors import ScenarioError
+    from svitlo.io.text import read_text
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read the candidates file ({exc.strerror})", source=str(path),
-                            field="--candidates", value=str(path)) from None
+    text = read_text(path, error=ScenarioError)  # UTF-8, size-limited, one-line errors naming the file
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     if lines and "," in lines[0]:
         head = [h.strip() for h in lines[0].split(",")]
@@ -26,20 +25,25 @@ def _read_candidates(path: Path) -> list[str]:
             raise ScenarioError("a CSV candidates file needs an 'id' column", source=str(path), field="id",
                                 value=lines[0])
         k = head.index("id")
-        return [ln.split(",")[k].strip() for ln in lines[1:]]
-    return lines[1:] if lines and lines[0] == "id" else lines
+        ids = [cells[k].strip() if len(cells := ln.split(",")) > k else "" for ln in lines[1:]]
+    else:
+        ids = lines[1:] if lines and lines[0] == "id" else lines
+    if not ids:
+        raise ScenarioError("no facility ids; expected a CSV with an 'id' column or one id per line",
+                            source=str(path), field="--candidates", value=text[:80])
+    return ids
 
 
 @app.command("site")
 def site_cmd(
     scenario: Path = typer.Argument(..., help="scenario YAML file with facilities"),
     add: str = typer.Option(..., "--add", help='units to place, e.g. "generator:500kW x 5", "battery:200kWh x 3"'),
-    n: int = typer.Option(200, "--n", help="in-sample timelines"),
-    n_out: int = typer.Option(200, "--n-out", help="out-of-sample timelines (fresh seeds)"),
-    seed: int | None = typer.Option(None, "--seed", help="root seed (default: the scenario's)"),
+    n: int = typer.Option(200, "--n", min=1, max=MAX_SAMPLES, help="in-sample timelines"),
+    n_out: int = typer.Option(200, "--n-out", min=1, max=MAX_SAMPLES, help="out-of-sample timelines (fresh seeds)"),
+    seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="root seed (default: the scenario's)"),
     candidates: Path | None = typer.Option(None, "--candidates", help="facility ids allowed (CSV with id, or one "
                                            "per line)"),
-    workers: int | None = typer.Option(None, "--workers", help="worker processes"),
+    workers: int | None = typer.Option(None, "--workers", min=1, max=MAX_WORKERS, help="worker processes"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
 ) -> None:
     """Place mobile generators or batteries where they cut people-hours without facility service most."""

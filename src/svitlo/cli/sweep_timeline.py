@@ -15,22 +15,26 @@ def run_timeline_sweep(sc: Any, *, n: int, out: Path, seed: int | None, chunk_si
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from svitlo.analyses.sweep.timeline_mc import sweep_timelines
+    from svitlo.errors import scenario_context
 
     bar = Progress(TextColumn("[bold]timelines"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=err_console, disable=quiet or as_json, transient=False)
     task = bar.add_task("timelines", total=n)
-    with bar:
+    with scenario_context(getattr(sc, "source", None)), bar:  # errors raised after loading name the file
         res = sweep_timelines(sc, n=n, out=out, root_seed=seed, chunk_size=chunk_size, workers=workers,
                               progress=lambda d, t: bar.update(task, completed=d, total=t))
     outcome = {"run_dir": str(res.path), "run_id": res.run_id, "n": res.n, "computed": res.computed,
                "seconds": round(res.seconds, 3), "timelines_per_second": round(res.timelines_per_second, 1),
-               "engine": "timeline"}
+               "finished": res.finished, "engine": "timeline"}
     if as_json:
         print(json.dumps(outcome))
         return
     if res.computed:
         console.print(f"{res.computed:,} timelines of {sc.horizon_h} h computed in {res.seconds:,.1f} s "
                       f"({res.timelines_per_second:,.0f}/s); run {res.run_id} in {res.path}")
+    elif res.finished:
+        console.print(f"run {res.run_id} in {res.path}: all {res.n:,} timelines were already stored; its summary "
+                      "tables are now written and the run is complete")
     else:
         console.print(f"run {res.run_id} in {res.path} was already complete ({res.n:,} timelines)")
     console.print(f"summary: svitlo report {res.path}")

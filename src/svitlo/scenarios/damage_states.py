@@ -88,7 +88,13 @@ DamageKind = Literal["bus", "line", "trafo", "impedance", "branch", "gen", "sgen
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # every float finite
+
+
+#: Longest time (h) a damage key may name: ten years (as ``svitlo.scenarios.spec.MAX_HOURS``).
+_MAX_H = 87_600.0
+#: Largest overpressure threshold (kPa) and site radius (m): far beyond any weapon's reach.
+_MAX_KPA, _MAX_RADIUS_M = 1e6, 1e6
 
 
 def lognormal_from_mean_sd(mean: float, sd: float) -> tuple[float, float]:
@@ -105,7 +111,7 @@ def state_index(name: str) -> int:
 class RepairTime(_Strict):
     """Lognormal repair time: median ``median_h`` (h, >= 0) and dispersion ``beta`` (0 = always the median)."""
 
-    median_h: Annotated[float, Field(ge=0)]
+    median_h: Annotated[float, Field(ge=0, le=_MAX_H)]
     beta: Annotated[float, Field(ge=0, le=3)] = 0.5
 
     def sample(self, rng: np.random.Generator, n: int | None = None) -> np.ndarray | float:
@@ -117,7 +123,7 @@ class RepairTime(_Strict):
 class StateSpec(_Strict):
     """One damage state of an asset kind: overpressure threshold, function lost, repair time."""
 
-    kpa: Annotated[float, Field(gt=0)]
+    kpa: Annotated[float, Field(gt=0, le=_MAX_KPA)]
     function_lost: Annotated[float, Field(ge=0, le=1)] = 1.0
     repair: RepairTime
     needs_spare: bool = False
@@ -151,7 +157,7 @@ class StateCurve(_Strict):
 class FacilityDamageSpec(_Strict):
     """Fragility of a facility kind: damaged above ``kpa`` (median, kPa), repaired in ``repair``."""
 
-    kpa: Annotated[float, Field(gt=0)]
+    kpa: Annotated[float, Field(gt=0, le=_MAX_KPA)]
     repair: RepairTime
 
 
@@ -230,11 +236,11 @@ class DamageModel(_Strict):
     states: dict[DamageKind, dict[DamageStateName, StateSpec]] = Field(default_factory=dict)
     facilities: dict[FacilityKind, FacilityDamageSpec] = Field(default_factory=dict)
     sites: list[SiteSpec] = Field(default_factory=list)
-    site_radius_m: Annotated[float, Field(ge=0)] = 1.0
+    site_radius_m: Annotated[float, Field(ge=0, le=_MAX_RADIUS_M)] = 1.0
     correlation: Annotated[float, Field(ge=0, le=1)] = 0.8
-    spares: dict[DamageKind, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-    spare_wait_h: Annotated[float, Field(ge=0)] = 168.0
-    lead_time_h: Annotated[float, Field(ge=0)] = 14_600.0
+    spares: dict[DamageKind, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=dict)
+    spare_wait_h: Annotated[float, Field(ge=0, le=_MAX_H)] = 168.0
+    lead_time_h: Annotated[float, Field(ge=0, le=_MAX_H)] = 14_600.0
 
     @field_validator("states")
     @classmethod

@@ -40,6 +40,10 @@ _REPAIR_STREAM = 0x7270  # "rp": repair durations
 _EVENT_STREAM = 0x7266   # "rf": refuel delays
 
 
+#: Longest sampled duration (h): far tails are cut here, so every draw stays a finite whole number of hours.
+MAX_DRAW_H = 1e12
+
+
 @dataclass(frozen=True)
 class Lognormal:
     """A lognormal duration (h): ``median_h`` and ``spread`` (standard deviation of its logarithm)."""
@@ -70,7 +74,8 @@ class Lognormal:
         """The duration at standard normal value(s) ``z`` (h): ``median_h * exp(spread * z)``."""
         if self.spread == 0.0:
             return self.median_h if np.ndim(z) == 0 else np.full(np.shape(z), self.median_h)
-        out = self.median_h * np.exp(self.spread * np.asarray(z, dtype=float))
+        with np.errstate(over="ignore"):
+            out = np.minimum(self.median_h * np.exp(self.spread * np.asarray(z, dtype=float)), MAX_DRAW_H)
         return float(out) if np.ndim(z) == 0 else out
 
 

@@ -52,7 +52,8 @@ Repair planning (``svitlo restore``) reads three more ``repairs`` keys::
               access: [{assets: [line:5, bus:7], from_h: 0, to_h: 12}]}
 
 Bounds: every float is finite; seeds are 0 … 2**63 - 1 (:data:`Seed`); hours (``at_h``, ``done_h``,
-``start_h``, ``durations_h``, ``fuel_h``) at most :data:`MAX_HOURS`; tiers 1 … 99; ``k`` at most
+``start_h``, ``durations_h``, ``fuel_h``, ``median_h``, ``lead_h``, ``travel_h``, access windows) at most
+:data:`MAX_HOURS`; ``spares`` stock at most 10**6; ``gen_mttf_h`` at most 1e9; tiers 1 … 99; ``k`` at most
 :data:`MAX_STRIKE_ASSETS`; ``cascade.delay_steps`` at most 10,000 and its percents at most 1e6;
 ``people_per_mw`` at most 1e6 and ``population`` values at most 1e10.
 
@@ -95,6 +96,8 @@ MAX_STRIKE_ASSETS = 1_000_000
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 #: An hour of a timeline, 0 … :data:`MAX_HOURS`.
 Hour = Annotated[int, Field(ge=0, le=MAX_HOURS)]
+#: A generator's mean time to failure (h), at most a billion hours.
+Mttf = Annotated[float, Field(gt=0, le=1e9)]
 
 
 class GridFile(_Strict):
@@ -187,7 +190,7 @@ class Duration(_Strict):
     """A random duration: lognormal with median ``median_h`` (h) and ``spread`` (standard deviation of its
     logarithm; 0 = fixed); see :mod:`svitlo.scenarios.durations`."""
 
-    median_h: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    median_h: Annotated[float, Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)]
     spread: Annotated[float, Field(ge=0, le=5, allow_inf_nan=False)] = 0.0
 
     def lognormal(self) -> Lognormal:
@@ -206,8 +209,8 @@ class Spares(_Strict):
     """Spare stock of an asset kind (``svitlo restore``): ``stock`` units on hand; further repairs of the kind
     start no earlier than ``lead_h`` (h; none when absent: at most ``stock`` repairs of the kind)."""
 
-    stock: Annotated[int, Field(ge=0)]
-    lead_h: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    stock: Annotated[int, Field(ge=0, le=1_000_000)]
+    lead_h: Annotated[float, Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)] | None = None
 
 
 class AccessWindow(_Strict):
@@ -215,8 +218,8 @@ class AccessWindow(_Strict):
     (``svitlo restore``)."""
 
     assets: list[str]
-    from_h: Annotated[int, Field(ge=0)]
-    to_h: Annotated[int, Field(ge=1)]
+    from_h: Annotated[int, Field(ge=0, le=MAX_HOURS)]
+    to_h: Annotated[int, Field(ge=1, le=MAX_HOURS)]
 
     @model_validator(mode="after")
     def _order(self) -> "AccessWindow":
@@ -242,7 +245,7 @@ class Repairs(_Strict):
     explicit: list[ExplicitRepair] = Field(default_factory=list)
     spares: dict[StrikeKind, Spares] = Field(default_factory=dict)
     access: list[AccessWindow] = Field(default_factory=list)
-    travel_h: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    travel_h: Annotated[float, Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)] = 0.0
 
 
 class Refuel(_Strict):
@@ -318,7 +321,7 @@ class Scenario(_Strict):
     repairs: Repairs | None = None
     refuel: list[Refuel] = Field(default_factory=list)
     rolling_outages: RollingOutages | None = None
-    gen_mttf_h: Annotated[float, Field(gt=0)] | dict[FacilityKind, Annotated[float, Field(gt=0)]] | None = None
+    gen_mttf_h: Mttf | dict[FacilityKind, Mttf] | None = None
     cascade: Cascade = Field(default_factory=Cascade)
     ac_check: bool = False
     viability: Viability = Field(default_factory=Viability)

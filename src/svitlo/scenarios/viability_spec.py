@@ -39,7 +39,7 @@ __all__ = ["Viability", "Ufls", "UflsStage", "Sfr", "UnitOverride"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # every float finite
 
 
 class Sfr(_Strict):
@@ -56,10 +56,10 @@ class Sfr(_Strict):
 class UnitOverride(_Strict):
     """Per-unit values replacing the grid's generator table (``grid_forming`` sets ``forms_island``)."""
 
-    inertia_h_s: Annotated[float, Field(ge=0)] | None = None
+    inertia_h_s: Annotated[float, Field(ge=0, le=1000)] | None = None
     grid_forming: bool | None = None
     black_start: bool | None = None
-    p_min_mw: float | None = None
+    p_min_mw: Annotated[float, Field(ge=-1e6, le=1e6)] | None = None
 
 
 class Viability(_Strict):
@@ -86,7 +86,7 @@ class Ufls(_Strict):
 
     stages: list[UflsStage] | None = None
     delay_s: Annotated[float, Field(ge=0, le=10)] = 0.1
-    exempt_tiers: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    exempt_tiers: list[Annotated[int, Field(ge=1, le=99)]] = Field(default_factory=list)
     collapse_hz: Annotated[float, Field(gt=40, lt=70)] = 47.5
     enabled: bool = True
 

@@ -34,6 +34,10 @@ __all__ = ["Unit", "parse_add", "NEW_GEN_FAIL_PROB", "DEFAULT_FUEL_H"]
 NEW_GEN_FAIL_PROB = 0.0094
 #: Fuel of an added generator when the spec gives none (h at rated load; assumption).
 DEFAULT_FUEL_H = 24.0
+#: Most units one ``--add`` places (the greedy places them one by one).
+MAX_UNITS = 10_000
+#: Largest rating (kW) or energy (kWh) of one unit, and most fuel hours (ten years).
+MAX_KW, MAX_KWH, MAX_FUEL_H = 1e7, 1e8, 87_600.0
 
 _NUM = r"(\d+(?:\.\d*)?|\.\d+)"
 _RE = re.compile(rf"^(generator|battery):{_NUM}(kw|mw|kwh|mwh)(?:/{_NUM}(h|kwh|mwh))?(?:x(\d+))?$")
@@ -61,9 +65,13 @@ def parse_add(spec: str) -> tuple[Unit, int]:
     if not m:
         raise _bad(spec, "cannot read this unit")
     what, v1, u1, v2, u2, count = m.groups()
+    if count and len(count.lstrip("0")) > len(str(MAX_UNITS)):
+        raise _bad(spec, f"the count must be at most {MAX_UNITS:,}")
     n = int(count) if count else 1
     if n < 1:
         raise _bad(spec, "the count must be at least 1")
+    if n > MAX_UNITS:
+        raise _bad(spec, f"the count must be at most {MAX_UNITS:,}")
     a = float(v1) * (1000.0 if u1.startswith("mw") else 1.0)
     if what == "generator":
         if u1 not in ("kw", "mw") or (u2 is not None and u2 != "h"):
@@ -71,6 +79,8 @@ def parse_add(spec: str) -> tuple[Unit, int]:
         fuel = float(v2) if v2 is not None else DEFAULT_FUEL_H
         if a <= 0 or fuel <= 0:
             raise _bad(spec, "rating and fuel must be positive")
+        if not (a <= MAX_KW and fuel <= MAX_FUEL_H):  # also inf, from a few hundred digits
+            raise _bad(spec, f"rating at most {MAX_KW:g} kW and fuel at most {MAX_FUEL_H:g} h")
         return Unit(what="generator", kw=a, kwh=None, fuel_h=fuel), n
     if u2 is None:
         if u1 not in ("kwh", "mwh"):
@@ -80,6 +90,8 @@ def parse_add(spec: str) -> tuple[Unit, int]:
         if u1 not in ("kw", "mw") or u2 not in ("kwh", "mwh"):
             raise _bad(spec, "a battery is given as energy (200kWh) or power/energy (50kW/200kWh)")
         kw, kwh = a, float(v2) * (1000.0 if u2 == "mwh" else 1.0)
-    if kwh <= 0:
-        raise _bad(spec, "the energy must be positive")
+    if kwh <= 0 or (kw is not None and kw <= 0):
+        raise _bad(spec, "the energy and power must be positive")
+    if not (kwh <= MAX_KWH and (kw is None or kw <= MAX_KW)):
+        raise _bad(spec, f"energy at most {MAX_KWH:g} kWh and power at most {MAX_KW:g} kW")
     return Unit(what="battery", kw=kw, kwh=kwh, fuel_h=None), n

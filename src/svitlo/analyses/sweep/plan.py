@@ -91,7 +91,11 @@ def scenario_seeds(root: int, start: int, stop: int) -> np.ndarray:
     >>> scenario_seeds(3, 2**32 - 2, 2**32 + 1).tolist() == [scenario_seed(3, i) for i in range(2**32 - 2, 2**32 + 1)]
     True
     """
+    if not 0 <= int(root) <= _SEED_MASK:  # a negative root never ends _words' shift loop
+        raise ScenarioError("a seed is 0 … 2**63 - 1", field="seed", value=root)
     n = max(0, int(stop) - int(start))
+    if n > MAX_SCENARIOS or not 0 <= int(start) < 2**64 - n:
+        raise ScenarioError(f"at most {MAX_SCENARIOS:,} scenarios", field="n", value=n)
     idx = np.arange(int(start), int(start) + n, dtype=np.uint64)
     out = np.empty(n, dtype=np.int64)
     small = idx < (1 << 32)  # one spawn word; larger indices (never in practice) take the exact slow path

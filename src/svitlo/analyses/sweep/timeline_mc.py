@@ -101,6 +101,8 @@ class TimelineSweepOutcome:
     n: int
     computed: int
     seconds: float
+    #: Whether this call wrote the run's summary (it computed rows, or found all rows stored in an unfinished run).
+    finished: bool = True
 
     @property
     def timelines_per_second(self) -> float:
@@ -221,10 +223,11 @@ def sweep_timelines(scenario: Any, *, n: int, out: str | os.PathLike, root_seed:
             if progress:
                 progress(stored, plan.n)
         seconds = time.perf_counter() - t0
-        if computed or not store.manifest.get("complete"):
+        finished = bool(computed or not store.manifest.get("complete"))
+        if finished:
             _finalize(store, m)
         return TimelineSweepOutcome(path=store.path, run_id=plan.run_id, n=plan.n, computed=computed,
-                                    seconds=seconds)
+                                    seconds=seconds, finished=finished)
 
 
 def _read_parts(run_dir: Path, columns: list[str]) -> pa.Table:
