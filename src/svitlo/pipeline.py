@@ -102,7 +102,23 @@ def prepare(grid: GridLike | Prepared = None, scenario: ScenarioLike = None) -> 
     g = load_grid(sc.grid if grid is None else grid, base_dir=sc.base_dir, cache=True)  # the on-disk grid cache
     g = apply_unit_overrides(g, sc)  # viability.units: per-unit inertia, grid forming, black start, p_min
     g, fac = _attach_facilities(apply_tiers(g, sc), sc)  # facility demand carved out of its bus's load
-    return Prepared(scenario=sc, grid=g, facilities=fac, compiled=compile_grid(g))
+    cg = compile_grid(g)
+    _check_repair_assets(cg, sc)
+    return Prepared(scenario=sc, grid=g, facilities=fac, compiled=cg)
+
+
+def _check_repair_assets(cg: CompiledGrid, sc: Scenario) -> None:
+    """Asset ids in ``repairs.order`` (entries with a ``:``; others are kinds) and ``repairs.access`` exist."""
+    if sc.repairs is None:
+        return
+    named = [(f"repairs.order[{k}]", o) for k, o in enumerate(sc.repairs.order) if ":" in o]
+    named += [(f"repairs.access[{k}].assets", a) for k, w in enumerate(sc.repairs.access) for a in w.assets]
+    for field_name, asset in named:
+        try:
+            cg.asset(asset)
+        except Exception:
+            raise ScenarioError(f"unknown asset id in grid {cg.name!r}", source=sc.source or "scenario",
+                                field=field_name, value=asset) from None
 
 
 def _attach_facilities(grid: Grid, sc: Scenario) -> tuple[Grid, pd.DataFrame | None]:
