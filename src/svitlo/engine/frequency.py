@@ -18,6 +18,15 @@ step, 45 % in total (here 6 × 7.5 %). Stages trip as the frequency of the same 
 superposed as a negative step, crosses their threshold (after a relay delay). Below the collapse threshold
 (generator under-frequency protection, 47.5 Hz by default) the island is lost.
 
+An island that separates with a *surplus* (its load lost, e.g. the substation feeding it destroyed) sees its
+frequency rise. The synchronous governors answer by their droop as above (the model is symmetric), and every
+inverter-based unit reduces its output in limited frequency-sensitive mode, over-frequency (LFSM-O, Regulation
+(EU) 2016/631 (NC RfG) Art. 13(2)): above a threshold (50.2 Hz by default, 50.2–50.5 Hz allowed) by a droop of
+2–12 % (5 % by default) of its ``p_max``, down to zero output. :func:`overfrequency_peak_pu` integrates the same
+SFR model with that piecewise-linear response (classical RK4, small fixed step); when the peak exceeds the
+generators' over-frequency protection (51.5 Hz by default: NC RfG asks units to ride through 51.0–51.5 Hz for 30
+min in Continental Europe) the island is lost.
+
 Examples
 --------
 >>> p = SfrParams()
@@ -27,6 +36,13 @@ Examples
 >>> u = ufls_response(0.3, h_s=4.0, params=p, schedule=UflsSchedule.nc_er())
 >>> u.stages, round(u.shed_fraction, 3), u.collapsed
 (2, 0.15, False)
+>>> o = OverFrequency()
+>>> rise = overfrequency_peak_pu(0.5, h_s=4.0, params=p, lfsm_gain_pu=0.0, lfsm_cap_pu=0.0, over=o)
+>>> round(50 * (1 + rise), 2)                   # half the output lost, no inverters: above 51.5 Hz
+52.71
+>>> rise = overfrequency_peak_pu(0.5, h_s=4.0, params=p, lfsm_gain_pu=0.5 / o.droop, lfsm_cap_pu=0.4, over=o)
+>>> round(50 * (1 + rise), 2)                   # 0.5 p.u. of inverters at 0.4 p.u. output cut back by LFSM-O
+51.45
 """
 
 from __future__ import annotations
@@ -37,7 +53,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SfrParams", "UflsSchedule", "UflsOutcome", "sfr_nadir_pu", "sfr_response_pu", "ufls_response"]
+__all__ = ["SfrParams", "UflsSchedule", "UflsOutcome", "OverFrequency", "sfr_nadir_pu", "sfr_response_pu",
+           "ufls_response", "overfrequency_peak_pu"]
 
 
 @dataclass(frozen=True)
@@ -262,3 +279,97 @@ def ufls_response(p_step_pu: float, *, h_s: float, params: SfrParams, schedule: 
         stages, shed = k + 1, shed + frac
     nadir = float(fn * (1 + dev.min()))
     return UflsOutcome(nadir_hz=nadir, stages=stages, shed_fraction=shed, collapsed=nadir < collapse_hz)
+
+
+@dataclass(frozen=True)
+class OverFrequency:
+    """Over-frequency settings: LFSM-O of inverter-based units and generators' over-frequency protection.
+
+    Attributes
+    ----------
+    threshold_hz
+        LFSM-O activation threshold (Hz; NC RfG Art. 13(2): 50.2–50.5 Hz, default 50.2 Hz).
+    droop
+        LFSM-O droop (p.u. frequency per p.u. of ``p_max``; NC RfG: 2–12 %, default 5 %).
+    trip_hz
+        Generators' over-frequency protection (Hz; default 51.5 Hz, the top of NC RfG's 30-minute band).
+    """
+
+    threshold_hz: float = 50.2
+    droop: float = 0.05
+    trip_hz: float = 51.5
+
+
+def _overfreq_scalar(p, h, r, d, km, fh, tr, k_o, delta, cap_o, rise):  # numba-compatible (batched kernel)
+    """First peak of the rise (p.u.) after a step surplus ``p`` with LFSM-O ``min(k_o (w - delta)+, cap_o)``;
+    ``rise`` is the closed-form peak without LFSM-O (:func:`_nadir_scalar`)."""
+    if p <= 0.0 or rise <= delta or k_o <= 0.0 or cap_o <= 0.0:
+        return rise  # LFSM-O never acts: the closed form
+    g = km / r
+    stiff = (d + g * fh + k_o) / (2.0 * h)
+    dt = min(0.005, 0.05 / stiff)
+    n_max = int(60.0 / dt) + 1
+    w = 0.0
+    y = 0.0
+    best = 0.0
+    for _ in range(n_max):
+        # classical RK4 on  2h w' = p - d w - g (fh w + (1 - fh) y) - L(w),  tr y' = w - y
+        l1 = min(k_o * max(w - delta, 0.0), cap_o)
+        a1 = (p - d * w - g * (fh * w + (1.0 - fh) * y) - l1) / (2.0 * h)
+        b1 = (w - y) / tr
+        w2 = w + 0.5 * dt * a1
+        y2 = y + 0.5 * dt * b1
+        l2 = min(k_o * max(w2 - delta, 0.0), cap_o)
+        a2 = (p - d * w2 - g * (fh * w2 + (1.0 - fh) * y2) - l2) / (2.0 * h)
+        b2 = (w2 - y2) / tr
+        w3 = w + 0.5 * dt * a2
+        y3 = y + 0.5 * dt * b2
+        l3 = min(k_o * max(w3 - delta, 0.0), cap_o)
+        a3 = (p - d * w3 - g * (fh * w3 + (1.0 - fh) * y3) - l3) / (2.0 * h)
+        b3 = (w3 - y3) / tr
+        w4 = w + dt * a3
+        y4 = y + dt * b3
+        l4 = min(k_o * max(w4 - delta, 0.0), cap_o)
+        a4 = (p - d * w4 - g * (fh * w4 + (1.0 - fh) * y4) - l4) / (2.0 * h)
+        b4 = (w4 - y4) / tr
+        w_new = w + dt * (a1 + 2.0 * a2 + 2.0 * a3 + a4) / 6.0
+        y = y + dt * (b1 + 2.0 * b2 + 2.0 * b3 + b4) / 6.0
+        if w_new <= w and w > 0.0:
+            break  # the first maximum
+        w = w_new
+        best = max(best, w)
+    return best
+
+
+def overfrequency_peak_pu(p_surplus_pu: float, *, h_s: float, params: SfrParams, lfsm_gain_pu: float,
+                          lfsm_cap_pu: float, over: OverFrequency) -> float:
+    """Highest frequency rise (p.u. of nominal) after a step surplus, with LFSM-O acting.
+
+    Parameters
+    ----------
+    p_surplus_pu
+        Sudden surplus (generation minus load, p.u. on the island's synchronous base); ≤ 0: no rise.
+    h_s
+        Aggregate inertia (s on the island base).
+    params
+        SFR parameters of the synchronous governors (they answer a rise by their droop).
+    lfsm_gain_pu
+        LFSM-O gain of the island's inverter-based units: their ``p_max`` over the droop (p.u. power per p.u.
+        frequency, on the island base); 0: none.
+    lfsm_cap_pu
+        Their output before the event (p.u.): LFSM-O cannot take them below zero.
+    over
+        Thresholds (``threshold_hz`` on ``params.f_nominal_hz``).
+
+    Returns
+    -------
+    float
+        Peak ``Δf / f_n`` (p.u., ≥ 0): the closed form of :func:`sfr_nadir_pu` when LFSM-O never acts, else the
+        first maximum of the RK4 integration (step ≤ 5 ms).
+    """
+    if p_surplus_pu <= 0.0:
+        return 0.0
+    delta = over.threshold_hz / params.f_nominal_hz - 1.0
+    args = (float(p_surplus_pu), float(h_s), params.r_pu, params.d_pu, params.km, params.fh, params.tr_s)
+    rise, _ = _nadir_scalar(*args)
+    return float(_overfreq_scalar(*args, float(lfsm_gain_pu), delta, float(lfsm_cap_pu), rise))

@@ -65,10 +65,12 @@ def fast_path_available() -> bool:
 def viability_params(opts) -> np.ndarray:
     """``vp`` for :func:`island_rule_v` from :class:`svitlo.engine.viability.ViabilityOptions` (or None)."""
     if opts is None or not opts.enabled:
-        return np.zeros(12)
-    p = opts.sfr
+        return np.zeros(16)
+    p, o = opts.sfr, opts.over_frequency
+    over = [0.0, 0.0, 1.0, 0.0] if o is None else [1.0, o.threshold_hz / p.f_nominal_hz - 1.0, o.droop,
+                                                   o.trip_hz / p.f_nominal_hz - 1.0]
     return np.array([1.0, opts.min_grid_forming_share, opts.min_inertia_s, float(opts.frequency), p.r_pu, p.d_pu,
-                     p.km, p.fh, p.tr_s, p.f_nominal_hz, opts.first_stage_hz, opts.collapse_hz])
+                     p.km, p.fh, p.tr_s, p.f_nominal_hz, opts.first_stage_hz, opts.collapse_hz, *over])
 
 
 def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray, brows, vp: np.ndarray):
