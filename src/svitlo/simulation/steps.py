@@ -123,6 +123,7 @@ class SimState:
     settle: bool = False  # the hour after a change: UFLS-shed load comes back
     pickup: pk.PickupState | None = None  # cold-load pickup per load (viability on, factor > 1)
     pickup_mult: np.ndarray | None = None  # this hour's demand multiplier per load
+    prev_mult: np.ndarray | None = None  # the previous hour's
     cg_h: CompiledGrid | None = None  # the grid with this hour's demand (cold-load pickup), else ctx.cg
     dmg0: Any = None  # the damage of the last change, before any load was held off
 
@@ -306,7 +307,10 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
     elif st.settle or pickup_changed:  # UFLS-shed load back, or the cold-load pickup moves on
         was_settle, st.settle = st.settle, False
         assert st.base is not None and st.tripped is not None
-        before = float(st.base.load_served_mw.sum())
+        prev_v = st.base.viability
+        ufls = float(prev_v.ufls_shed_mw.sum()) if prev_v is not None else 0.0
+        before = float((st.base.load_served_mw / st.prev_mult).sum()) if st.prev_mult is not None else \
+            float(st.base.load_served_mw.sum())
         alive = st.base.damage.load_alive if st.pickup is None or st.dmg0 is None else st.dmg0.load_alive
         s = settle(cg, replace(st.base.damage, gen_alive=st.base.damage.gen_alive & ~st.tripped, load_alive=alive),
                    mode=sc.mode, options=ctx.opf_options, cascade=ctx.cascade, facility_loads=ctx.fidx.load,
@@ -314,7 +318,8 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
         st.base, st.base_cascade = s.state, s.cascade
         st.base = _ration_pickup(ctx, st, cg, h, ev, st.base, st.tripped,
                                  dict(mode=sc.mode, options=ctx.opf_options, viability=replace(via, frequency=False)))
-        gain = float(st.base.load_served_mw.sum()) - before
+        after = st.base.load_served_mw / st.pickup_mult if st.pickup_mult is not None else st.base.load_served_mw
+        gain = min(float(after.sum()) - before, ufls) if st.pickup_mult is not None else float(after.sum()) - before
         if was_settle and gain > 1e-6:
             ev.add(h, "load_back", "grid", f"Operators reconnect {gain:.1f} MW shed by under-frequency relays, "
                                            "by priority tier, within the islands' capacity.")
@@ -382,7 +387,7 @@ def _pickup_grid(ctx: SimContext, st: SimState, h: int) -> tuple[CompiledGrid, b
         st.pickup = pk.PickupState.start(cg.n_load)
     mult = np.where(cg.load_in_service & (cg.load_p_mw > 0), pk.demand_factor(st.pickup, cfg=cfg), 1.0)
     changed = st.pickup_mult is not None and not np.array_equal(mult, st.pickup_mult)
-    st.pickup_mult = mult
+    st.prev_mult, st.pickup_mult = st.pickup_mult, mult
     if (mult != 1.0).any():
         cg = replace(cg, load_p_mw=cg.load_p_mw * mult)
     return cg, changed and h > 0
