@@ -125,7 +125,6 @@ class SimState:
     pickup_mult: np.ndarray | None = None  # this hour's demand multiplier per load
     prev_mult: np.ndarray | None = None  # the previous hour's
     cg_h: CompiledGrid | None = None  # the grid with this hour's demand (cold-load pickup), else ctx.cg
-    dmg0: Any = None  # the damage of the last change, before any load was held off
 
 
 class Hourly:
@@ -287,7 +286,7 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
     if changed or st.base is None:
         out = [b for a in st.destroyed for b in st.damage[a].out]
         out += [str(ctx.fac.at[i, "grid_load"]) for i in st.fac_down if ctx.fac.at[i, "grid_load"]]  # no demand
-        dmg = st.dmg0 = apply_damage(cg, list(dict.fromkeys(out)))
+        dmg = apply_damage(cg, list(dict.fromkeys(out)))
     if via is None and dmg is not None:
         s = settle(cg, dmg, mode=sc.mode, options=ctx.opf_options, cascade=ctx.cascade,
                    facility_loads=ctx.fidx.load)
@@ -311,8 +310,7 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
         ufls = float(prev_v.ufls_shed_mw.sum()) if prev_v is not None else 0.0
         before = float((st.base.load_served_mw / st.prev_mult).sum()) if st.prev_mult is not None else \
             float(st.base.load_served_mw.sum())
-        alive = st.base.damage.load_alive if st.pickup is None or st.dmg0 is None else st.dmg0.load_alive
-        s = settle(cg, replace(st.base.damage, gen_alive=st.base.damage.gen_alive & ~st.tripped, load_alive=alive),
+        s = settle(cg, replace(st.base.damage, gen_alive=st.base.damage.gen_alive & ~st.tripped),
                    mode=sc.mode, options=ctx.opf_options, cascade=ctx.cascade, facility_loads=ctx.fidx.load,
                    viability=replace(via, frequency=False))
         st.base, st.base_cascade = s.state, s.cascade
