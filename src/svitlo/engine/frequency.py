@@ -263,22 +263,59 @@ def ufls_response(p_step_pu: float, *, h_s: float, params: SfrParams, schedule: 
     if schedule is None or not schedule.hz or fn * (1 - drop) >= schedule.hz[0]:
         nadir = fn * (1 - drop)
         return UflsOutcome(nadir_hz=nadir, stages=0, shed_fraction=0.0, collapsed=nadir < collapse_hz)
-    t = np.arange(0.0, horizon_s + dt_s / 2, dt_s)
-    unit = sfr_response_pu(t, 1.0, h_s=h_s, params=params)  # response to a unit deficit at t = 0
-    dev = p_step_pu * unit
-    stages, shed = 0, 0.0
-    for k, (hz, frac) in enumerate(zip(schedule.hz, schedule.fraction)):
-        below = np.flatnonzero(fn * (1 + dev) < hz)
-        if below.size == 0:
+    nadir, stages, shed = _ufls_scalar(float(p_step_pu), float(h_s), params.r_pu, params.d_pu, params.km, params.fh,
+                                       params.tr_s, fn, np.asarray(schedule.hz, dtype=np.float64),
+                                       np.asarray(schedule.fraction, dtype=np.float64), float(schedule.delay_s),
+                                       float(sheddable_pu), float(horizon_s), float(dt_s))
+    return UflsOutcome(nadir_hz=float(nadir), stages=int(stages), shed_fraction=float(shed),
+                       collapsed=bool(nadir < collapse_hz))
+
+
+def _ufls_scalar(p, h, r, d, km, fh, tr, fn, hz, frac, delay, sheddable, horizon, dt):  # numba-compatible
+    """Nadir (Hz), stages tripped and shed share of :func:`ufls_response` (also compiled by the batched kernel)."""
+    g = km / r
+    a = 2.0 * h * tr
+    b = 2.0 * h + (d + g * fh) * tr
+    c = d + g
+    sq = cmath.sqrt(complex(b * b - 4.0 * a * c))
+    p1 = (-b + sq) / (2.0 * a)
+    p2 = (-b - sq) / (2.0 * a)
+    if abs(p1 - p2) < 1e-12 * (abs(p1) + 1e-12):
+        p1 = p1 * (1.0 + 1e-7)
+    a1 = (1.0 + tr * p1) / (a * p1 * (p1 - p2))
+    a2 = (1.0 + tr * p2) / (a * p2 * (p2 - p1))
+    t = np.arange(0.0, horizon + dt / 2.0, dt)
+    n = t.size
+    unit = np.empty(n)
+    dev = np.empty(n)
+    for k in range(n):
+        unit[k] = -(1.0 / c + a1 * cmath.exp(p1 * t[k]) + a2 * cmath.exp(p2 * t[k])).real
+        dev[k] = p * unit[k]
+    stages = 0
+    shed = 0.0
+    for s in range(hz.size):
+        first = -1
+        for k in range(n):
+            if fn * (1.0 + dev[k]) < hz[s]:
+                first = k
+                break
+        if first < 0:
             break
-        t_trip = t[below[0]] + schedule.delay_s
-        step = frac * sheddable_pu
-        j = int(np.searchsorted(t, t_trip - 1e-12))
-        if j < t.size:
-            dev[j:] -= step * unit[: t.size - j]  # a shed is a negative deficit step from t_trip on
-        stages, shed = k + 1, shed + frac
-    nadir = float(fn * (1 + dev.min()))
-    return UflsOutcome(nadir_hz=nadir, stages=stages, shed_fraction=shed, collapsed=nadir < collapse_hz)
+        t_trip = t[first] + delay
+        j = n
+        for k in range(n):
+            if t[k] >= t_trip - 1e-12:
+                j = k
+                break
+        step = frac[s] * sheddable
+        for k in range(j, n):
+            dev[k] -= step * unit[k - j]
+        stages = s + 1
+        shed += frac[s]
+    lo = dev[0]
+    for k in range(n):
+        lo = min(lo, dev[k])
+    return fn * (1.0 + lo), stages, shed
 
 
 @dataclass(frozen=True)

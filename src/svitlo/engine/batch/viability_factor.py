@@ -88,7 +88,7 @@ def viability_factor(cg: CompiledGrid, fac: BatchFactor, opts: ViabilityOptions)
     np.add.at(feat_comp, fac.bus_comp[bus_ok], feat[bus_ok])
     from svitlo.engine.batch import viability_params
 
-    vp = viability_params(opts)
+    vp = viability_params(opts, np.unique(cg.load_tier).astype(np.int64))
     coef0 = np.zeros((n_comp, nf))
     comp_out = np.zeros((n_comp, 6))
     comp_frac = np.zeros((n_comp, max(nt, 1)))

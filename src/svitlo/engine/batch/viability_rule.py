@@ -28,7 +28,11 @@ exact path. Otherwise no rule acts, and the plain rule applies with generators m
 
 ``vp`` (float array, :func:`svitlo.engine.batch.viability_params`): ``[enabled, min_share, min_inertia_s,
 frequency, r, d, km, fh, tr, f_nominal, first_stage_hz, collapse_hz, over_frequency, lfsm_delta_pu,
-lfsm_droop, trip_pu]`` (``lfsm_delta_pu``, ``trip_pu``: thresholds as rises over nominal, p.u.).
+lfsm_droop, trip_pu, n_stages, delay_s, hz..., fraction..., exempt per tier...]`` (``lfsm_delta_pu``,
+``trip_pu``: thresholds as rises over nominal, p.u.; then the UFLS schedule and, per tier index, 1 where UFLS
+exempts it). An island whose nadir crosses the first UFLS stage is simulated with the schedule acting (the same
+code as :func:`~svitlo.engine.frequency.ufls_response`): if it collapses anyway it goes dark here, else the
+exact path sheds.
 
 Examples
 --------
@@ -37,7 +41,7 @@ Examples
 >>> f = np.zeros(n_features(1) + N_VCOLS); v0 = n_features(1)
 >>> f[FORMS] = 1; f[CAPFIN] = 100; f[BASE] = 60; f[UPFIN] = 40; f[POS] = 50
 >>> f[v0 + PMIN] = 20; f[v0 + GFCAP] = 100; f[v0 + KE] = 400; f[v0 + SB] = 100; f[v0 + P0] = 10
->>> vp = np.array([1, 0.2, 1.0, 1, 0.05, 1, 0.95, 0.3, 8, 50, 49.0, 47.5, 1, 0.004, 0.05, 0.03])
+>>> vp = np.array([1, 0.2, 1.0, 1, 0.05, 1, 0.95, 0.3, 8, 50, 49.0, 47.5, 1, 0.004, 0.05, 0.03, 0, 0.1, 0])
 >>> f[v0 + NGEN] = 2
 >>> coef = np.zeros(f.size); frac = np.zeros(1); out = np.zeros(6)
 >>> island_rule_v(f, 1, vp, coef, frac, out), float(out[1])   # 10 MW surplus: units move down within p_min
@@ -55,7 +59,7 @@ import numba as nb
 import numpy as np
 
 from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, NINF, POS, island_rule
-from svitlo.engine.frequency import _nadir_scalar, _overfreq_scalar
+from svitlo.engine.frequency import _nadir_scalar, _overfreq_scalar, _ufls_scalar
 
 __all__ = ["N_VCOLS", "PMIN", "GFCAP", "NGFINF", "KE", "NKEINF", "SB", "P0", "NGEN", "IBRP0", "island_rule_v"]
 
@@ -64,6 +68,7 @@ N_VCOLS = 9
 
 _nadir = nb.njit(cache=True)(_nadir_scalar)
 _overfreq = nb.njit(cache=True)(_overfreq_scalar)
+_ufls = nb.njit(cache=True)(_ufls_scalar)
 
 
 @nb.njit(cache=True)
@@ -109,9 +114,21 @@ def island_rule_v(f, n_tiers, vp, coef, frac, out):  # pragma: no cover - numba
         drop, _t = _nadir(deficit / sb, f[v0 + KE] / sb, vp[4], vp[5] * pos / sb, vp[6], vp[7], vp[8])
         nadir = vp[9] * (1.0 - drop)
         if nadir < vp[10] + 1e-6:
-            if one and vp[10] <= vp[11] and nadir < vp[11] - 1e-6:  # no UFLS: collapse
+            if vp[10] <= vp[11]:  # no UFLS
+                if nadir < vp[11] - 1e-6:  # collapse: every unit trips, no choice to make
+                    return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
+                return 9
+            ns = int(vp[16])
+            u0 = 18 + 2 * ns
+            shed = 0.0
+            for t in range(n_tiers):
+                if vp[u0 + t] < 0.5:
+                    shed += f[POS + t]
+            low, _st, _sh = _ufls(deficit / sb, f[v0 + KE] / sb, vp[4], vp[5] * pos / sb, vp[6], vp[7], vp[8],
+                                  vp[9], vp[18:18 + ns], vp[18 + ns:18 + 2 * ns], vp[17], shed / sb, 60.0, 0.01)
+            if low < vp[11] - 1e-6:  # collapses even with UFLS acting: dark, nothing shed by UFLS counts
                 return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
-            return 9
+            return 9  # UFLS acts and the island survives: the exact path sheds and re-dispatches
     elif vp[3] > 0.5 and vp[12] > 0.5 and deficit < 0.0 and not ke_inf and f[NINF] < 0.5 and f[v0 + SB] > 0.0:
         sb = f[v0 + SB]
         k_o = max(f[CAPFIN] - sb, 0.0) / sb / vp[14]
