@@ -368,10 +368,11 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
     assert st.impact is not None
     st.live = st.impact.buses["energised"].to_numpy(bool)
     st.cg_h = cg
-    if st.pickup is not None and st.pickup_mult is not None and st.state is not None:
+    cfg = pk.from_scenario(sc) if st.pickup is not None else None
+    if cfg is not None and st.pickup is not None and st.pickup_mult is not None and st.state is not None:
         served = st.state.damage.load_alive & (st.state.load_served_mw > 1e-9)
-        vi.pickup_events(ev, h, ctx.cg, st.state, st.pickup, st.pickup_mult, pk.from_scenario(sc))
-        st.pickup = pk.advance(st.pickup, served=served, cfg=pk.from_scenario(sc))
+        vi.pickup_events(ev, h, ctx.cg, st.state, st.pickup, st.pickup_mult, cfg)
+        st.pickup = pk.advance(st.pickup, served=served, cfg=cfg)
 
 
 def _pickup_grid(ctx: SimContext, st: SimState, h: int) -> tuple[CompiledGrid, bool]:
