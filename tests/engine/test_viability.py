@@ -310,3 +310,21 @@ def test_timeline_black_start_and_reconnection(black_start):
     text = " ".join(ev.loc[ev["kind"] == "black_start", "text"])
     assert ("black-started by gen:1" in text) == black_start
     assert ("stays dark" in text) == (not black_start)
+
+
+def test_kernel_darkens_islands_that_collapse_despite_ufls():
+    """All 55 MW imported, lost on a 40 MW unit: UFLS (45 % of the load at most) cannot hold the island. The
+    kernel simulates the schedule itself and darkens the island without the exact path; a 30 MW loss on a 60 MW
+    unit, which UFLS survives, goes to the exact path."""
+    pytest.importorskip("numba")
+    for sync_mw, p_local, exact in ((40.0, 0.0, False), (60.0, 25.0, True)):
+        g = _grid(pv_mw=0.0, sync_mw=sync_mw, load_mw=55.0)
+        g = g.with_tables(generators=g.generators.assign(p_mw=[55.0 - p_local, p_local, 0.0]))
+        cg = svitlo.compile_grid(g)
+        res = evaluate_batch(cg, outages_from_indices(branches=[[0]]), viability=ON)
+        r = evaluate_state(cg, apply_damage(cg, ["line:0"]), viability=ON)
+        m = build_impact(cg, r).metrics
+        assert bool(res.exact[0]) == exact
+        assert res.islands_collapsed[0] == m["islands_collapsed"] == (0 if exact else 1)
+        assert abs(res.served_mw[0] - m["served_mw"]) <= TOL and abs(res.ufls_shed_mw[0] - m["ufls_shed_mw"]) <= TOL
+        assert (r.viability.ufls_stages > 0).any()

@@ -18,6 +18,15 @@ step, 45 % in total (here 6 × 7.5 %). Stages trip as the frequency of the same 
 superposed as a negative step, crosses their threshold (after a relay delay). Below the collapse threshold
 (generator under-frequency protection, 47.5 Hz by default) the island is lost.
 
+An island that separates with a *surplus* (its load lost, e.g. the substation feeding it destroyed) sees its
+frequency rise. The synchronous governors answer by their droop as above (the model is symmetric), and every
+inverter-based unit reduces its output in limited frequency-sensitive mode, over-frequency (LFSM-O, Regulation
+(EU) 2016/631 (NC RfG) Art. 13(2)): above a threshold (50.2 Hz by default, 50.2–50.5 Hz allowed) by a droop of
+2–12 % (5 % by default) of its ``p_max``, down to zero output. :func:`overfrequency_peak_pu` integrates the same
+SFR model with that piecewise-linear response (classical RK4, small fixed step); when the peak exceeds the
+generators' over-frequency protection (51.5 Hz by default: NC RfG asks units to ride through 51.0–51.5 Hz for 30
+min in Continental Europe) the island is lost.
+
 Examples
 --------
 >>> p = SfrParams()
@@ -27,6 +36,13 @@ Examples
 >>> u = ufls_response(0.3, h_s=4.0, params=p, schedule=UflsSchedule.nc_er())
 >>> u.stages, round(u.shed_fraction, 3), u.collapsed
 (2, 0.15, False)
+>>> o = OverFrequency()
+>>> rise = overfrequency_peak_pu(0.5, h_s=4.0, params=p, lfsm_gain_pu=0.0, lfsm_cap_pu=0.0, over=o)
+>>> round(50 * (1 + rise), 2)                   # half the output lost, no inverters: above 51.5 Hz
+52.71
+>>> rise = overfrequency_peak_pu(0.5, h_s=4.0, params=p, lfsm_gain_pu=0.5 / o.droop, lfsm_cap_pu=0.4, over=o)
+>>> round(50 * (1 + rise), 2)                   # 0.5 p.u. of inverters at 0.4 p.u. output cut back by LFSM-O
+51.45
 """
 
 from __future__ import annotations
@@ -37,7 +53,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SfrParams", "UflsSchedule", "UflsOutcome", "sfr_nadir_pu", "sfr_response_pu", "ufls_response"]
+__all__ = ["SfrParams", "UflsSchedule", "UflsOutcome", "OverFrequency", "sfr_nadir_pu", "sfr_response_pu",
+           "ufls_response", "overfrequency_peak_pu"]
 
 
 @dataclass(frozen=True)
@@ -246,19 +263,150 @@ def ufls_response(p_step_pu: float, *, h_s: float, params: SfrParams, schedule: 
     if schedule is None or not schedule.hz or fn * (1 - drop) >= schedule.hz[0]:
         nadir = fn * (1 - drop)
         return UflsOutcome(nadir_hz=nadir, stages=0, shed_fraction=0.0, collapsed=nadir < collapse_hz)
-    t = np.arange(0.0, horizon_s + dt_s / 2, dt_s)
-    unit = sfr_response_pu(t, 1.0, h_s=h_s, params=params)  # response to a unit deficit at t = 0
-    dev = p_step_pu * unit
-    stages, shed = 0, 0.0
-    for k, (hz, frac) in enumerate(zip(schedule.hz, schedule.fraction)):
-        below = np.flatnonzero(fn * (1 + dev) < hz)
-        if below.size == 0:
+    nadir, stages, shed = _ufls_scalar(float(p_step_pu), float(h_s), params.r_pu, params.d_pu, params.km, params.fh,
+                                       params.tr_s, fn, np.asarray(schedule.hz, dtype=np.float64),
+                                       np.asarray(schedule.fraction, dtype=np.float64), float(schedule.delay_s),
+                                       float(sheddable_pu), float(horizon_s), float(dt_s))
+    return UflsOutcome(nadir_hz=float(nadir), stages=int(stages), shed_fraction=float(shed),
+                       collapsed=bool(nadir < collapse_hz))
+
+
+def _ufls_scalar(p, h, r, d, km, fh, tr, fn, hz, frac, delay, sheddable, horizon, dt):  # numba-compatible
+    """Nadir (Hz), stages tripped and shed share of :func:`ufls_response` (also compiled by the batched kernel)."""
+    g = km / r
+    a = 2.0 * h * tr
+    b = 2.0 * h + (d + g * fh) * tr
+    c = d + g
+    sq = cmath.sqrt(complex(b * b - 4.0 * a * c))
+    p1 = (-b + sq) / (2.0 * a)
+    p2 = (-b - sq) / (2.0 * a)
+    if abs(p1 - p2) < 1e-12 * (abs(p1) + 1e-12):
+        p1 = p1 * (1.0 + 1e-7)
+    a1 = (1.0 + tr * p1) / (a * p1 * (p1 - p2))
+    a2 = (1.0 + tr * p2) / (a * p2 * (p2 - p1))
+    t = np.arange(0.0, horizon + dt / 2.0, dt)
+    n = t.size
+    unit = np.empty(n)
+    dev = np.empty(n)
+    for k in range(n):
+        unit[k] = -(1.0 / c + a1 * cmath.exp(p1 * t[k]) + a2 * cmath.exp(p2 * t[k])).real
+        dev[k] = p * unit[k]
+    stages = 0
+    shed = 0.0
+    for s in range(hz.size):
+        first = -1
+        for k in range(n):
+            if fn * (1.0 + dev[k]) < hz[s]:
+                first = k
+                break
+        if first < 0:
             break
-        t_trip = t[below[0]] + schedule.delay_s
-        step = frac * sheddable_pu
-        j = int(np.searchsorted(t, t_trip - 1e-12))
-        if j < t.size:
-            dev[j:] -= step * unit[: t.size - j]  # a shed is a negative deficit step from t_trip on
-        stages, shed = k + 1, shed + frac
-    nadir = float(fn * (1 + dev.min()))
-    return UflsOutcome(nadir_hz=nadir, stages=stages, shed_fraction=shed, collapsed=nadir < collapse_hz)
+        t_trip = t[first] + delay
+        j = n
+        for k in range(n):
+            if t[k] >= t_trip - 1e-12:
+                j = k
+                break
+        step = frac[s] * sheddable
+        for k in range(j, n):
+            dev[k] -= step * unit[k - j]
+        stages = s + 1
+        shed += frac[s]
+    lo = dev[0]
+    for k in range(n):
+        lo = min(lo, dev[k])
+    return fn * (1.0 + lo), stages, shed
+
+
+@dataclass(frozen=True)
+class OverFrequency:
+    """Over-frequency settings: LFSM-O of inverter-based units and generators' over-frequency protection.
+
+    Attributes
+    ----------
+    threshold_hz
+        LFSM-O activation threshold (Hz; NC RfG Art. 13(2): 50.2–50.5 Hz, default 50.2 Hz).
+    droop
+        LFSM-O droop (p.u. frequency per p.u. of ``p_max``; NC RfG: 2–12 %, default 5 %).
+    trip_hz
+        Generators' over-frequency protection (Hz; default 51.5 Hz, the top of NC RfG's 30-minute band).
+    """
+
+    threshold_hz: float = 50.2
+    droop: float = 0.05
+    trip_hz: float = 51.5
+
+
+def _overfreq_scalar(p, h, r, d, km, fh, tr, k_o, delta, cap_o, rise):  # numba-compatible (batched kernel)
+    """First peak of the rise (p.u.) after a step surplus ``p`` with LFSM-O ``min(k_o (w - delta)+, cap_o)``;
+    ``rise`` is the closed-form peak without LFSM-O (:func:`_nadir_scalar`)."""
+    if p <= 0.0 or rise <= delta or k_o <= 0.0 or cap_o <= 0.0:
+        return rise  # LFSM-O never acts: the closed form
+    g = km / r
+    stiff = (d + g * fh + k_o) / (2.0 * h)
+    dt = min(0.005, 0.05 / stiff)
+    n_max = int(60.0 / dt) + 1
+    w = 0.0
+    y = 0.0
+    best = 0.0
+    for _ in range(n_max):
+        # classical RK4 on  2h w' = p - d w - g (fh w + (1 - fh) y) - L(w),  tr y' = w - y
+        l1 = min(k_o * max(w - delta, 0.0), cap_o)
+        a1 = (p - d * w - g * (fh * w + (1.0 - fh) * y) - l1) / (2.0 * h)
+        b1 = (w - y) / tr
+        w2 = w + 0.5 * dt * a1
+        y2 = y + 0.5 * dt * b1
+        l2 = min(k_o * max(w2 - delta, 0.0), cap_o)
+        a2 = (p - d * w2 - g * (fh * w2 + (1.0 - fh) * y2) - l2) / (2.0 * h)
+        b2 = (w2 - y2) / tr
+        w3 = w + 0.5 * dt * a2
+        y3 = y + 0.5 * dt * b2
+        l3 = min(k_o * max(w3 - delta, 0.0), cap_o)
+        a3 = (p - d * w3 - g * (fh * w3 + (1.0 - fh) * y3) - l3) / (2.0 * h)
+        b3 = (w3 - y3) / tr
+        w4 = w + dt * a3
+        y4 = y + dt * b3
+        l4 = min(k_o * max(w4 - delta, 0.0), cap_o)
+        a4 = (p - d * w4 - g * (fh * w4 + (1.0 - fh) * y4) - l4) / (2.0 * h)
+        b4 = (w4 - y4) / tr
+        w_new = w + dt * (a1 + 2.0 * a2 + 2.0 * a3 + a4) / 6.0
+        y = y + dt * (b1 + 2.0 * b2 + 2.0 * b3 + b4) / 6.0
+        if w_new <= w and w > 0.0:
+            break  # the first maximum
+        w = w_new
+        best = max(best, w)
+    return best
+
+
+def overfrequency_peak_pu(p_surplus_pu: float, *, h_s: float, params: SfrParams, lfsm_gain_pu: float,
+                          lfsm_cap_pu: float, over: OverFrequency) -> float:
+    """Highest frequency rise (p.u. of nominal) after a step surplus, with LFSM-O acting.
+
+    Parameters
+    ----------
+    p_surplus_pu
+        Sudden surplus (generation minus load, p.u. on the island's synchronous base); ≤ 0: no rise.
+    h_s
+        Aggregate inertia (s on the island base).
+    params
+        SFR parameters of the synchronous governors (they answer a rise by their droop).
+    lfsm_gain_pu
+        LFSM-O gain of the island's inverter-based units: their ``p_max`` over the droop (p.u. power per p.u.
+        frequency, on the island base); 0: none.
+    lfsm_cap_pu
+        Their output before the event (p.u.): LFSM-O cannot take them below zero.
+    over
+        Thresholds (``threshold_hz`` on ``params.f_nominal_hz``).
+
+    Returns
+    -------
+    float
+        Peak ``Δf / f_n`` (p.u., ≥ 0): the closed form of :func:`sfr_nadir_pu` when LFSM-O never acts, else the
+        first maximum of the RK4 integration (step ≤ 5 ms).
+    """
+    if p_surplus_pu <= 0.0:
+        return 0.0
+    delta = over.threshold_hz / params.f_nominal_hz - 1.0
+    args = (float(p_surplus_pu), float(h_s), params.r_pu, params.d_pu, params.km, params.fh, params.tr_s)
+    rise, _ = _nadir_scalar(*args)
+    return float(_overfreq_scalar(*args, float(lfsm_gain_pu), delta, float(lfsm_cap_pu), rise))

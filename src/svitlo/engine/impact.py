@@ -4,7 +4,7 @@ Tables (pandas, one row per asset or island):
 
 * ``islands``: id, buses, energised, capacity_mw, generation_mw, load_mw, served_mw, shed_mw, population,
   people_without_power, reason (why a dark island is dark, :data:`svitlo.engine.viability.REASONS`), deficit_mw
-  (sudden deficit at separation), nadir_hz, ufls_stages, ufls_shed_mw, units_decommitted
+  (sudden deficit at separation), nadir_hz, peak_hz (after a surplus), ufls_stages, ufls_shed_mw, units_decommitted
 * ``branches``: id, kind, from_bus, to_bus, in_service, destroyed, island, b_pu (DC susceptance
   ``1/(x_pu tap_ratio)`` on ``info["base_mva"]``), shift_deg, flow_mw, rate_mw, loading_percent, overloaded
 * ``generators``: id, kind, bus, island, alive, online (committed in an energised island), forms_island,
@@ -205,6 +205,7 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
         islands_df["reason"] = np.asarray([REASONS[c] for c in v.reason], dtype=object)
         islands_df["deficit_mw"] = v.deficit_mw
         islands_df["nadir_hz"] = v.nadir_hz
+        islands_df["peak_hz"] = v.peak_hz
         islands_df["ufls_stages"] = v.ufls_stages
         islands_df["ufls_shed_mw"] = v.ufls_shed_mw
         islands_df["units_decommitted"] = v.decommitted

@@ -13,8 +13,10 @@ Rules, applied per island of a damaged state, in the order they act in time (eac
    pre-strike state (the case's schedule balanced by the plain ``balance`` rule), lost at once. Its nadir
    follows the SFR model of :mod:`svitlo.engine.frequency` on the island's synchronous base; UFLS stages
    shed each non-exempt load by their share as the frequency falls; below ``collapse_hz`` the island is lost.
-   Islands holding an unbounded unit (an external grid) or no synchronous inertia keep their frequency.
-   Reason: ``frequency collapse``.
+   An island that separates with a surplus sees its frequency rise: the governors and the inverter-based
+   units' LFSM-O (:class:`~svitlo.engine.frequency.OverFrequency`) act, and above ``trip_hz`` the generators'
+   over-frequency protection trips them all. Islands holding an unbounded unit (an external grid) or no
+   synchronous inertia keep their frequency. Reasons: ``frequency collapse``, ``over-frequency``.
 4. **Commitment.** Each unit runs between ``p_min`` (clipped to ``[0, p_max]``) and ``p_max``. When the
    remaining load is below the committed minimums, units are decommitted — ``largest_first`` (largest
    ``p_min`` first) or ``merit_order`` (most expensive first) — never the last grid-forming one, until the
@@ -49,7 +51,7 @@ from typing import Literal
 import numpy as np
 
 from svitlo.engine.damage import DamageState, apply_damage
-from svitlo.engine.frequency import SfrParams, UflsSchedule, ufls_response
+from svitlo.engine.frequency import OverFrequency, SfrParams, UflsSchedule, overfrequency_peak_pu, ufls_response
 from svitlo.model.compiled import CompiledGrid
 
 __all__ = ["ViabilityOptions", "IslandViability", "island_viability", "pre_event", "REASONS", "effective_p_min",
@@ -57,8 +59,9 @@ __all__ = ["ViabilityOptions", "IslandViability", "island_viability", "pre_event
 
 #: Reason codes of dark islands (index = code; 0 = lit).
 REASONS: tuple[str, ...] = ("", "no generation", "no grid-forming unit", "grid-forming share below minimum",
-                            "inertia below minimum", "frequency collapse", "load below minimum output")
-NO_GEN, NO_GF, GF_SHARE, INERTIA, COLLAPSE, PMIN = 1, 2, 3, 4, 5, 6
+                            "inertia below minimum", "frequency collapse", "load below minimum output",
+                            "over-frequency")
+NO_GEN, NO_GF, GF_SHARE, INERTIA, COLLAPSE, PMIN, OVERFREQ = 1, 2, 3, 4, 5, 6, 7
 
 Decommit = Literal["largest_first", "merit_order"]
 
@@ -83,6 +86,8 @@ class ViabilityOptions:
         SFR parameters.
     ufls
         UFLS schedule (None: none installed; the collapse threshold then stays 47.5 Hz).
+    over_frequency
+        LFSM-O and over-frequency protection (None: a rise is not acted on).
     """
 
     enabled: bool = False
@@ -92,6 +97,7 @@ class ViabilityOptions:
     frequency: bool = True
     sfr: SfrParams = field(default_factory=SfrParams)
     ufls: UflsSchedule | None = field(default_factory=UflsSchedule.nc_er)
+    over_frequency: OverFrequency | None = field(default_factory=OverFrequency)
 
     @property
     def collapse_hz(self) -> float:
@@ -117,6 +123,8 @@ class IslandViability:
         Sudden deficit at separation (MW; negative = surplus).
     nadir_hz
         Frequency nadir with UFLS (Hz; nominal when not computed).
+    peak_hz
+        Frequency peak after a surplus, with LFSM-O (Hz; nominal when not computed).
     ufls_stages
         UFLS stages tripped.
     ufls_shed_mw
@@ -133,6 +141,7 @@ class IslandViability:
     reason: np.ndarray
     deficit_mw: np.ndarray
     nadir_hz: np.ndarray
+    peak_hz: np.ndarray
     ufls_stages: np.ndarray
     ufls_shed_mw: np.ndarray
     decommitted: np.ndarray
@@ -153,9 +162,13 @@ def viability_options(scenario) -> ViabilityOptions | None:
         kw = dict(delay_s=u.delay_s, exempt_tiers=tuple(u.exempt_tiers), collapse_hz=u.collapse_hz)
         ufls = UflsSchedule.nc_er(**kw) if u.stages is None else UflsSchedule(
             hz=tuple(x.hz for x in u.stages), fraction=tuple(x.percent / 100 for x in u.stages), **kw)
+    o, fn = v.over_frequency, s.f_nominal_hz
+    over = OverFrequency(threshold_hz=fn * 1.004 if o.lfsm_o_hz is None else o.lfsm_o_hz,
+                         droop=o.lfsm_o_droop_percent / 100.0,
+                         trip_hz=fn * 1.03 if o.trip_hz is None else o.trip_hz) if o.enabled else None
     return ViabilityOptions(enabled=True, min_grid_forming_share=v.min_grid_forming_share,
                             min_inertia_s=v.min_inertia_s, decommit=v.decommit, frequency=v.frequency, sfr=sfr,
-                            ufls=ufls)
+                            ufls=ufls, over_frequency=over)
 
 
 def apply_unit_overrides(grid, scenario):
@@ -241,7 +254,8 @@ def island_viability(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, 
     l_isl = np.where(damage.load_alive, labels[cg.load_bus], -1)
     p_load = np.where(l_isl >= 0, cg.load_p_mw, 0.0)
     out = IslandViability(lit=np.zeros(n, bool), reason=np.zeros(n, np.int64), deficit_mw=np.zeros(n),
-                          nadir_hz=np.full(n, opts.sfr.f_nominal_hz), ufls_stages=np.zeros(n, np.int64),
+                          nadir_hz=np.full(n, opts.sfr.f_nominal_hz), peak_hz=np.full(n, opts.sfr.f_nominal_hz),
+                          ufls_stages=np.zeros(n, np.int64),
                           ufls_shed_mw=np.zeros(n), decommitted=np.zeros(n, np.int64),
                           committed=g_isl >= 0, load_p_mw=p_load.copy())
     if n == 0:
@@ -263,6 +277,8 @@ def island_viability(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, 
     pmin = effective_p_min(cg)
     ke = unit_inertia_mws(cg)
     g0, l0 = pre_event(cg) if pre is None else pre
+    fin = np.isfinite(pmax)
+    ibr = (ke == 0) & fin  # inverter-based (no inertia): LFSM-O
     exempt = np.isin(cg.load_tier, np.asarray(opts.ufls.exempt_tiers if opts.ufls else (), dtype=np.int64))
     for i in np.flatnonzero(has_gf):
         gi = np.flatnonzero(g_isl == i)
@@ -303,6 +319,21 @@ def island_viability(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, 
                     out.load_p_mw[cut] = p_load[cut] * (1.0 - u.shed_fraction)
                     out.ufls_shed_mw[i] = sheddable * u.shed_fraction
                     demand -= out.ufls_shed_mw[i]
+        elif (opts.frequency and opts.over_frequency is not None and deficit < 0 and math.isfinite(e)
+              and fin[gi].all()):
+            sb = float(pmax[gi[ke[gi] > 0]].sum())
+            if sb > 0:
+                p, o = opts.sfr, opts.over_frequency
+                sfr = SfrParams(r_pu=p.r_pu, tr_s=p.tr_s, fh=p.fh, km=p.km, d_pu=p.d_pu * pos / sb,
+                                f_nominal_hz=p.f_nominal_hz)
+                gb = gi[ibr[gi]]
+                rise = overfrequency_peak_pu(-deficit / sb, h_s=e / sb, params=sfr,
+                                             lfsm_gain_pu=float(pmax[gb].sum()) / sb / o.droop,
+                                             lfsm_cap_pu=max(float(g0[gb].sum()), 0.0) / sb, over=o)
+                out.peak_hz[i] = p.f_nominal_hz * (1.0 + rise)
+                if out.peak_hz[i] > o.trip_hz:
+                    _dark(out, int(i), gi, OVERFREQ)
+                    continue
         # 4. commitment -------------------------------------------------------------------------------
         on = gi.copy()
         if pmin[on].sum() > demand and milp_weights is not None:

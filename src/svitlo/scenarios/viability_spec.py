@@ -7,6 +7,15 @@
       decommit: largest_first        # or merit_order (most expensive first)
       frequency: true                # SFR nadir at separation, UFLS, collapse
       sfr: {droop_pu: 0.05, reheat_s: 8, hp_fraction: 0.3, gain: 0.95, damping_pu: 1, f_nominal_hz: 50}
+      over_frequency:                # a surplus at separation: LFSM-O, then over-frequency protection
+        enabled: true
+        lfsm_o_hz: 50.2              # LFSM-O threshold (NC RfG 2016/631 Art. 13(2): 50.2-50.5 Hz)
+        lfsm_o_droop_percent: 5      # NC RfG: 2-12 %
+        trip_hz: 51.5                # generators' over-frequency protection
+      cold_load_pickup:              # timeline: load back after an outage draws more for a few hours
+        factor: 1.5                  # demand multiplier at pickup (1 = off; 1.5-3 is typical)
+        decay_h: 2                   # back to normal demand linearly over this many hours
+        min_outage_h: 1              # loads out at least this long pick up cold
       units:                         # per-unit overrides of the grid's generator table
         gen:3: {inertia_h_s: 6.5, grid_forming: true, black_start: true, p_min_mw: 20}
     ufls:                            # default: Regulation (EU) 2017/2196 Annex, Continental Europe
@@ -20,6 +29,8 @@ Examples
 >>> v = Viability.model_validate({"enabled": True, "units": {"gen:1": {"inertia_h_s": 5}}})
 >>> v.min_grid_forming_share, v.units["gen:1"].inertia_h_s
 (0.2, 5.0)
+>>> v.over_frequency.lfsm_o_droop_percent, v.cold_load_pickup.factor
+(5.0, 1.5)
 >>> Ufls.model_validate({}).stages is None      # None: the default schedule (engine.frequency.UflsSchedule.nc_er)
 True
 >>> Ufls.model_validate({"stages": [{"hz": 48.0, "percent": 10}, {"hz": 49.0, "percent": 10}]})
@@ -35,7 +46,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Viability", "Ufls", "UflsStage", "Sfr", "UnitOverride"]
+__all__ = ["Viability", "Ufls", "UflsStage", "Sfr", "UnitOverride", "OverFrequencySpec", "ColdLoadPickupSpec"]
 
 
 class _Strict(BaseModel):
@@ -62,6 +73,37 @@ class UnitOverride(_Strict):
     p_min_mw: Annotated[float, Field(ge=-1e6, le=1e6)] | None = None
 
 
+class OverFrequencySpec(_Strict):
+    """Over-frequency at separation (:class:`svitlo.engine.frequency.OverFrequency`).
+
+    Defaults: LFSM-O from 50.2 Hz with a 5 % droop (Regulation (EU) 2016/631 (NC RfG) Art. 13(2): threshold
+    50.2–50.5 Hz, droop 2–12 %), generators' over-frequency protection at 51.5 Hz (NC RfG Table 2, Continental
+    Europe: units ride through 51.0–51.5 Hz for 30 min). On a 60 Hz grid the defaults scale with the nominal
+    frequency (60.24 Hz, 61.8 Hz).
+    """
+
+    enabled: bool = True
+    lfsm_o_hz: Annotated[float, Field(gt=40, lt=70)] | None = None
+    lfsm_o_droop_percent: Annotated[float, Field(ge=2, le=12)] = 5.0
+    trip_hz: Annotated[float, Field(gt=40, lt=70)] | None = None
+
+
+class ColdLoadPickupSpec(_Strict):
+    """Cold-load pickup in the timeline (:mod:`svitlo.simulation.pickup`).
+
+    Load restored after an outage of at least ``min_outage_h`` hours draws ``factor`` times its normal demand
+    in its first hour back, falling linearly to normal over ``decay_h`` hours (loss of load diversity:
+    thermostatic heating and cooling, refrigeration, pumps all start together). Default 1.5× over 2 h, the low
+    end of the 1.5–3× for one to a few hours reported for feeders after outages of hours (IEEE PSRC working
+    group, "Cold load pickup issues", 2008; McDonald, Bruning & Mahieu, IEEE Trans. PAS 98(4), 1979).
+    ``factor: 1`` turns it off.
+    """
+
+    factor: Annotated[float, Field(ge=1, le=5)] = 1.5
+    decay_h: Annotated[float, Field(gt=0, le=48)] = 2.0
+    min_outage_h: Annotated[int, Field(ge=0, le=8760)] = 1
+
+
 class Viability(_Strict):
     """Island viability rules (:mod:`svitlo.engine.viability`)."""
 
@@ -71,7 +113,19 @@ class Viability(_Strict):
     decommit: Literal["largest_first", "merit_order"] = "largest_first"
     frequency: bool = True
     sfr: Sfr = Field(default_factory=Sfr)
+    over_frequency: OverFrequencySpec = Field(default_factory=OverFrequencySpec)
+    cold_load_pickup: ColdLoadPickupSpec = Field(default_factory=ColdLoadPickupSpec)
     units: dict[str, UnitOverride] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _over(self) -> Viability:
+        o, fn = self.over_frequency, self.sfr.f_nominal_hz
+        lo = fn * 1.004 if o.lfsm_o_hz is None else o.lfsm_o_hz
+        trip = fn * 1.03 if o.trip_hz is None else o.trip_hz
+        if not fn < lo < trip:
+            raise ValueError(f"viability.over_frequency: need f_nominal_hz ({fn}) < lfsm_o_hz ({lo}) < trip_hz "
+                             f"({trip})")
+        return self
 
 
 class UflsStage(_Strict):

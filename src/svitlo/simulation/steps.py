@@ -29,9 +29,11 @@ from svitlo.facilities import backup as bk
 from svitlo.facilities.defaults import FACILITY_KINDS
 from svitlo.facilities.supply import FacilityIndex
 from svitlo.model.compiled import CompiledGrid
+from svitlo.model.tiers import tier_weight_array
 from svitlo.scenarios.outcome import AssetDamage, FacilityTargets, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_damage
+from svitlo.simulation import pickup as pk
 from svitlo.simulation import viability as vi
 from svitlo.simulation.events import EventLog, facility_events, text_name
 from svitlo.simulation.facilities import facility_on_grid
@@ -49,7 +51,7 @@ DAMAGED = len(bk.STATES)
 #: Columns of ``Timeline.hourly`` (besides ``dark_<kind>`` per facility kind), in order.
 HOURLY_COLUMNS = ("load_mw", "served_mw", "shed_mw", "ens_mwh", "ens_weighted_mwh", "ens_cum_mwh",
                   "people_without_power", "critical_load_mw", "critical_served_mw", "telecom_coverage",
-                  "damaged_facilities", "islands", "energised_islands", "critical_grid_mw")
+                  "damaged_facilities", "islands", "energised_islands", "critical_grid_mw", "pickup_mw")
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +121,10 @@ class SimState:
     tripped: np.ndarray | None = None  # units held off (collapsed island, no black start) until the grid changes
     live: np.ndarray | None = None  # buses energised in the previous hour
     settle: bool = False  # the hour after a change: UFLS-shed load comes back
+    pickup: pk.PickupState | None = None  # cold-load pickup per load (viability on, factor > 1)
+    pickup_mult: np.ndarray | None = None  # this hour's demand multiplier per load
+    prev_mult: np.ndarray | None = None  # the previous hour's
+    cg_h: CompiledGrid | None = None  # the grid with this hour's demand (cold-load pickup), else ctx.cg
 
 
 class Hourly:
@@ -275,6 +281,7 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
     is renewed at each block start or change; the state with the plan's queues off is kept (and its Impact)."""
     cg, sc = ctx.cg, ctx.sc
     via = ctx.viability
+    cg, pickup_changed = _pickup_grid(ctx, st, h)
     dmg = None
     if changed or st.base is None:
         out = [b for a in st.destroyed for b in st.damage[a].out]
@@ -289,22 +296,29 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
                   pre_event=None if st.base is None else vi.injections(st.base))
         s = settle(cg, dmg, cascade=ctx.cascade, facility_loads=ctx.fidx.load, **kw)
         st.base, st.base_cascade = s.state, s.cascade
+        st.base = _ration_pickup(ctx, st, cg, h, ev, st.base, np.zeros(cg.n_gen, dtype=bool), kw)
         held = np.zeros(cg.n_gen, dtype=bool)
         if st.live is not None:
             st.base, held = vi.black_start_gate(cg, st.base, st.live, ev, h, **kw)
         st.tripped = vi.collapsed_units(cg, st.base) | held
         vi.viability_events(ev, h, st.base)
         st.settle = changed = True
-    elif st.settle:
-        st.settle = False
+    elif st.settle or pickup_changed:  # UFLS-shed load back, or the cold-load pickup moves on
+        was_settle, st.settle = st.settle, False
         assert st.base is not None and st.tripped is not None
-        before = float(st.base.load_served_mw.sum())
-        s = settle(cg, replace(st.base.damage, gen_alive=st.base.damage.gen_alive & ~st.tripped), mode=sc.mode,
-                   options=ctx.opf_options, cascade=ctx.cascade, facility_loads=ctx.fidx.load,
+        prev_v = st.base.viability
+        ufls = float(prev_v.ufls_shed_mw.sum()) if prev_v is not None else 0.0
+        before = float((st.base.load_served_mw / st.prev_mult).sum()) if st.prev_mult is not None else \
+            float(st.base.load_served_mw.sum())
+        s = settle(cg, replace(st.base.damage, gen_alive=st.base.damage.gen_alive & ~st.tripped),
+                   mode=sc.mode, options=ctx.opf_options, cascade=ctx.cascade, facility_loads=ctx.fidx.load,
                    viability=replace(via, frequency=False))
         st.base, st.base_cascade = s.state, s.cascade
-        gain = float(st.base.load_served_mw.sum()) - before
-        if gain > 1e-6:
+        st.base = _ration_pickup(ctx, st, cg, h, ev, st.base, st.tripped,
+                                 dict(mode=sc.mode, options=ctx.opf_options, viability=replace(via, frequency=False)))
+        after = st.base.load_served_mw / st.pickup_mult if st.pickup_mult is not None else st.base.load_served_mw
+        gain = min(float(after.sum()) - before, ufls) if st.pickup_mult is not None else float(after.sum()) - before
+        if was_settle and gain > 1e-6:
             ev.add(h, "load_back", "grid", f"Operators reconnect {gain:.1f} MW shed by under-frequency relays, "
                                            "by priority tier, within the islands' capacity.")
         changed = True
@@ -353,6 +367,50 @@ def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLo
         hourly.impacts[h] = st.impact
     assert st.impact is not None
     st.live = st.impact.buses["energised"].to_numpy(bool)
+    st.cg_h = cg
+    cfg = pk.from_scenario(sc) if st.pickup is not None else None
+    if cfg is not None and st.pickup is not None and st.pickup_mult is not None and st.state is not None:
+        served = st.state.damage.load_alive & (st.state.load_served_mw > 1e-9)
+        vi.pickup_events(ev, h, ctx.cg, st.state, st.pickup, st.pickup_mult, cfg)
+        st.pickup = pk.advance(st.pickup, served=served, cfg=cfg)
+
+
+def _pickup_grid(ctx: SimContext, st: SimState, h: int) -> tuple[CompiledGrid, bool]:
+    """The grid with this hour's demand under cold-load pickup (:mod:`svitlo.simulation.pickup`), and whether
+    the multipliers changed since the last hour."""
+    cfg = pk.from_scenario(ctx.sc) if ctx.viability is not None else None
+    cg = ctx.cg
+    if cfg is None:
+        return cg, False
+    if st.pickup is None:
+        st.pickup = pk.PickupState.start(cg.n_load)
+    mult = np.where(cg.load_in_service & (cg.load_p_mw > 0), pk.demand_factor(st.pickup, cfg=cfg), 1.0)
+    changed = st.pickup_mult is not None and not np.array_equal(mult, st.pickup_mult)
+    st.prev_mult, st.pickup_mult = st.pickup_mult, mult
+    if (mult != 1.0).any():
+        cg = replace(cg, load_p_mw=cg.load_p_mw * mult)
+    return cg, changed and h > 0
+
+
+def _ration_pickup(ctx: SimContext, st: SimState, cg: CompiledGrid, h: int, ev: EventLog, r: StateResult,
+                   tripped: np.ndarray, kw: dict[str, Any]) -> StateResult:
+    """Cold loads of an island the viability rules darken under their pickup stay off, tier by tier."""
+    if st.pickup_mult is None or not (st.pickup_mult > 1.0).any():
+        return r
+
+    def solve(scale: np.ndarray) -> StateResult:
+        d = replace(r.damage, gen_alive=r.damage.gen_alive & ~tripped)
+        return settle(replace(cg, load_p_mw=cg.load_p_mw * scale), d, cascade=ctx.cascade,
+                      facility_loads=ctx.fidx.load, **kw).state
+
+    r2, off = vi.ration_pickup(cg, r, st.pickup_mult, solve, opts=ctx.viability)
+    if off.any():
+        mw = float((ctx.cg.load_p_mw * off).sum())
+        tiers = sorted(set(ctx.cg.load_tier[off > 0].tolist()))
+        ev.add(h, "cold_load_pickup", "grid",
+               f"Cold-load pickup too heavy for the island's grid-forming units: {mw:.1f} MW of tier "
+               f"{', '.join(map(str, tiers))} load stays off this hour; it comes back in blocks as the pickup eases.")
+    return r2
 
 
 def step_facilities(ctx: SimContext, st: SimState, h: int, ev: EventLog, hourly: Hourly) -> None:
@@ -361,7 +419,7 @@ def step_facilities(ctx: SimContext, st: SimState, h: int, ev: EventLog, hourly:
     if not ctx.n_facilities or ctx.spec is None or st.backup is None or st.state is None:
         return
     spec = ctx.spec
-    on = facility_on_grid(ctx.cg, st.state, ctx.fidx)
+    on = facility_on_grid(st.cg_h or ctx.cg, st.state, ctx.fidx)
     down = np.zeros(ctx.n_facilities, bool)
     down[list(st.fac_down)] = True
     on = on | down                          # a damaged facility runs nothing: no backup drawn either
@@ -403,6 +461,22 @@ def record_hour(ctx: SimContext, st: SimState, h: int, hourly: Hourly) -> None:
            if tel.any() else float("nan"),
            "damaged_facilities": int((states == DAMAGED).sum()),
            "islands": m["islands"], "energised_islands": m["energised_islands"]}
+    row["pickup_mw"] = 0.0
+    mult = st.pickup_mult
+    if mult is not None and (mult != 1.0).any():  # cold-load pickup: demand and shed in normal-demand terms
+        p = np.where(cg.load_in_service, cg.load_p_mw, 0.0)
+        extra = (mult - 1.0) * p
+        surge = served * (1.0 - 1.0 / mult)       # the part of what is served that is the pickup's surge
+        w = tier_weight_array(cg.load_tier, ctx.tier_weights)
+        row["pickup_mw"] = float(surge.sum())
+        row["load_mw"] -= float(extra.sum())
+        row["shed_mw"] -= float((extra - surge).sum())
+        row["ens_mwh"] = row["shed_mw"]
+        row["ens_weighted_mwh"] -= float((w * (extra - surge)).sum())
+        row["critical_served_mw"] -= float(surge[t1].sum())
+        row["critical_grid_mw"] -= float(surge[t1].sum())
+        st.ens_cum_mwh -= float((extra - surge).sum())
+        row["ens_cum_mwh"] = st.ens_cum_mwh
     for c, v in row.items():
         hourly.metrics[c][h] = v
     if n_f:

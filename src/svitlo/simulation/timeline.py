@@ -23,7 +23,8 @@ Metrics per hour (``Timeline.hourly``): ``load_mw``, ``served_mw``, ``shed_mw`` 
 carved demand of tier-1 facilities running on their own backup — the resilience curve); ``critical_grid_mw``
 (tier-1 demand served by the grid alone, backups not counted: the planner's measure); ``telecom_coverage``
 (share of telecom facilities neither dark nor damaged; NaN without any); ``damaged_facilities``; ``islands``,
-``energised_islands``; ``dark_<kind>``.
+``energised_islands``; ``pickup_mw`` (the cold-load pickup's surge within ``served_mw`` with viability on;
+``load_mw``, ``shed_mw`` and the ENS stay in normal demand, :mod:`svitlo.simulation.pickup`); ``dark_<kind>``.
 
 Examples
 --------

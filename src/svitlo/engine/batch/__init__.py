@@ -62,13 +62,19 @@ def fast_path_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def viability_params(opts) -> np.ndarray:
-    """``vp`` for :func:`island_rule_v` from :class:`svitlo.engine.viability.ViabilityOptions` (or None)."""
+def viability_params(opts, tiers: np.ndarray) -> np.ndarray:
+    """``vp`` for :func:`island_rule_v` from :class:`svitlo.engine.viability.ViabilityOptions` (or None) and the
+    kernel's tiers (sorted)."""
     if opts is None or not opts.enabled:
-        return np.zeros(12)
-    p = opts.sfr
+        return np.zeros(18 + len(tiers))
+    p, o, u = opts.sfr, opts.over_frequency, opts.ufls
+    over = [0.0, 0.0, 1.0, 0.0] if o is None else [1.0, o.threshold_hz / p.f_nominal_hz - 1.0, o.droop,
+                                                   o.trip_hz / p.f_nominal_hz - 1.0]
+    hz, frac = (u.hz, u.fraction) if u is not None else ((), ())
+    exempt = np.isin(tiers, u.exempt_tiers if u is not None else ()).astype(float)
     return np.array([1.0, opts.min_grid_forming_share, opts.min_inertia_s, float(opts.frequency), p.r_pu, p.d_pu,
-                     p.km, p.fh, p.tr_s, p.f_nominal_hz, opts.first_stage_hz, opts.collapse_hz])
+                     p.km, p.fh, p.tr_s, p.f_nominal_hz, opts.first_stage_hz, opts.collapse_hz, *over,
+                     len(hz), u.delay_s if u is not None else 0.0, *hz, *frac, *exempt])
 
 
 def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray, brows, vp: np.ndarray):
@@ -187,7 +193,7 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
             reuse = (outages.branch_idx.size + 4 * outages.bus_idx.size > 2 * max(cg.n_branch, 1)
                      if branch_images is None else bool(branch_images))
             brows = branch_rows(cg, fac) if reuse else None
-            G, out_t, out_i = _kernel_inputs(cg, fac, tiers, weights, brows, viability_params(via))
+            G, out_t, out_i = _kernel_inputs(cg, fac, tiers, weights, brows, viability_params(via, tiers))
             ob = (outages.bus_ptr, outages.bus_idx, outages.branch_ptr, outages.branch_idx, outages.gen_ptr,
                   outages.gen_idx, outages.load_ptr, outages.load_idx)
             n_chunks = max(1, min(n, 8 * numba.get_num_threads()))

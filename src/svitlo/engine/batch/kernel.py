@@ -16,7 +16,8 @@ Anything the fast path cannot prove exact (net-negative island, near-singular Wo
 parts of one component, too high a rank) sets a flag; the caller re-solves those scenarios exactly.
 
 Compiled kernels are cached on disk (``cache=True``). numba checks only this file's timestamp for the cache of
-:func:`run_batch`: after editing ``components.py``, ``island_rule.py`` or ``woodbury.py`` in a development
+:func:`run_batch`: after editing ``components.py``, ``island_rule.py``, ``viability_rule.py``, ``woodbury.py`` or
+the scalar functions of :mod:`svitlo.engine.frequency` in a development
 checkout, delete ``__pycache__/*.nbi`` and ``*.nbc`` of this package.
 """
 

@@ -15,7 +15,19 @@ import numpy as np
 
 from svitlo.engine.batch.factor import BatchFactor
 from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, NINF, UPFIN, n_features
-from svitlo.engine.batch.viability_rule import GFCAP, KE, N_VCOLS, NGEN, NGFINF, NKEINF, P0, PMIN, SB, island_rule_v
+from svitlo.engine.batch.viability_rule import (
+    GFCAP,
+    IBRP0,
+    KE,
+    N_VCOLS,
+    NGEN,
+    NGFINF,
+    NKEINF,
+    P0,
+    PMIN,
+    SB,
+    island_rule_v,
+)
 from svitlo.engine.viability import ViabilityOptions, effective_p_min, pre_event, unit_inertia_mws
 from svitlo.model.compiled import CompiledGrid
 
@@ -50,6 +62,7 @@ def _features(cg: CompiledGrid, fac: BatchFactor) -> tuple[np.ndarray, np.ndarra
     fg[:, v0 + SB] = np.where((ke > 0) & fin, pmax, 0.0)
     fg[:, v0 + P0] = g0
     fg[:, v0 + NGEN] = 1.0
+    fg[:, v0 + IBRP0] = np.where((ke == 0) & fin, g0, 0.0)
     fg[~g_ok] = 0.0
     fl = np.zeros((cg.n_load, nf0 + N_VCOLS))
     fl[:, :nf0] = fac.feat_load
@@ -75,7 +88,7 @@ def viability_factor(cg: CompiledGrid, fac: BatchFactor, opts: ViabilityOptions)
     np.add.at(feat_comp, fac.bus_comp[bus_ok], feat[bus_ok])
     from svitlo.engine.batch import viability_params
 
-    vp = viability_params(opts)
+    vp = viability_params(opts, np.unique(cg.load_tier).astype(np.int64))
     coef0 = np.zeros((n_comp, nf))
     comp_out = np.zeros((n_comp, 6))
     comp_frac = np.zeros((n_comp, max(nt, 1)))

@@ -12,11 +12,14 @@ its last one (``V0 = POS + 2T + 1``), kept finite so sums can be differenced (un
 ``V0 + SB``     summed finite ``p_max`` of units with inertia (MW; the SFR base)
 ``V0 + P0``     summed pre-strike injection (MW; loads count ``-served``)
 ``V0 + NGEN``   number of units
+``V0 + IBRP0``  summed pre-strike output of inverter-based units (no inertia, finite ``p_max``; MW)
 ==============  =============================================================================
 
 and ``BASE``/``UPFIN`` hold the schedule clipped to ``[p_min, p_max]``. :func:`island_rule_v` computes what the
 per-state rules would do. An island with a single unit that fails a rule clearly (adequacy, collapse without
-UFLS, load below its minimum — a generator bus cut off alone is the commonest case) goes dark here:
+UFLS, load below its minimum — a generator bus cut off alone is the commonest case) goes dark here, and so does
+any island whose peak frequency after a surplus clearly exceeds the over-frequency protection (no unit choice:
+every unit trips):
 ``out[4]`` counts the unit if decommitted, ``out[5]`` the island if it had load (``islands_collapsed``).
 When any other rule acts (UFLS, a choice among units to decommit, an adequacy failure with several units) — or
 the island lies within a hair of a threshold — it returns a non-zero code and the scenario is solved on the
@@ -24,7 +27,12 @@ exact path. Otherwise no rule acts, and the plain rule applies with generators m
 ``p_min``.
 
 ``vp`` (float array, :func:`svitlo.engine.batch.viability_params`): ``[enabled, min_share, min_inertia_s,
-frequency, r, d, km, fh, tr, f_nominal, first_stage_hz, collapse_hz]``.
+frequency, r, d, km, fh, tr, f_nominal, first_stage_hz, collapse_hz, over_frequency, lfsm_delta_pu,
+lfsm_droop, trip_pu, n_stages, delay_s, hz..., fraction..., exempt per tier...]`` (``lfsm_delta_pu``,
+``trip_pu``: thresholds as rises over nominal, p.u.; then the UFLS schedule and, per tier index, 1 where UFLS
+exempts it). An island whose nadir crosses the first UFLS stage is simulated with the schedule acting (the same
+code as :func:`~svitlo.engine.frequency.ufls_response`): if it collapses anyway it goes dark here, else the
+exact path sheds.
 
 Examples
 --------
@@ -33,7 +41,7 @@ Examples
 >>> f = np.zeros(n_features(1) + N_VCOLS); v0 = n_features(1)
 >>> f[FORMS] = 1; f[CAPFIN] = 100; f[BASE] = 60; f[UPFIN] = 40; f[POS] = 50
 >>> f[v0 + PMIN] = 20; f[v0 + GFCAP] = 100; f[v0 + KE] = 400; f[v0 + SB] = 100; f[v0 + P0] = 10
->>> vp = np.array([1, 0.2, 1.0, 1, 0.05, 1, 0.95, 0.3, 8, 50, 49.0, 47.5])
+>>> vp = np.array([1, 0.2, 1.0, 1, 0.05, 1, 0.95, 0.3, 8, 50, 49.0, 47.5, 1, 0.004, 0.05, 0.03, 0, 0.1, 0])
 >>> f[v0 + NGEN] = 2
 >>> coef = np.zeros(f.size); frac = np.zeros(1); out = np.zeros(6)
 >>> island_rule_v(f, 1, vp, coef, frac, out), float(out[1])   # 10 MW surplus: units move down within p_min
@@ -51,14 +59,16 @@ import numba as nb
 import numpy as np
 
 from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, NINF, POS, island_rule
-from svitlo.engine.frequency import _nadir_scalar
+from svitlo.engine.frequency import _nadir_scalar, _overfreq_scalar, _ufls_scalar
 
-__all__ = ["N_VCOLS", "PMIN", "GFCAP", "NGFINF", "KE", "NKEINF", "SB", "P0", "NGEN", "island_rule_v"]
+__all__ = ["N_VCOLS", "PMIN", "GFCAP", "NGFINF", "KE", "NKEINF", "SB", "P0", "NGEN", "IBRP0", "island_rule_v"]
 
-PMIN, GFCAP, NGFINF, KE, NKEINF, SB, P0, NGEN = range(8)
-N_VCOLS = 8
+PMIN, GFCAP, NGFINF, KE, NKEINF, SB, P0, NGEN, IBRP0 = range(9)
+N_VCOLS = 9
 
 _nadir = nb.njit(cache=True)(_nadir_scalar)
+_overfreq = nb.njit(cache=True)(_overfreq_scalar)
+_ufls = nb.njit(cache=True)(_ufls_scalar)
 
 
 @nb.njit(cache=True)
@@ -104,9 +114,31 @@ def island_rule_v(f, n_tiers, vp, coef, frac, out):  # pragma: no cover - numba
         drop, _t = _nadir(deficit / sb, f[v0 + KE] / sb, vp[4], vp[5] * pos / sb, vp[6], vp[7], vp[8])
         nadir = vp[9] * (1.0 - drop)
         if nadir < vp[10] + 1e-6:
-            if one and vp[10] <= vp[11] and nadir < vp[11] - 1e-6:  # no UFLS: collapse
+            if vp[10] <= vp[11]:  # no UFLS
+                if nadir < vp[11] - 1e-6:  # collapse: every unit trips, no choice to make
+                    return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
+                return 9
+            ns = int(vp[16])
+            u0 = 18 + 2 * ns
+            shed = 0.0
+            for t in range(n_tiers):
+                if vp[u0 + t] < 0.5:
+                    shed += f[POS + t]
+            low, _st, _sh = _ufls(deficit / sb, f[v0 + KE] / sb, vp[4], vp[5] * pos / sb, vp[6], vp[7], vp[8],
+                                  vp[9], vp[18:18 + ns], vp[18 + ns:18 + 2 * ns], vp[17], shed / sb, 60.0, 0.01)
+            if low < vp[11] - 1e-6:  # collapses even with UFLS acting: dark, nothing shed by UFLS counts
                 return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
-            return 9
+            return 9  # UFLS acts and the island survives: the exact path sheds and re-dispatches
+    elif vp[3] > 0.5 and vp[12] > 0.5 and deficit < 0.0 and not ke_inf and f[NINF] < 0.5 and f[v0 + SB] > 0.0:
+        sb = f[v0 + SB]
+        k_o = max(f[CAPFIN] - sb, 0.0) / sb / vp[14]
+        ps, hs, ds = -deficit / sb, f[v0 + KE] / sb, vp[5] * pos / sb
+        rise, _t = _nadir(ps, hs, vp[4], ds, vp[6], vp[7], vp[8])
+        rise = _overfreq(ps, hs, vp[4], ds, vp[6], vp[7], vp[8], k_o, vp[13], max(f[v0 + IBRP0], 0.0) / sb, rise)
+        if rise > vp[15] * (1.0 + 1e-6) + 1e-9:  # over-frequency protection trips every unit
+            return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
+        if rise > vp[15] * (1.0 - 1e-6) - 1e-9:
+            return 11
     if f[v0 + PMIN] > tol and f[v0 + PMIN] > demand - tol * (abs(demand) + 1.0):
         if one and f[v0 + PMIN] > demand + tol * (abs(demand) + 1.0):
             return _dark(f, n_tiers, coef, frac, out, 1.0, demand > tol)
