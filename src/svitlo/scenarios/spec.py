@@ -29,6 +29,8 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
     viability: {enabled: true}    # island viability, frequency at separation (svitlo.scenarios.viability_spec)
     ufls: {exempt_tiers: [1]}     # under-frequency load shedding (default: Regulation (EU) 2017/2196 Annex)
     ac: {enforce_q_lims: true, collapse_vm_pu: 0.7}   # AC check options (svitlo.engine.ac)
+    dispatch: {tier_weights: {1: 100, 2: 10, 3: 1, 4: 0.1}, strict_priority: true, p_min: ignore,
+               on_infeasible: raise}  # shedding policy, both modes (svitlo.scenarios.dispatch_spec)
 
 The timeline (:func:`svitlo.simulate`) reads more keys::
 
@@ -72,6 +74,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from svitlo.facilities.defaults import FacilityKind
 from svitlo.model.schema import MAX_TIER, tier_from_name
 from svitlo.scenarios.damage_states import DamageModel
+from svitlo.scenarios.dispatch_spec import DispatchSpec
 from svitlo.scenarios.durations import Lognormal
 from svitlo.scenarios.geo import DEFAULT_WEAPONS, MAX_SEED, GeoStrike, WeaponClass
 from svitlo.scenarios.viability_spec import Ufls, Viability
@@ -324,6 +327,7 @@ class Scenario(_Strict):
     viability: Viability = Field(default_factory=Viability)
     ufls: Ufls = Field(default_factory=Ufls)
     ac: Ac = Field(default_factory=Ac)
+    dispatch: DispatchSpec = Field(default_factory=DispatchSpec)
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")
     source: str | None = Field(default=None, exclude=True, description="the scenario file, for error messages")
 

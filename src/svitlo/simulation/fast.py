@@ -48,7 +48,8 @@ from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.facilities.supply import FacilityIndex, facility_index
 from svitlo.model.compiled import CompiledGrid
-from svitlo.model.tiers import default_tier_weights, tier_weight_array
+from svitlo.model.tiers import tier_weight_array
+from svitlo.scenarios.dispatch_spec import dispatch_options, tier_weights
 from svitlo.scenarios.outcome import AssetDamage, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Repairs, Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_damage
@@ -154,8 +155,8 @@ class _States:
     def __init__(self, m: TimelineModel) -> None:
         self.m = m
         cg = m.cg
-        self.weights = default_tier_weights()
-        self.opts = {"tier_weights": self.weights} if m.sc.mode == "opf" else None
+        self.weights = tier_weights(m.sc.dispatch)
+        self.opts = dispatch_options(m.sc.dispatch, m.sc.mode)
         self.index: dict[tuple, int] = {}
         self.base: dict[frozenset, StateResult] = {}
         self.plans: dict[tuple, tuple[np.ndarray, tuple]] = {}

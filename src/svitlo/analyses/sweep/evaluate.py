@@ -33,7 +33,7 @@ from svitlo.errors import SvitloWarning
 from svitlo.facilities.supply import FacilityIndex, facility_index, without_grid
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.outputs import SCENARIO_METRICS
-from svitlo.model.tiers import default_tier_weights
+from svitlo.scenarios.dispatch_spec import dispatch_options, tier_weights
 from svitlo.scenarios.spec import Scenario, Strike
 from svitlo.scenarios.strikes import protected_assets, resolve_strikes
 from svitlo.store.schema import Column, RowSchema
@@ -86,6 +86,7 @@ class SweepContext:
     protected: frozenset[str] = frozenset()
     viability: Any = None  # svitlo.engine.viability.ViabilityOptions, or None (off)
     cascade: dict[str, Any] | None = None
+    options: dict[str, Any] | None = None  # opf options from the scenario's dispatch: block
 
 
 def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any],
@@ -126,7 +127,8 @@ def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
                       "the scenarios of interest", SvitloWarning, stacklevel=2)
     casc = cascade_settings(scenario.cascade)
     return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons, prot), mode=scenario.mode,
-                        tier_weights=default_tier_weights(), weapons=weapons,
+                        tier_weights=tier_weights(scenario.dispatch), weapons=weapons,
+                        options=dispatch_options(scenario.dispatch, scenario.mode),
                         facilities=None if fac is None else facility_index(fac, cg), damage=scenario.damage,
                         protected=prot, viability=viability_options(scenario), cascade=casc,
                         **({"engine": "exact-cascade"} if casc is not None else {}))
@@ -174,7 +176,7 @@ def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
     cg, n = ctx.cg, len(id_lists)
     out = {k: np.zeros(n, dtype=t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
     dark: list[list[str]] = [[] for _ in range(n)]
-    opts = {"tier_weights": ctx.tier_weights} if ctx.mode == "opf" else None
+    opts = ctx.options
     for s, ids in enumerate(id_lists):
         r = settle(cg, apply_damage(cg, ids), mode=ctx.mode, options=opts,  # type: ignore[arg-type]
                    cascade=ctx.cascade, viability=ctx.viability).state
@@ -198,7 +200,7 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
 
     fac = ctx.facilities
     res = evaluate_batch(ctx.cg, outages_from_ids(ctx.cg, [list(x) for x in id_lists]), mode=ctx.mode,
-                         tier_weights=ctx.tier_weights, return_loads=fac is not None,
+                         tier_weights=ctx.tier_weights, options=ctx.options, return_loads=fac is not None,
                          branch_images=ctx.branch_images, viability=ctx.viability)
     out = {k: np.asarray(getattr(res, k)).astype(t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
     dark: list[list[str]] = [[] for _ in id_lists]

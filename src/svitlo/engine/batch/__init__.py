@@ -115,7 +115,8 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
                    dtype: type = np.float64, return_flows: bool = False, return_loads: bool = False,
                    tier_weights: dict[int, float] | None = None, engine: Engine = "auto",
                    bound: int | None = None, path: Path = "auto",
-                   branch_images: bool | None = None, viability: ViabilityOptions | None = None) -> BatchResult:
+                   branch_images: bool | None = None, viability: ViabilityOptions | None = None,
+                   options: dict | None = None) -> BatchResult:
     """Evaluate every scenario of ``outages`` on ``cg`` (pure: neither input is modified).
 
     Parameters
@@ -145,6 +146,9 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
         Island viability rules (:mod:`svitlo.engine.viability`). The kernel checks them on every island
         (:mod:`~svitlo.engine.batch.viability_rule`) and keeps the scenarios where no rule acts; those where one
         does (decommitment, UFLS, a dark island by adequacy or collapse) are solved on the exact path, flagged.
+    options
+        ``opf`` options (:func:`svitlo.scenarios.dispatch_spec.dispatch_options`: strict priority, ``p_min``,
+        ``on_infeasible``); default: the tier weights with strict priority.
     """
     if mode not in ("balance", "opf"):
         raise InputError("unknown mode; expected 'balance' or 'opf'", source="evaluate_batch", field="mode",
@@ -194,7 +198,8 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
             run_batch(ob, G, cg.n_bus, cg.n_branch, cg.n_gen, cg.n_load, fac.comp_size.size, nt, fac.bound,
                       return_flows, return_loads, out_f, out_t, out_i, flags, flows, lshed, n_chunks)
     exact = flags != 0
-    opf_options = {"tier_weights": dict(tier_weights) if tier_weights is not None else default_tier_weights()} \
+    opf_options = (dict(options) if options is not None else
+                   {"tier_weights": dict(tier_weights) if tier_weights is not None else default_tier_weights()}) \
         if mode == "opf" else None
     for s in np.flatnonzero(exact):
         m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights, options=opf_options,
