@@ -242,7 +242,8 @@ class _States:
             frac = np.where(demand > 0, shed / demand, 0.0)
         by_tier = [float(shed[cg.load_tier == t].sum()) for t in self.tiers]
         weighted = float(sum(w * s for w, s in zip(self.tw, by_tier)))
-        return (float(demand.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
+        load = np.where(demand > 0, demand, served)  # negative loads: the injection they deliver
+        return (float(load.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
                 float(demand[self.t1].sum()), float(served[self.t1].sum()))
 
     def plan(self, key: frozenset, order: list[str], queue: np.ndarray, n_queues: int,

@@ -213,7 +213,6 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
             flows[s] = m["flows_mw"]
         if return_loads:
             lshed[s] = m["load_shed_mw"]
-    load_mw = float(np.where(cg.load_in_service, cg.load_p_mw, 0.0).sum())
     cols = dict(zip(("served_mw", "shed_mw", "weighted_shed_mw", "generation_mw", "people_without_power",
                      "islands", "energised_islands", "overloaded_branches", "max_loading_percent"), out_f[:, :9].T))
     for k in ("islands", "energised_islands", "overloaded_branches"):
@@ -221,7 +220,8 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     cols["islands_collapsed"] = np.rint(np.where(exact, out_v[:, 0], out_f[:, 10 + nt])).astype(np.int64)
     cols["ufls_shed_mw"] = out_v[:, 1].copy()
     cols["units_decommitted"] = np.rint(np.where(exact, out_v[:, 2], out_f[:, 9 + nt])).astype(np.int64)
-    return BatchResult(load_mw=np.full(n, load_mw), exact=exact, shed_mw_by_tier=out_f[:, 9:9 + nt].copy(),
+    # load_mw = served + shed: positive demand plus the injection negative loads deliver (build_impact)
+    return BatchResult(load_mw=cols["served_mw"] + cols["shed_mw"], exact=exact, shed_mw_by_tier=out_f[:, 9:9 + nt].copy(),
                        tiers=tiers, flows_mw=flows if return_flows else None,
                        load_shed_mw=lshed if return_loads else None,
                        **{k: np.ascontiguousarray(v) for k, v in cols.items()})
