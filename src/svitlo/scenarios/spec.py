@@ -250,8 +250,11 @@ class Repairs(_Strict):
 
 class Refuel(_Strict):
     """Fuel delivered at hour ``at_h`` to facilities (by id and/or kind): ``fuel_h`` hours at rated load,
-    ``fuel_l`` litres, or (neither) a full tank. Tanks never hold more than their initial fuel. ``delay_h``: a
-    random delay (:class:`Duration`), drawn per timeline seed; the delivery lands ``round(delay)`` hours late."""
+    ``fuel_l`` litres (turned into hours by each facility's ``fuel_l_per_h``; a facility with a generator but
+    no consumption rate is an error), or (neither) a full tank. A tank never holds more than its capacity: the
+    facility's ``tank_l`` when given, else its initial fuel; what does not fit is not delivered (the event says
+    so). ``delay_h``: a random delay (:class:`Duration`), drawn per timeline seed; the delivery lands
+    ``round(delay)`` hours late."""
 
     at_h: Hour
     delay_h: Duration | None = None

@@ -249,6 +249,12 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
         return flows_cache[0]
 
     ro = sc.rolling_outages
+    if len(fac):  # every delivery checked before the first hour (litres need a consumption rate)
+        from svitlo.simulation.steps import _refuel_mask
+
+        for k, rf in enumerate(sc.refuel):
+            bk.refuel_amount_h(fac, _refuel_mask(fac, rf, k), fuel_h=rf.fuel_h, fuel_l=rf.fuel_l,
+                               field=f"refuel[{k}]", source=sc.source or "scenario")
     weights = tier_weights(sc.dispatch)
     H = int(sc.horizon_h)
     return SimContext(
