@@ -28,7 +28,7 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
     ac_check: true                # AC power flow per energised island (pandapower grids)
     viability: {enabled: true}    # island viability, frequency at separation (svitlo.scenarios.viability_spec)
     ufls: {exempt_tiers: [1]}     # under-frequency load shedding (default: Regulation (EU) 2017/2196 Annex)
-    ac: {enforce_q_lims: true, collapse_vm_pu: 0.7}   # AC check options (svitlo.engine.ac)
+    ac: {enforce_q_lims: true, collapse_vm_pu: 0.7, distributed_slack: true}   # AC check options (svitlo.engine.ac)
     dispatch: {tier_weights: {1: 100, 2: 10, 3: 1, 4: 0.1}, strict_priority: true, p_min: ignore,
                on_infeasible: raise}  # shedding policy, both modes (svitlo.scenarios.dispatch_spec)
 
@@ -297,11 +297,13 @@ class Cascade(_Strict):
 
 
 class Ac(_Strict):
-    """Options of the AC check (:func:`svitlo.engine.ac.ac_check`): respect generators' reactive limits, and the
-    lowest voltage (p.u.) under which an island is reported as collapsed."""
+    """Options of the AC check (:func:`svitlo.engine.ac.ac_check`): respect generators' reactive limits, the
+    lowest voltage (p.u.) under which an island is reported as collapsed, and losses shared by the island's units
+    in proportion to their headroom (``distributed_slack``) instead of carried by one slack unit."""
 
     enforce_q_lims: bool = False
     collapse_vm_pu: Annotated[float, Field(gt=0, lt=1)] = 0.7
+    distributed_slack: bool = False
 
 
 class Scenario(_Strict):
