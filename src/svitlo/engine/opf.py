@@ -31,6 +31,8 @@ The objective is lexicographic, so shedding always dominates cost exactly (no bi
    curtailment cost above every marginal generator cost, so sources modelled as negative load are curtailed last.
    Should HiGHS not solve stage 2, the stage-1 solution is kept (``info["opf"]["cost_stage"] = "fallback"``):
    the shed is optimal and only the cost tie-break is lost, so opf never fails on a feasible damage state.
+   Should a later shed stage of strict priority not solve, the last solved stage is kept (also flagged
+   ``"fallback"``): the more critical tiers are optimal, the less critical ones may shed more than needed.
 
 With ``on_infeasible="flag"`` an infeasible problem (ratings that cannot all hold, or units held at ``p_min``
 above what their island can take) is solved with elastic ratings and minimums: a first stage minimises the MW of
