@@ -45,7 +45,7 @@ from svitlo.io.facilities import load_facilities
 from svitlo.io.scenario_file import load_scenario, names_scenario_file, parse_scenario
 from svitlo.model.compiled import CompiledGrid, compile_grid
 from svitlo.model.grid import Grid
-from svitlo.model.tiers import default_tier_weights
+from svitlo.scenarios.dispatch_spec import dispatch_options, tier_weights
 from svitlo.scenarios.spec import Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_strikes
 from svitlo.simulation.facilities import facility_snapshot
@@ -224,8 +224,8 @@ def assess(grid: GridLike | Prepared = None, scenario: ScenarioLike = None, *, s
         if canon not in ids:
             ids.append(canon)
     dmg = apply_damage(cg, ids)
-    weights = default_tier_weights()
-    opts = {"tier_weights": weights} if m == "opf" else None
+    weights = tier_weights(sc.dispatch)
+    opts = dispatch_options(sc.dispatch, m)
     casc = cascade_settings(sc.cascade, cascade)
     via = viability_options(sc)
     f_load = facility_index(p.facilities, cg).load if p.facilities is not None else None

@@ -103,3 +103,29 @@ def test_hospital_without_backup_goes_dark_and_counts_nothing():
     assert tl.facility_states.loc["h", 0] == "dark"
     assert h["critical_served_mw"] / h["critical_load_mw"] == pytest.approx(10 / 15)
 
+
+
+def test_sweep_rows_take_facilities_off_grid_like_assess(tmp_path):
+    """The batched engine does not model the on/off-grid rule: the scenarios where a facility's carved load is
+    shed in part go to the exact path, so each row equals ``assess`` (before: the row counted the hospital's
+    3.33 MW as served by the grid and 1.67 MW as shed)."""
+    from svitlo.analyses.sweep.evaluate import evaluate_chunk, make_context
+    from svitlo.pipeline import prepare
+
+    sc = {"grid": "hospital", "facilities": [HOSPITAL], "strikes": [{"random": {"k": 1, "kinds": ["gen"]}}]}
+    intact = {**sc, "strikes": []}
+    for spec in (intact, sc):
+        p = prepare(hospital_grid(), spec)
+        rows = evaluate_chunk(make_context(p.scenario, grid=p), root_seed=3, start=0, stop=2).to_pylist()
+        for row in rows:
+            a = svitlo.assess(p, None, destroyed=row["destroyed"]) if row["destroyed"] else svitlo.assess(p)
+            for k in ("served_mw", "shed_mw", "weighted_shed_mw", "generation_mw", "people_without_power"):
+                assert row[k] == pytest.approx(a.metrics[k], abs=1e-9), k
+            fac = a.extras["facilities"]
+            off = sorted(fac.loc[fac["state"] != "grid", "id"].astype(str)) if "state" in fac else None
+            if off is not None:
+                assert sorted(row["facilities_without_grid"]) == off
+    p = prepare(hospital_grid(), intact)
+    row = evaluate_chunk(make_context(p.scenario, grid=p), root_seed=3, start=0, stop=1).to_pylist()[0]
+    assert row["served_mw"] == pytest.approx(10.0) and row["shed_mw"] == pytest.approx(5.0)  # the hospital: backup
+    assert row["facilities_without_grid"] == ["h"]

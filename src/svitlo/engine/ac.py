@@ -25,6 +25,13 @@ lowest voltage is below ``collapse_vm_pu`` (default :data:`COLLAPSE_VM_PU`) is f
 there is a numerical artefact of voltage collapse, not a served island. ``enforce_q_lims`` (scenario key
 ``ac: {enforce_q_lims: true}``) makes pandapower respect generators' reactive limits.
 
+``distributed_slack`` (scenario key ``ac: {distributed_slack: true}``) shares the AC losses among the island's
+voltage-controlling units (pandapower generators and external grids; static generators stay at their dispatch)
+in proportion to their headroom ``p_max - p`` (a unit without a finite ``p_max`` weighs as the largest finite
+headroom of the grid, at least 1 MW), through pandapower's ``runpp(distributed_slack=True)`` with
+``slack_weight``. Every unit's AC output is then in ``AcResult.units`` and each one above its ``p_max`` is a
+``slack_limit`` violation.
+
 Examples
 --------
 >>> import svitlo
@@ -84,6 +91,7 @@ class AcResult:
     islands: pd.DataFrame
     buses: pd.DataFrame
     branches: pd.DataFrame
+    units: pd.DataFrame | None = None  # with distributed slack: id, island, p_dc_mw, p_ac_mw, p_max_mw, weight
 
     @property
     def converged(self) -> bool:
@@ -106,9 +114,17 @@ class AcResult:
         x = pd.DataFrame({"id": sl["slack"].to_numpy(dtype=object), "kind": "slack_limit",
                           "island": sl["island"].to_numpy(), "value": sl["slack_p_mw"].to_numpy(),
                           "limit_low": np.nan, "limit_high": sl["slack_p_max_mw"].to_numpy()})
+        if self.units is not None:  # distributed slack: every unit above its p_max
+            u = self.units[self.units["over_limit"]]
+            x = pd.DataFrame({"id": u["id"].to_numpy(dtype=object), "kind": "slack_limit",
+                              "island": u["island"].to_numpy(), "value": u["p_ac_mw"].to_numpy(),
+                              "limit_low": np.nan, "limit_high": u["p_max_mw"].to_numpy()})
         parts = [d for d in (v, w, x) if len(d)]
         viol = pd.concat(parts, ignore_index=True) if parts else v
-        return {"ac_islands": self.islands, "ac_violations": viol}
+        out = {"ac_islands": self.islands, "ac_violations": viol}
+        if self.units is not None:
+            out["ac_units"] = self.units
+        return out
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary for :attr:`svitlo.engine.impact.Impact.info`."""
@@ -135,9 +151,21 @@ def _slack_gens(cg: CompiledGrid, state: StateResult) -> np.ndarray:
     return slack_units(cg, state.labels, state.n_islands, state.damage.gen_alive)
 
 
+def slack_weights(cg: CompiledGrid, state: StateResult) -> np.ndarray:
+    """Distributed-slack weight per generator: headroom ``p_max - p`` (MW) of the dispatched state; a unit
+    without a finite ``p_max`` weighs as the largest finite headroom (at least 1 MW)."""
+    pmax = np.asarray(cg.gen_p_max_mw, float)
+    head = np.maximum(pmax - state.gen_p_mw, 0.0)
+    fin = np.isfinite(head)
+    big = max(float(head[fin].max(initial=0.0)), 1.0)
+    return np.where(fin, head, big)
+
+
 def _build_net(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray,
-               islands_on: np.ndarray) -> Any:
-    """A copy of the source net carrying the state; only buses of ``islands_on`` stay in service."""
+               islands_on: np.ndarray, distributed: bool = False) -> Any:
+    """A copy of the source net carrying the state; only buses of ``islands_on`` stay in service. With
+    ``distributed``, units get their :func:`slack_weights` and ``net["svitlo_units"]`` maps each generator
+    index to its result table and row."""
     import pandapower as pp
 
     net = copy.deepcopy(grid.source_net)
@@ -156,6 +184,11 @@ def _build_net(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarr
     slack_set = {int(j) for j in slack[islands_on[:slack.size]] if j >= 0} if slack.size else set()
     if "slack" in net.gen.columns:
         net.gen["slack"] = False
+    weights = slack_weights(cg, state) if distributed else None
+    units: dict[int, tuple[str, int]] = {}
+    if distributed:
+        for t in ("gen", "ext_grid"):
+            net[t]["slack_weight"] = 0.0
     new_gens = []
     for j, gid in enumerate(cg.gen_ids):
         kind, key = _num(str(gid))
@@ -168,17 +201,30 @@ def _build_net(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarr
         if not on:
             continue
         if kind == "ext_grid":
-            if j not in slack_set:  # a second source of this island: hold it at its dispatch, voltage as set
+            if j not in slack_set or weights is not None:
+                # a second source of this island: hold it at its dispatch, voltage as set. With distributed
+                # slack the reference too becomes a (slack-tagged) unit at its dispatch: pandapower schedules an
+                # external grid at 0 MW, so its share would start from nothing
                 df.at[key, "in_service"] = False
-                new_gens.append((int(df.at[key, "bus"]), p, float(df.at[key, "vm_pu"])))
+                new_gens.append((j, int(df.at[key, "bus"]), p, float(df.at[key, "vm_pu"])))
             continue
         if "scaling" in df.columns:
             df.at[key, "scaling"] = 1.0
         df.at[key, "p_mw"] = -p if kind == "storage" else p
         if kind == "gen" and j in slack_set:
             df.at[key, "slack"] = True
-    for bus, p, vm in new_gens:
-        pp.create_gen(net, bus, p_mw=p, vm_pu=vm)
+        if kind == "gen" and weights is not None:  # pandapower: a unit sharing the slack is tagged slack
+            df.at[key, "slack_weight"] = float(weights[j])
+            df.at[key, "slack"] = bool(df.at[key, "slack"]) or bool(weights[j] > 0)
+            units[j] = ("res_gen", int(key))
+    for j, bus, p, vm in new_gens:
+        k = pp.create_gen(net, bus, p_mw=p, vm_pu=vm)
+        if weights is not None:
+            net.gen.at[k, "slack_weight"] = float(weights[j])
+            net.gen.at[k, "slack"] = bool(weights[j] > 0) or j in slack_set
+            units[j] = ("res_gen", int(k))
+    if distributed:
+        net["svitlo_units"] = units
     _apply_loads(net, grid, cg, state, canon, on_bus)
     return net
 
@@ -231,7 +277,7 @@ def _run(net: Any, **kw: Any) -> bool:
 def ac_check(grid: Grid, cg: CompiledGrid, state: StateResult, *, enforce_q_lims: bool = False,
              max_iteration: int | str = "auto", tolerance_mva: float = 1e-8,
              vm_limits_pu: tuple[float, float] = DEFAULT_VM_LIMITS_PU,
-             collapse_vm_pu: float = COLLAPSE_VM_PU) -> AcResult:
+             collapse_vm_pu: float = COLLAPSE_VM_PU, distributed_slack: bool = False) -> AcResult:
     """AC power flow of ``state`` per energised island (pure: grid, net and state are left unchanged).
 
     Parameters
@@ -246,6 +292,8 @@ def ac_check(grid: Grid, cg: CompiledGrid, state: StateResult, *, enforce_q_lims
         Voltage band where the case gives no bus limits.
     collapse_vm_pu
         Lowest voltage (p.u.) below which a converged island is reported as collapsed.
+    distributed_slack
+        Share the losses among the island's units by headroom (see the module docstring).
 
     Raises
     ------
@@ -258,10 +306,11 @@ def ac_check(grid: Grid, cg: CompiledGrid, state: StateResult, *, enforce_q_lims
                         field="ac_check", value=True)
     slack = _slack_gens(cg, state)
     energised = state.energised & (slack >= 0)
-    kw = {"enforce_q_lims": enforce_q_lims, "max_iteration": max_iteration, "tolerance_mva": tolerance_mva}
+    kw = {"enforce_q_lims": enforce_q_lims, "max_iteration": max_iteration, "tolerance_mva": tolerance_mva,
+          **({"distributed_slack": True} if distributed_slack else {})}
     res: dict[int, tuple[Any, str, bool]] = {}
     if energised.any():
-        net = _build_net(grid, cg, state, slack, energised)
+        net = _build_net(grid, cg, state, slack, energised, distributed_slack)
         if _run(net, **kw):
             for i in np.flatnonzero(energised):
                 res[int(i)] = (net, "joint", True)
@@ -269,9 +318,40 @@ def ac_check(grid: Grid, cg: CompiledGrid, state: StateResult, *, enforce_q_lims
             for i in np.flatnonzero(energised):
                 only = np.zeros_like(energised)
                 only[i] = True
-                n1 = _build_net(grid, cg, state, slack, only)
+                n1 = _build_net(grid, cg, state, slack, only, distributed_slack)
                 res[int(i)] = (n1, "alone", _run(n1, **kw))
-    return _collect(grid, cg, state, slack, res, vm_limits_pu, collapse_vm_pu)
+    out = _collect(grid, cg, state, slack, res, vm_limits_pu, collapse_vm_pu)
+    return _distributed(cg, state, res, out) if distributed_slack else out
+
+
+def _distributed(cg: CompiledGrid, state: StateResult, res: dict[int, tuple[Any, str, bool]],
+                 out: AcResult) -> AcResult:
+    """Every unit's AC output under distributed slack; islands' losses and over-limit flags from all units."""
+    import dataclasses
+
+    w = slack_weights(cg, state)
+    rows = []
+    for isl, (net, _how, ok) in sorted(res.items()):
+        if not ok:
+            continue
+        for j, (table, key) in net["svitlo_units"].items():
+            if state.labels[cg.gen_bus[j]] != isl:
+                continue
+            p_ac = float(net[table].at[key, "p_mw"])
+            pmax = float(cg.gen_p_max_mw[j])
+            rows.append({"id": str(cg.gen_ids[j]), "island": isl, "p_dc_mw": float(state.gen_p_mw[j]),
+                         "p_ac_mw": p_ac, "p_max_mw": pmax, "weight": float(w[j]),
+                         "over_limit": bool(np.isfinite(pmax) and p_ac > pmax * (1 + 1e-6) + 1e-6)})
+    units = pd.DataFrame(rows, columns=["id", "island", "p_dc_mw", "p_ac_mw", "p_max_mw", "weight", "over_limit"])
+    isl_df = out.islands.copy()
+    if len(units):
+        g = units.assign(d=units["p_ac_mw"] - units["p_dc_mw"]).groupby("island")
+        loss = g["d"].sum()
+        over = g["over_limit"].any()
+        m = isl_df["island"].isin(loss.index) & isl_df["converged"]
+        isl_df.loc[m, "losses_mw"] = isl_df.loc[m, "island"].map(loss).to_numpy(float)
+        isl_df.loc[m, "slack_over_limit"] = isl_df.loc[m, "island"].map(over).to_numpy(bool)
+    return dataclasses.replace(out, islands=isl_df, units=units)
 
 
 def _collect(grid: Grid, cg: CompiledGrid, state: StateResult, slack: np.ndarray,

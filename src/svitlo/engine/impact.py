@@ -134,6 +134,10 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
     # loads: destroyed or stranded loads are shed entirely
     demand = np.where(cg.load_in_service, cg.load_p_mw, 0.0)
     served = np.where(dmg.load_alive, r.load_served_mw, 0.0)
+    # a negative load is an injection (a source modelled as negative demand): it is never shed and counts in
+    # load_mw with what it delivers (0 when destroyed or in a dark island, less when curtailed), so that
+    # load_mw = served_mw + shed_mw always, per island and in total
+    counted = np.where(demand > 0, demand, served)
     shed = np.where(demand > 0, demand - served, 0.0)
     shed = np.clip(shed, 0.0, np.maximum(demand, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -193,7 +197,7 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
         "energised": energised,
         "capacity_mw": r.capacity_mw,
         "generation_mw": per_island(gi, gm, r.gen_p_mw),
-        "load_mw": per_island(li, lm, demand),
+        "load_mw": per_island(li, lm, counted),
         "served_mw": per_island(li, lm, served),
         "shed_mw": per_island(li, lm, shed),
         "population": per_island(li, lm, pop),
@@ -217,7 +221,7 @@ def build_impact(cg: CompiledGrid, r: StateResult, *, scenario: str = "scenario"
     tw = tier_weight_array(np.array(list(by_tier), dtype=np.int64), tier_weights)
     weighted = float(sum(w * s for w, s in zip(tw, by_tier.values())))
     metrics: dict[str, Any] = {
-        "load_mw": float(demand.sum()),
+        "load_mw": float(counted.sum()),
         "served_mw": float(served.sum()),
         "shed_mw": float(shed.sum()),
         "shed_mw_by_tier": by_tier,

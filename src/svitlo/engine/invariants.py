@@ -2,6 +2,7 @@
 
 * per energised island: generation = served load (power balance);
 * per load: 0 <= shed <= demand, served <= demand;
+* load = served + shed, per island and in total;
 * de-energised islands generate and serve nothing;
 * branch flows conserve power at every bus: ``A^T f = injection``.
 
@@ -36,6 +37,15 @@ def check_impact(imp: Impact, *, tol_mw: float = 1e-6) -> None:
     bad = np.flatnonzero(~en & ((np.abs(gen) > tol) | (np.abs(served) > tol)))
     if bad.size:
         raise SolverError(f"de-energised island {int(bad[0])} generates or serves power")
+    # accounting: every megawatt of load is served or shed, per island and in total (negative loads count
+    # with the injection they deliver)
+    m = imp.metrics
+    if abs(m["load_mw"] - m["served_mw"] - m["shed_mw"]) > tol:
+        raise SolverError(f"load {m['load_mw']} MW != served {m['served_mw']} MW + shed {m['shed_mw']} MW")
+    gap = isl["load_mw"].to_numpy(float) - served - isl["shed_mw"].to_numpy(float)
+    bad = np.flatnonzero(np.abs(gap) > tol)
+    if bad.size:
+        raise SolverError(f"island {int(bad[0])}: load != served + shed (by {gap[bad[0]]} MW)")
     ld = imp.loads
     p = ld["p_mw"].to_numpy(float)
     shed = ld["shed_mw"].to_numpy(float)

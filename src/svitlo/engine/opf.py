@@ -15,19 +15,32 @@ with a finite rating, ``|base_mva b (θ_f - θ_t - φ)| <= rate_mw``.
 
 The objective is lexicographic, so shedding always dominates cost exactly (no big-M weights):
 
-1. minimise the priority-weighted shed ``Σ w(tier_l) s_l`` (weights per tier from
-   :func:`svitlo.model.tiers.default_tier_weights`; a tier beyond the largest weighted one gets a tenth of
-   the weight of the tier before it, so less critical always weighs less);
-2. with the weighted shed held at its optimum (within the relative tolerance
-   :data:`STAGE2_REL_TOL`, so the cost stage starts from a strictly feasible point), minimise generation cost:
+1. the shed. With ``strict_priority=True`` (the default, the policy of the ``balance`` rule) one LP per tier,
+   most critical first: minimise the MW shed of that tier with every more critical tier's shed held at its
+   optimum, so no amount of less critical shed ever buys a megawatt of more critical load (stage-wise LPs rather
+   than weights scaled far apart: each stage is an unweighted MW objective, so no badly scaled coefficients reach
+   the solver). With ``strict_priority=False``: one LP minimising the priority-weighted shed ``Σ w(tier_l) s_l``
+   (weights per tier from :func:`svitlo.model.tiers.default_tier_weights` or ``tier_weights``; a tier beyond
+   the largest weighted one gets a tenth of the weight of the tier before it), which trades tiers at the ratio
+   of their weights;
+2. with every shed stage held at its optimum (each bound loosened by the relative tolerance
+   :data:`STAGE2_REL_TOL` and the absolute :data:`STAGE_ABS_TOL`, so the next stage starts from a strictly
+   feasible point), minimise generation cost:
    each generator's cost curve (:mod:`svitlo.model.costs`: quadratic ``c2 P² + c1 P + c0`` as a HiGHS QP,
    piecewise-linear through one epigraph variable ``y_g >= f_k + s_k (P_g - p_k)`` per segment), plus a
    curtailment cost above every marginal generator cost, so sources modelled as negative load are curtailed last.
    Should HiGHS not solve stage 2, the stage-1 solution is kept (``info["opf"]["cost_stage"] = "fallback"``):
    the shed is optimal and only the cost tie-break is lost, so opf never fails on a feasible damage state.
+   Should a later shed stage of strict priority not solve, the last solved stage is kept (also flagged
+   ``"fallback"``): the more critical tiers are optimal, the less critical ones may shed more than needed.
 
-Binding branches (at their rating) are reported with the stage-1 shadow price: the priority-weighted MW of
-shed that one more MW of rating would avoid.
+With ``on_infeasible="flag"`` an infeasible problem (ratings that cannot all hold, or units held at ``p_min``
+above what their island can take) is solved with elastic ratings and minimums: a first stage minimises the MW of
+overload and of output below ``p_min``, then the shed and cost stages follow; the branches and units relaxed are
+listed in ``info["opf"]``.
+
+Binding branches (at their rating) are reported with a shadow price: the priority-weighted MW of shed that one
+more MW of rating would avoid (with strict priority: of the most critical tier that is shed, times its weight).
 
 Examples
 --------
@@ -63,10 +76,12 @@ from svitlo.model.compiled import CompiledGrid
 from svitlo.model.costs import generation_cost, marginal_cost_bound
 from svitlo.model.tiers import tier_weight_array
 
-__all__ = ["OpfResult", "opf_dispatch", "STAGE2_REL_TOL"]
+__all__ = ["OpfResult", "opf_dispatch", "STAGE2_REL_TOL", "STAGE_ABS_TOL"]
 
-#: Relative slack on the stage-1 optimum when it bounds stage 2 (``z1 (1 + tol)``, weighted MW).
+#: Relative slack on a stage's optimum when it bounds the next stages (``z (1 + tol) + abs``, MW).
 STAGE2_REL_TOL = 1e-8
+#: Absolute slack on a stage's optimum when it bounds the next stages (MW).
+STAGE_ABS_TOL = 1e-9
 #: Feasibility tolerance of the cost stage (MW-scaled rows).
 STAGE2_FEAS_TOL = 1e-7
 _QP_REGULARIZATION = 1e-10
@@ -151,7 +166,7 @@ def _status_name(h) -> str:
 def opf_dispatch(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands: int, *,
                  tier_weights: dict[int, float] | None = None, p_min: Literal["zero", "case"] = "zero",
                  cost_stage: bool = True, on_infeasible: Literal["raise", "flag"] = "raise",
-                 tolerance: float = 1e-9) -> OpfResult:
+                 tolerance: float = 1e-9, strict_priority: bool = True) -> OpfResult:
     """DC optimal load shedding for every energised island (pure; see the module docstring).
 
     Parameters
@@ -167,11 +182,15 @@ def opf_dispatch(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_is
     cost_stage
         Run stage 2 (minimum generation cost at the optimal weighted shed).
     on_infeasible
-        ``"raise"``: an infeasible LP raises :class:`SolverError`. ``"flag"``: ratings become soft (overload
-        penalised above any shed), ``info["opf"]["status"]`` is ``"ratings_relaxed"`` and the overloaded
-        branches are listed in ``info["opf"]["relaxed_branches"]``.
+        ``"raise"``: an infeasible LP raises :class:`SolverError`. ``"flag"``: ratings and minimum outputs become
+        elastic (overload and output below ``p_min`` minimised before any shed), ``info["opf"]["status"]`` is
+        ``"ratings_relaxed"`` (or ``"p_min_relaxed"`` when only minimums gave way) and the branches and units
+        relaxed are listed in ``info["opf"]["relaxed_branches"]`` and ``info["opf"]["relaxed_units"]``.
     tolerance
         HiGHS primal and dual feasibility tolerance (MW-scaled rows).
+    strict_priority
+        True (default): tiers lexicographically, most critical first (one LP per tier). False: one LP on the
+        priority-weighted shed (tiers traded at the ratio of their weights).
 
     Raises
     ------
@@ -182,24 +201,27 @@ def opf_dispatch(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_is
     h = _new_highs()
     for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
         h.setOptionValue(opt, float(tolerance))
-    status, x, duals, z1, z2, stage = _solve(h, lp, elastic=False, cost_stage=cost_stage)
+    status, x, duals, z1, z2, stage = _solve(h, lp, elastic=False, cost_stage=cost_stage,
+                                             strict=strict_priority)
     relaxed: list[str] = []
     if status == "infeasible":
         if on_infeasible != "flag":
             raise SolverError(f"DC OPF infeasible on grid {cg.name!r}: no dispatch and shedding meets every "
                               f"branch rating and generator limit (p_min={p_min!r}); use "
-                              "on_infeasible='flag' to relax ratings")
+                              "on_infeasible='flag' to relax ratings and minimum outputs")
         h = _new_highs()
         for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
             h.setOptionValue(opt, float(tolerance))
-        status, x, duals, z1, z2, stage = _solve(h, lp, elastic=True, cost_stage=cost_stage)
+        status, x, duals, z1, z2, stage = _solve(h, lp, elastic=True, cost_stage=cost_stage,
+                                                 strict=strict_priority)
         if status != "optimal":
-            raise SolverError(f"DC OPF with relaxed ratings failed on grid {cg.name!r}: "
+            raise SolverError(f"DC OPF with relaxed ratings and minimum outputs failed on grid {cg.name!r}: "
                               f"HiGHS status {status!r}")
         status = "ratings_relaxed"
     elif status != "optimal":
         raise SolverError(f"DC OPF failed on grid {cg.name!r}: HiGHS status {status!r}")
-    return _result(cg, lp, x, duals, z1, z2, status, relaxed, p_min=p_min, stage=stage)
+    return _result(cg, lp, x, duals, z1, z2, status, relaxed, p_min=p_min, stage=stage,
+                   strict=strict_priority)
 
 
 @dataclass(frozen=True, eq=False)
@@ -339,36 +361,71 @@ def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands:
                flow_off=flow_off, n_bal=n_th)
 
 
-def _solve(h, lp: _Lp, *, elastic: bool, cost_stage: bool):
-    """Stage 1 (weighted shed), then stage 2 (cost). Returns status, x, stage-1 row duals, z1, z2."""
+def _stages(lp: _Lp, w: np.ndarray, strict: bool) -> tuple[list[np.ndarray], list[float]]:
+    """The shed objectives in lexicographic order and the weight that turns each stage's dual into weighted MW."""
+    if not strict:
+        return [w], [1.0]
+    vals = np.unique(w[w > 0])[::-1]  # most critical (largest weight) first
+    if not vals.size:
+        return [w], [1.0]
+    return [np.where(w == v, 1.0, 0.0) for v in vals], [float(v) for v in vals]
+
+
+def _solve(h, lp: _Lp, *, elastic: bool, cost_stage: bool, strict: bool = True):
+    """The shed stages (lexicographic), then the cost stage. Returns status, x, row duals (of the stage that
+    prices the ratings, in weighted MW), weighted shed, cost and the cost stage's outcome."""
     import highspy
 
     a, col_lo, col_hi, w, c, q = lp.a, lp.col_lo, lp.col_hi, lp.w_shed, lp.c_cost, lp.q_diag
+    n_base = a.shape[1]
+    row_lo, row_hi = lp.row_lo, lp.row_hi
     n_rated = lp.rated.size
-    if elastic and n_rated:
-        # overload slacks on every rating row: rating row - o+ + o- in [lo, hi]; penalty above any shed weight
-        pen = 1e3 * max(1.0, float(np.max(w, initial=1.0)))
-        eye = sp.identity(n_rated, format="csr")
-        top = sp.csr_matrix((lp.n_bal, 2 * n_rated))
-        bottom = sp.csr_matrix((a.shape[0] - lp.n_bal - n_rated, 2 * n_rated))
-        a = sp.hstack([a, sp.vstack([top, sp.hstack([-eye, eye]), bottom])], format="csc")
-        col_lo = np.concatenate([col_lo, np.zeros(2 * n_rated)])
-        col_hi = np.concatenate([col_hi, np.full(2 * n_rated, np.inf)])
-        w = np.concatenate([w, np.full(2 * n_rated, pen)])
-        c = np.concatenate([c, np.zeros(2 * n_rated)])
-        q = np.concatenate([q, np.zeros(2 * n_rated)])
+    n_slack = 0
+    if elastic:
+        # overload slacks on every rating row (rating row - o+ + o- in [lo, hi]) and, for units held at a
+        # minimum, a slack below it (P_g + u_g >= p_min, P_g >= 0)
+        ng = lp.gens.size
+        c_g = lp.en_bus.size
+        lo_g = col_lo[c_g:c_g + ng]
+        held = np.flatnonzero(lo_g > 0)
+        a = a.tocsr()
+        if n_rated:
+            eye = sp.identity(n_rated, format="csr")
+            top = sp.csr_matrix((lp.n_bal, 2 * n_rated))
+            bottom = sp.csr_matrix((a.shape[0] - lp.n_bal - n_rated, 2 * n_rated))
+            a = sp.hstack([a, sp.vstack([top, sp.hstack([-eye, eye]), bottom])], format="csr")
+        if held.size:
+            rows = sp.csr_matrix((np.ones(held.size), (np.arange(held.size), c_g + held)),
+                                 shape=(held.size, a.shape[1]))
+            u = sp.vstack([sp.csr_matrix((a.shape[0], held.size)), sp.identity(held.size, format="csr")])
+            a = sp.hstack([sp.vstack([a, rows]), u], format="csr")
+            row_lo = np.concatenate([row_lo, lo_g[held]])
+            row_hi = np.concatenate([row_hi, np.full(held.size, np.inf)])
+            col_lo = col_lo.copy()
+            col_lo[c_g + held] = 0.0
+        a = a.tocsc()
+        n_slack = a.shape[1] - n_base
+        col_lo = np.concatenate([col_lo, np.zeros(n_slack)])
+        col_hi = np.concatenate([col_hi, np.full(n_slack, np.inf)])
+        w = np.concatenate([w, np.zeros(n_slack)])
+        c = np.concatenate([c, np.zeros(n_slack)])
+        q = np.concatenate([q, np.zeros(n_slack)])
     n_col = a.shape[1]
     if n_col == 0:
         return "optimal", np.zeros(0), np.zeros(0), 0.0, lp.c_const, "none"
+    objectives, scale = _stages(lp, w, strict)
+    if elastic:
+        objectives.insert(0, np.r_[np.zeros(n_base), np.ones(n_slack)])
+        scale.insert(0, 0.0)
     inf = highspy.kHighsInf
     model = highspy.HighsLp()
     model.num_col_ = n_col
     model.num_row_ = a.shape[0]
-    model.col_cost_ = w
+    model.col_cost_ = objectives[0]
     model.col_lower_ = np.where(np.isinf(col_lo), -inf, col_lo)
     model.col_upper_ = np.where(np.isinf(col_hi), inf, col_hi)
-    model.row_lower_ = lp.row_lo
-    model.row_upper_ = lp.row_hi
+    model.row_lower_ = np.where(np.isinf(row_lo), -inf, row_lo)
+    model.row_upper_ = np.where(np.isinf(row_hi), inf, row_hi)
     model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     model.a_matrix_.start_ = a.indptr.astype(np.int32)
     model.a_matrix_.index_ = a.indices.astype(np.int32)
@@ -380,19 +437,37 @@ def _solve(h, lp: _Lp, *, elastic: bool, cost_stage: bool):
         return ("infeasible" if "infeasible" in status else status), None, None, None, None, "none"
     sol = h.getSolution()
     x = np.asarray(sol.col_value)
-    duals = np.asarray(sol.row_dual) if sol.dual_valid else np.full(a.shape[0], np.nan)
-    z1 = float(w @ x)
+    n_row0 = a.shape[0]
 
-    def cost(v: np.ndarray) -> float:
-        return float(c @ v + 0.5 * (q * v) @ v) + lp.c_const
+    def row_duals(k: int) -> np.ndarray:
+        s_ = h.getSolution()
+        d = np.asarray(s_.row_dual)[:n_row0] if s_.dual_valid else np.full(n_row0, np.nan)
+        return d * scale[k]
 
-    z2 = cost(x)
+    duals = row_duals(0) if (scale[0] > 0 or len(objectives) == 1) else np.zeros(n_row0)
+    priced = scale[0] > 0 and float(objectives[0] @ x) > STAGE_ABS_TOL
     stage = "none"
+    all_idx = np.arange(n_col, dtype=np.int32)
+    for k in range(1, len(objectives) + 1):
+        prev = objectives[k - 1]
+        z = float(prev @ x)
+        nz = np.flatnonzero(prev)
+        bound = z + STAGE2_REL_TOL * abs(z) + STAGE_ABS_TOL
+        h.addRow(-inf, bound, nz.size, nz.astype(np.int32), prev[nz])
+        if k == len(objectives):
+            break
+        h.changeColsCost(n_col, all_idx, objectives[k])
+        h.run()
+        if _status_name(h) != "optimal":
+            return "optimal", x, duals, float(w @ x), _cost(c, q, x, lp.c_const), "fallback"
+        x = np.asarray(h.getSolution().col_value)
+        if not priced and scale[k] > 0:
+            duals = row_duals(k)
+            priced = float(objectives[k] @ x) > STAGE_ABS_TOL
+    z1 = float(w @ x)
+    z2 = _cost(c, q, x, lp.c_const)
     if cost_stage and (np.any(c != 0) or np.any(q != 0)):
-        nz = np.flatnonzero(w)
-        bound = z1 + STAGE2_REL_TOL * abs(z1)
-        h.addRow(-inf, bound, nz.size, nz.astype(np.int32), w[nz])
-        h.changeColsCost(n_col, np.arange(n_col, dtype=np.int32), c)
+        h.changeColsCost(n_col, all_idx, c)
         qn = np.flatnonzero(q)
         if qn.size:
             start = np.searchsorted(qn, np.arange(n_col + 1)).astype(np.int32)
@@ -409,22 +484,39 @@ def _solve(h, lp: _Lp, *, elastic: bool, cost_stage: bool):
         h.run()
         status = _status_name(h)
         x2 = np.asarray(h.getSolution().col_value) if status == "optimal" else None
-        if x2 is not None and float(w @ x2) <= bound + 1e-6 * (abs(z1) + 1.0):
+        if x2 is not None and _within(objectives, x, x2):
             x, stage = x2, "optimal"
-            z1, z2 = float(w @ x), cost(x)
+            z1, z2 = float(w @ x), _cost(c, q, x, lp.c_const)
         else:
-            stage = "fallback"  # keep the stage-1 optimum: shed optimal, cost tie-break lost
+            stage = "fallback"  # keep the shed stages' optimum: shed optimal, cost tie-break lost
     return "optimal", x, duals, z1, z2, stage
 
 
+def _cost(c: np.ndarray, q: np.ndarray, v: np.ndarray, c0: float) -> float:
+    return float(c @ v + 0.5 * (q * v) @ v) + c0
+
+
+def _within(objectives: list[np.ndarray], x: np.ndarray, x2: np.ndarray) -> bool:
+    """Whether the cost stage's point keeps every shed stage at its optimum (within the QP's tolerance)."""
+    for o in objectives:
+        z = float(o @ x)
+        if float(o @ x2) > z + STAGE2_REL_TOL * abs(z) + STAGE_ABS_TOL + 1e-6 * (abs(z) + 1.0):
+            return False
+    return True
+
+
 def _result(cg: CompiledGrid, lp: _Lp, x: np.ndarray, duals: np.ndarray, z1: float, z2: float, status: str,
-            relaxed: list[str], *, p_min: str, stage: str = "none") -> OpfResult:
+            relaxed: list[str], *, p_min: str, stage: str = "none", strict: bool = True) -> OpfResult:
     n_th, ng, npos = lp.en_bus.size, lp.gens.size, lp.pos.size
     c_g, c_s, c_c = n_th, n_th + ng, n_th + ng + npos
     n_base = lp.flow_mat.shape[1]
     xb = x[:n_base]
     gen_p = np.zeros(cg.n_gen)
-    gen_p[lp.gens] = np.clip(xb[c_g:c_s], lp.col_lo[c_g:c_s], lp.col_hi[c_g:c_s])
+    elastic = status == "ratings_relaxed"
+    lo_g = lp.col_lo[c_g:c_s]
+    gen_p[lp.gens] = np.clip(xb[c_g:c_s], 0.0 if elastic else lo_g, lp.col_hi[c_g:c_s])
+    below = lp.gens[gen_p[lp.gens] < lo_g - 1e-6 * np.maximum(1.0, lo_g)] if elastic else lp.gens[:0]
+    relaxed_units = [str(i) for i in cg.gen_ids[below]]
     shed = np.zeros(cg.n_load)
     shed[lp.pos] = np.clip(xb[c_s:c_c], 0.0, cg.load_p_mw[lp.pos])
     served = np.zeros(cg.n_load)
@@ -438,9 +530,11 @@ def _result(cg: CompiledGrid, lp: _Lp, x: np.ndarray, duals: np.ndarray, z1: flo
     fr = flow[lp.rated]
     tol = 1e-6 * np.maximum(1.0, rate)
     at = np.abs(fr) >= rate - tol
-    if status == "ratings_relaxed":
+    if elastic:
         over = np.abs(fr) > rate + tol
         relaxed = [str(i) for i in cg.branch_ids[lp.rated[over]]]
+        if relaxed_units and not relaxed:
+            status = "p_min_relaxed"
     d = duals[lp.n_bal:lp.n_bal + lp.rated.size] if duals.size else np.zeros(lp.rated.size)
     br = lp.rated[at]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -455,6 +549,7 @@ def _result(cg: CompiledGrid, lp: _Lp, x: np.ndarray, duals: np.ndarray, z1: flo
         "generation_cost": generation_cost(cg, gen_p, np.isin(np.arange(cg.n_gen), lp.gens)),
         "shed_mw": float(shed.sum()), "binding_branches": int(br.size), "p_min": p_min,
         "variables": int(lp.a.shape[1]), "rows": int(lp.a.shape[0]), "relaxed_branches": relaxed,
+        "relaxed_units": relaxed_units, "strict_priority": bool(strict),
     }}
     return OpfResult(gen_p_mw=gen_p, load_served_mw=served, shed_mw=shed, energised=lp.energised,
                      capacity_mw=lp.capacity_mw, flow_mw=flow, binding=binding, info=info)

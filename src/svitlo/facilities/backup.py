@@ -63,6 +63,12 @@ class BackupSpec:
     battery_cap_h: np.ndarray
     recharge_h_per_h: np.ndarray
     run_fail_prob: np.ndarray | None = None  # breakdown probability per running hour (None: never)
+    capacity_h: np.ndarray | None = None  # tank capacity (h at rated load; None: the initial fuel, tank_h)
+
+    def tank_capacity_h(self) -> np.ndarray:
+        """What a tank holds at most (h at rated load): ``capacity_h`` (from the facility's ``tank_l``) or, when
+        not given, the initial fuel."""
+        return self.tank_h if self.capacity_h is None else np.maximum(self.capacity_h, self.tank_h)
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,13 +95,47 @@ class BackupStep:
 
 def backup_spec(fac: pd.DataFrame) -> BackupSpec:
     """Backup parameters from a facility table (columns ``demand_kw, gen_kw, fuel_h, gen_fail_prob,
-    battery_kwh``)."""
+    battery_kwh``; optional ``tank_l`` and ``fuel_l_per_h``: the tank's capacity)."""
     demand = fac["demand_kw"].to_numpy(float)
     cap = fac["battery_kwh"].to_numpy(float) / demand
     has_gen = fac["gen_kw"].to_numpy(float) > 0
-    return BackupSpec(has_gen=has_gen, tank_h=np.where(has_gen, fac["fuel_h"].to_numpy(float), 0.0),
+    tank = np.where(has_gen, fac["fuel_h"].to_numpy(float), 0.0)
+    capacity = None
+    if "tank_l" in fac and "fuel_l_per_h" in fac and fac["tank_l"].notna().any():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = fac["tank_l"].to_numpy(float) / fac["fuel_l_per_h"].to_numpy(float)
+        capacity = np.where(has_gen & np.isfinite(t), np.maximum(t, tank), tank)
+    return BackupSpec(has_gen=has_gen, tank_h=tank,
                       fail_prob=fac["gen_fail_prob"].to_numpy(float), battery_cap_h=cap,
-                      recharge_h_per_h=cap / BATTERY_RECHARGE_H)
+                      recharge_h_per_h=cap / BATTERY_RECHARGE_H, capacity_h=capacity)
+
+
+def refuel_amount_h(fac: pd.DataFrame, mask: np.ndarray, *, fuel_h: float | None, fuel_l: float | None,
+                    field: str = "refuel", source: str = "scenario") -> np.ndarray | None:
+    """Hours of fuel (at rated load) a delivery brings to each facility: ``fuel_h``, or ``fuel_l`` litres over
+    the facility's ``fuel_l_per_h`` (``None``: fill the tank).
+
+    Raises
+    ------
+    ScenarioError
+        A delivery in litres to a facility with a generator but no ``fuel_l_per_h`` (its fuel given in hours):
+        litres cannot be converted, and the delivery would silently do nothing.
+    """
+    if fuel_l is None:
+        return None if fuel_h is None else np.full(len(fac), float(fuel_h))
+    from svitlo.errors import ScenarioError
+
+    rate = fac["fuel_l_per_h"].to_numpy(float) if "fuel_l_per_h" in fac else np.full(len(fac), np.nan)
+    has_gen = fac["gen_kw"].to_numpy(float) > 0
+    bad = np.flatnonzero(np.asarray(mask, bool) & has_gen & ~(rate > 0))
+    if bad.size:
+        fid = str(fac["id"].iloc[int(bad[0])])
+        raise ScenarioError(f"facility {fid!r} has no fuel_l_per_h (l/h at rated load) to turn litres into hours; "
+                            "give fuel_h, or add fuel_l_per_h to the facility", source=source,
+                            field=f"{field}.fuel_l", value=fuel_l)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = float(fuel_l) / rate
+    return np.where(np.isfinite(a), a, 0.0)
 
 
 def initial_state(spec: BackupSpec) -> BackupState:
@@ -154,10 +194,12 @@ def step_backup(spec: BackupSpec, st: BackupState, on_grid: np.ndarray,
 
 
 def refuel(spec: BackupSpec, st: BackupState, mask: np.ndarray, amount_h: np.ndarray | None) -> BackupState:
-    """Add ``amount_h`` hours of fuel (``None``: fill the tank) to facilities in ``mask``; tanks never hold
-    more than their initial fuel (pure)."""
-    add = spec.tank_h - st.fuel_h if amount_h is None else np.asarray(amount_h, float)
-    fuel = np.where(mask & spec.has_gen, np.minimum(spec.tank_h, st.fuel_h + np.maximum(add, 0.0)), st.fuel_h)
+    """Add ``amount_h`` hours of fuel (``None``: fill the tank) to facilities in ``mask``; a tank never holds
+    more than its capacity (:meth:`BackupSpec.tank_capacity_h`: the facility's ``tank_l``, else its initial
+    fuel), what does not fit is not delivered (pure)."""
+    cap = spec.tank_capacity_h()
+    add = cap - st.fuel_h if amount_h is None else np.asarray(amount_h, float)
+    fuel = np.where(mask & spec.has_gen, np.minimum(cap, st.fuel_h + np.maximum(add, 0.0)), st.fuel_h)
     return replace(st, fuel_h=fuel)
 
 

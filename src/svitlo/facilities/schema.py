@@ -18,6 +18,7 @@ gen_kw              kW     backup generator rating (0 = none)
 fuel_h              h      generator fuel, hours at rated load
 fuel_l              l      generator fuel, litres (with fuel_l_per_h; instead of fuel_h)
 fuel_l_per_h        l/h    generator consumption at rated load
+tank_l              l      tank capacity (with fuel_l_per_h); refuels never hold more (default: the initial fuel)
 gen_fail_prob              probability that the generator fails to start, per start
 battery_kwh         kWh    battery (UPS) energy
 ==================  =====  ============================================================================
@@ -67,6 +68,8 @@ FACILITY_COLUMNS: tuple[Column, ...] = (
     Column("fuel_h", "float", float("nan"), "nonneg", "h", "generator fuel in hours at rated load"),
     Column("fuel_l", "float", float("nan"), "nonneg", "l", "generator fuel in litres"),
     Column("fuel_l_per_h", "float", float("nan"), "positive", "l/h", "generator consumption at rated load"),
+    Column("tank_l", "float", float("nan"), "positive", "l",
+           "tank capacity (with fuel_l_per_h; refuels fill up to it; default: the initial fuel)"),
     Column("gen_fail_prob", "float", float("nan"), "prob",  # type: ignore[arg-type]  # 0 <= p <= 1
            "", "failure-to-start probability per start"),
     Column("battery_kwh", "float", float("nan"), "nonneg", "kWh", "battery energy"),
@@ -199,6 +202,12 @@ def validate_facilities(df: pd.DataFrame, *, source: str = "facilities") -> pd.D
         i = int(np.flatnonzero(no_rate)[0])
         raise FacilityError(f"fuel in litres needs fuel_l_per_h (l/h at rated load) {_where(ids, i)}",
                             source=source, field="fuel_l_per_h")
+    tank = num["tank_l"].to_numpy()
+    no_rate = ~np.isnan(tank) & np.isnan(flh)
+    if no_rate.any():
+        i = int(np.flatnonzero(no_rate)[0])
+        raise FacilityError(f"a tank in litres needs fuel_l_per_h (l/h at rated load) {_where(ids, i)}",
+                            source=source, field="fuel_l_per_h")
     fuel_given = ~np.isnan(fh) | ~np.isnan(fl)
     with np.errstate(invalid="ignore", divide="ignore"):
         fuel_h = np.where(~np.isnan(fh), fh, np.where(~np.isnan(fl), fl / flh, d["fuel_h"].to_numpy(float)))
@@ -206,7 +215,13 @@ def validate_facilities(df: pd.DataFrame, *, source: str = "facilities") -> pd.D
                            demand * np.maximum(d["gen_ratio"].to_numpy(float), 1.0 * fuel_given), 0.0)
     out["gen_kw"] = np.where(np.isnan(num["gen_kw"].to_numpy()), gen_default, num["gen_kw"].to_numpy())
     out["fuel_h"] = fuel_h
-    out["fuel_l"], out["fuel_l_per_h"] = fl, flh
+    out["fuel_l"], out["fuel_l_per_h"], out["tank_l"] = fl, flh, tank
+    with np.errstate(invalid="ignore"):
+        over = ~np.isnan(tank) & (fuel_h * flh > tank * (1 + 1e-12))
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
+        raise FacilityError(f"the initial fuel ({fuel_h[i] * flh[i]:g} l) exceeds the tank {_where(ids, i)}",
+                            source=source, field="tank_l", value=float(tank[i]))
     out["gen_fail_prob"] = fill("gen_fail_prob", d["gen_fail_prob"])
     out["battery_kwh"] = fill("battery_kwh", d["battery_h"] * demand)
     out["snap_m"] = np.nan

@@ -123,8 +123,9 @@ class CompiledGrid:
 
     @property
     def fingerprint(self) -> str:
-        """A short hash of every compiled array that affects results (topology, ratings, injections, tiers);
-        caches of derived arrays are keyed on it."""
+        """A short hash of every compiled array that affects results (topology, ratings, injections, tiers,
+        generator costs, inertia and black-start flags); caches of derived arrays are keyed on it, so two grids
+        that differ only in costs never share a cached result."""
         if not self._fingerprint:
             h = hashlib.sha256()
             for ids in (self.bus_ids, self.branch_ids, self.gen_ids, self.load_ids):
@@ -133,8 +134,15 @@ class CompiledGrid:
             for a in (self.bus_in_service, self.br_f, self.br_t, self.br_b_pu, self.br_shift_rad, self.br_rate_mw,
                       self.br_in_service, self.gen_bus, self.gen_p_mw, self.gen_p_max_mw, self.gen_p_min_mw,
                       self.gen_forms_island, self.gen_in_service, self.load_bus, self.load_p_mw,
-                      self.load_population, self.load_tier, self.load_in_service):
+                      self.load_population, self.load_tier, self.load_in_service, self.gen_cost,
+                      self.gen_cost_c2, self.gen_cost_c0, self.gen_inertia_h_s, self.gen_black_start):
                 h.update(np.ascontiguousarray(a).tobytes())
+                h.update(b"\x1e")
+            for g in sorted(self.gen_pwl):  # piecewise-linear costs: generator, breakpoints, costs
+                pts, cost = self.gen_pwl[g]
+                h.update(repr(int(g)).encode())
+                h.update(np.ascontiguousarray(pts, dtype=np.float64).tobytes())
+                h.update(np.ascontiguousarray(cost, dtype=np.float64).tobytes())
             h.update(repr(float(self.base_mva)).encode())
             self._fingerprint.append(h.hexdigest()[:16])
         return self._fingerprint[0]

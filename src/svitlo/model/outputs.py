@@ -43,7 +43,9 @@ class Metric:
 
 #: Per-scenario metrics, in the order of sweep rows and batch results.
 SCENARIO_METRICS: tuple[Metric, ...] = (
-    Metric("load_mw", "float64", "MW", "demand of in-service loads"),
+    Metric("load_mw", "float64", "MW",
+           "demand of in-service loads; a negative load (a source) counts with the injection it delivers, so "
+           "load_mw = served_mw + shed_mw"),
     Metric("served_mw", "float64", "MW", "load served by the grid"),
     Metric("shed_mw", "float64", "MW", "load not served (destroyed, stranded in dark islands, or shed)"),
     Metric("weighted_shed_mw", "float64", "MW", "shed weighted by priority tier (svitlo.model.tiers)"),

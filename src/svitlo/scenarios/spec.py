@@ -28,7 +28,9 @@ A scenario names a grid, the strikes that hit it, and how loads are prioritised:
     ac_check: true                # AC power flow per energised island (pandapower grids)
     viability: {enabled: true}    # island viability, frequency at separation (svitlo.scenarios.viability_spec)
     ufls: {exempt_tiers: [1]}     # under-frequency load shedding (default: Regulation (EU) 2017/2196 Annex)
-    ac: {enforce_q_lims: true, collapse_vm_pu: 0.7}   # AC check options (svitlo.engine.ac)
+    ac: {enforce_q_lims: true, collapse_vm_pu: 0.7, distributed_slack: true}   # AC check options (svitlo.engine.ac)
+    dispatch: {tier_weights: {1: 100, 2: 10, 3: 1, 4: 0.1}, strict_priority: true, p_min: ignore,
+               on_infeasible: raise}  # shedding policy, both modes (svitlo.scenarios.dispatch_spec)
 
 The timeline (:func:`svitlo.simulate`) reads more keys::
 
@@ -73,6 +75,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from svitlo.facilities.defaults import FacilityKind
 from svitlo.model.schema import MAX_TIER, tier_from_name
 from svitlo.scenarios.damage_states import DamageModel
+from svitlo.scenarios.dispatch_spec import DispatchSpec
 from svitlo.scenarios.durations import Lognormal
 from svitlo.scenarios.geo import DEFAULT_WEAPONS, MAX_SEED, GeoStrike, WeaponClass
 from svitlo.scenarios.viability_spec import Ufls, Viability
@@ -250,8 +253,11 @@ class Repairs(_Strict):
 
 class Refuel(_Strict):
     """Fuel delivered at hour ``at_h`` to facilities (by id and/or kind): ``fuel_h`` hours at rated load,
-    ``fuel_l`` litres, or (neither) a full tank. Tanks never hold more than their initial fuel. ``delay_h``: a
-    random delay (:class:`Duration`), drawn per timeline seed; the delivery lands ``round(delay)`` hours late."""
+    ``fuel_l`` litres (turned into hours by each facility's ``fuel_l_per_h``; a facility with a generator but
+    no consumption rate is an error), or (neither) a full tank. A tank never holds more than its capacity: the
+    facility's ``tank_l`` when given, else its initial fuel; what does not fit is not delivered (the event says
+    so). ``delay_h``: a random delay (:class:`Duration`), drawn per timeline seed; the delivery lands
+    ``round(delay)`` hours late."""
 
     at_h: Hour
     delay_h: Duration | None = None
@@ -294,11 +300,13 @@ class Cascade(_Strict):
 
 
 class Ac(_Strict):
-    """Options of the AC check (:func:`svitlo.engine.ac.ac_check`): respect generators' reactive limits, and the
-    lowest voltage (p.u.) under which an island is reported as collapsed."""
+    """Options of the AC check (:func:`svitlo.engine.ac.ac_check`): respect generators' reactive limits, the
+    lowest voltage (p.u.) under which an island is reported as collapsed, and losses shared by the island's units
+    in proportion to their headroom (``distributed_slack``) instead of carried by one slack unit."""
 
     enforce_q_lims: bool = False
     collapse_vm_pu: Annotated[float, Field(gt=0, lt=1)] = 0.7
+    distributed_slack: bool = False
 
 
 class Scenario(_Strict):
@@ -327,6 +335,7 @@ class Scenario(_Strict):
     viability: Viability = Field(default_factory=Viability)
     ufls: Ufls = Field(default_factory=Ufls)
     ac: Ac = Field(default_factory=Ac)
+    dispatch: DispatchSpec = Field(default_factory=DispatchSpec)
     base_dir: str | None = Field(default=None, exclude=True, description="folder relative paths start from")
     source: str | None = Field(default=None, exclude=True, description="the scenario file, for error messages")
 

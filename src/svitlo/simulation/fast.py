@@ -48,7 +48,8 @@ from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.facilities.supply import FacilityIndex, facility_index
 from svitlo.model.compiled import CompiledGrid
-from svitlo.model.tiers import default_tier_weights, tier_weight_array
+from svitlo.model.tiers import tier_weight_array
+from svitlo.scenarios.dispatch_spec import dispatch_options, tier_weights
 from svitlo.scenarios.outcome import AssetDamage, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Repairs, Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_damage
@@ -133,11 +134,8 @@ def timeline_model(prepared: Any) -> TimelineModel:
                                 value=unknown[0])
         m = np.isin(ids, rf.facilities) | np.isin(fac["kind"].to_numpy(), rf.kinds)
         masks.append(m & spec.has_gen if spec is not None else m)
-        if rf.fuel_l is not None:
-            a = rf.fuel_l / fac["fuel_l_per_h"].to_numpy(float)
-            amounts.append(np.where(np.isnan(a), 0.0, a))
-        else:
-            amounts.append(None if rf.fuel_h is None else np.full(len(fac), rf.fuel_h))
+        amounts.append(bk.refuel_amount_h(fac, masks[-1], fuel_h=rf.fuel_h, fuel_l=rf.fuel_l, field=f"refuel[{k}]",
+                                          source=sc.source or "scenario"))
     needs_flows = any(s.targeted is not None and s.targeted.by == "flow"
                       for s in list(sc.strikes) + [s for w in sc.waves for s in w.strikes])
     return TimelineModel(cg=cg, sc=sc, facilities=fac, spec=spec,
@@ -154,8 +152,8 @@ class _States:
     def __init__(self, m: TimelineModel) -> None:
         self.m = m
         cg = m.cg
-        self.weights = default_tier_weights()
-        self.opts = {"tier_weights": self.weights} if m.sc.mode == "opf" else None
+        self.weights = tier_weights(m.sc.dispatch)
+        self.opts = dispatch_options(m.sc.dispatch, m.sc.mode)
         self.index: dict[tuple, int] = {}
         self.base: dict[frozenset, StateResult] = {}
         self.plans: dict[tuple, tuple[np.ndarray, tuple]] = {}
@@ -241,7 +239,8 @@ class _States:
             frac = np.where(demand > 0, shed / demand, 0.0)
         by_tier = [float(shed[cg.load_tier == t].sum()) for t in self.tiers]
         weighted = float(sum(w * s for w, s in zip(self.tw, by_tier)))
-        return (float(demand.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
+        load = np.where(demand > 0, demand, served)  # negative loads: the injection they deliver
+        return (float(load.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
                 float(demand[self.t1].sum()), float(served[self.t1].sum()))
 
     def plan(self, key: frozenset, order: list[str], queue: np.ndarray, n_queues: int,
@@ -434,7 +433,8 @@ def backup_phase(spec: bk.BackupSpec, on_at: Any, draws: np.ndarray, run_u: np.n
     tile = {f: np.tile(getattr(spec, f), N) for f in ("has_gen", "tank_h", "fail_prob", "battery_cap_h",
                                                        "recharge_h_per_h")}
     spec_t = bk.BackupSpec(**tile, run_fail_prob=None if spec.run_fail_prob is None
-                           else np.tile(spec.run_fail_prob, N))
+                           else np.tile(spec.run_fail_prob, N),
+                           capacity_h=None if spec.capacity_h is None else np.tile(spec.capacity_h, N))
     st = bk.initial_state(spec_t)
     flat = draws.reshape(N * F, -1)
     run_flat = None if run_u is None else run_u.reshape(N * F, -1)

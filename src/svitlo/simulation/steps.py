@@ -262,18 +262,16 @@ def deliver_fuel(ctx: SimContext, st: SimState, h: int, ev: EventLog) -> None:
         if (ctx.refuel_at[k] if ctx.refuel_at else rf.at_h) != h:
             continue
         mask = _refuel_mask(fac, rf, k) & spec.has_gen
-        amount: np.ndarray | None
-        if rf.fuel_l is not None:
-            amount = rf.fuel_l / fac["fuel_l_per_h"].to_numpy(float)
-            amount = np.where(np.isnan(amount), 0.0, amount)
-        else:
-            amount = None if rf.fuel_h is None else np.full(ctx.n_facilities, rf.fuel_h)
+        amount = bk.refuel_amount_h(fac, mask, fuel_h=rf.fuel_h, fuel_l=rf.fuel_l, field=f"refuel[{k}]",
+                                    source=ctx.sc.source or "scenario")
         before = st.backup.fuel_h.copy()
         st.backup = bk.refuel(spec, st.backup, mask, amount)
         after = st.backup.fuel_h
         for i in np.flatnonzero(mask & (after - before > 1e-9)):
+            left = 0.0 if amount is None else float(amount[i]) - (after[i] - before[i])
+            full = f" (tank full: {left:.1f} h did not fit)" if left > 1e-9 else ""
             ev.add(h, "refuel", fac.at[i, "id"], f"{text_name(fac, int(i))} refuelled: +"
-                   f"{after[i] - before[i]:.1f} h of fuel, {after[i]:.1f} h in the tank.")
+                   f"{after[i] - before[i]:.1f} h of fuel, {after[i]:.1f} h in the tank{full}.")
 
 
 def solve_grid(ctx: SimContext, st: SimState, h: int, changed: bool, ev: EventLog, hourly: Hourly) -> None:

@@ -58,7 +58,7 @@ from svitlo.facilities import backup as bk
 from svitlo.facilities.supply import facility_index
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.serialize import jsonable, records
-from svitlo.model.tiers import default_tier_weights
+from svitlo.scenarios.dispatch_spec import dispatch_options, tier_weights
 from svitlo.scenarios.outcome import FacilityTargets
 from svitlo.scenarios.spec import Scenario
 from svitlo.simulation.events import EVENT_KINDS, EventLog
@@ -250,11 +250,17 @@ def _context(cg: CompiledGrid, sc: Scenario, fac: pd.DataFrame, *, seed: int, po
         return flows_cache[0]
 
     ro = sc.rolling_outages
-    weights = default_tier_weights()
+    if len(fac):  # every delivery checked before the first hour (litres need a consumption rate)
+        from svitlo.simulation.steps import _refuel_mask
+
+        for k, rf in enumerate(sc.refuel):
+            bk.refuel_amount_h(fac, _refuel_mask(fac, rf, k), fuel_h=rf.fuel_h, fuel_l=rf.fuel_l,
+                               field=f"refuel[{k}]", source=sc.source or "scenario")
+    weights = tier_weights(sc.dispatch)
     H = int(sc.horizon_h)
     return SimContext(
         cg=cg, sc=sc, fac=fac, seed=int(seed), horizon_h=H, policy=policy, tier_weights=weights,
-        opf_options={"tier_weights": weights} if sc.mode == "opf" else None,
+        opf_options=dispatch_options(sc.dispatch, sc.mode),
         durations=repair_durations(_median_durations(rep.durations_h) if rep and rep.durations_h else None),
         explicit=explicit, order=[str(cg.aliases.get(o, o)) for o in (rep.order if rep else [])],
         spec=replace(bk.backup_spec(fac), run_fail_prob=run_fail_prob(fac, sc.gen_mttf_h)) if len(fac) else None,

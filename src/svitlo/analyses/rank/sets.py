@@ -134,7 +134,8 @@ def evaluate_sets(ctx: SweepContext, cand: Candidates, combos: np.ndarray) -> di
 
     fac = ctx.facilities
     out = sets_to_outages(cand, combos)
-    r = evaluate_batch(ctx.cg, out, mode=ctx.mode, tier_weights=ctx.tier_weights, return_loads=fac is not None)
+    r = evaluate_batch(ctx.cg, out, mode=ctx.mode, tier_weights=ctx.tier_weights, options=ctx.options,
+                       return_loads=fac is not None)
     res = {"shed_mw": r.shed_mw, "weighted_shed_mw": r.weighted_shed_mw,
            "people_without_power": r.people_without_power, "islands": r.islands, "exact": r.exact}
     n_fac = np.zeros(out.n_scenarios, dtype=np.int64)

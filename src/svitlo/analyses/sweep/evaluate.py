@@ -2,7 +2,9 @@
 
 The batched engine :func:`svitlo.engine.batch.evaluate_batch` is used when it is installed; otherwise a loop
 over :func:`~svitlo.engine.settle.settle` and :func:`~svitlo.engine.impact.build_impact` gives the same
-numbers (same shedding rules, same metric definitions). A scenario with ``cascade:`` on always takes that exact
+numbers (same shedding rules, same metric definitions). Scenarios where a facility's carved load is shed in part
+are solved again on the exact path, which takes that facility off grid and re-dispatches its island
+(:func:`svitlo.engine.settle.settle`), as ``assess`` does. A scenario with ``cascade:`` on always takes that exact
 path (the engine is then named ``"exact-cascade"`` in the run's manifest), so each row is the state ``assess``
 reports. ``ac_check`` does not apply to sweeps: it raises a :class:`~svitlo.errors.SvitloWarning` and is not
 run.
@@ -30,10 +32,10 @@ import pyarrow as pa
 from svitlo.analyses.sweep.plan import scenario_seeds
 from svitlo.engine.impact import build_impact
 from svitlo.errors import SvitloWarning
-from svitlo.facilities.supply import FacilityIndex, facility_index, without_grid
+from svitlo.facilities.supply import SHED_TOL_MW, SHED_TOL_REL, FacilityIndex, facility_index, without_grid
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.outputs import SCENARIO_METRICS
-from svitlo.model.tiers import default_tier_weights
+from svitlo.scenarios.dispatch_spec import dispatch_options, tier_weights
 from svitlo.scenarios.spec import Scenario, Strike
 from svitlo.scenarios.strikes import protected_assets, resolve_strikes
 from svitlo.store.schema import Column, RowSchema
@@ -86,6 +88,7 @@ class SweepContext:
     protected: frozenset[str] = frozenset()
     viability: Any = None  # svitlo.engine.viability.ViabilityOptions, or None (off)
     cascade: dict[str, Any] | None = None
+    options: dict[str, Any] | None = None  # opf options from the scenario's dispatch: block
 
 
 def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any],
@@ -126,7 +129,8 @@ def make_context(scenario: Scenario, *, grid: Any = None) -> SweepContext:
                       "the scenarios of interest", SvitloWarning, stacklevel=2)
     casc = cascade_settings(scenario.cascade)
     return SweepContext(cg=cg, strikes=_presolve(cg, scenario.strikes, weapons, prot), mode=scenario.mode,
-                        tier_weights=default_tier_weights(), weapons=weapons,
+                        tier_weights=tier_weights(scenario.dispatch), weapons=weapons,
+                        options=dispatch_options(scenario.dispatch, scenario.mode),
                         facilities=None if fac is None else facility_index(fac, cg), damage=scenario.damage,
                         protected=prot, viability=viability_options(scenario), cascade=casc,
                         **({"engine": "exact-cascade"} if casc is not None else {}))
@@ -174,10 +178,11 @@ def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
     cg, n = ctx.cg, len(id_lists)
     out = {k: np.zeros(n, dtype=t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
     dark: list[list[str]] = [[] for _ in range(n)]
-    opts = {"tier_weights": ctx.tier_weights} if ctx.mode == "opf" else None
+    opts = ctx.options
+    f_load = ctx.facilities.load if ctx.facilities is not None else None
     for s, ids in enumerate(id_lists):
         r = settle(cg, apply_damage(cg, ids), mode=ctx.mode, options=opts,  # type: ignore[arg-type]
-                   cascade=ctx.cascade, viability=ctx.viability).state
+                   cascade=ctx.cascade, viability=ctx.viability, facility_loads=f_load).state
         imp = build_impact(cg, r, tier_weights=ctx.tier_weights)
         m = imp.metrics
         for k in METRIC_COLUMNS:
@@ -198,7 +203,7 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
 
     fac = ctx.facilities
     res = evaluate_batch(ctx.cg, outages_from_ids(ctx.cg, [list(x) for x in id_lists]), mode=ctx.mode,
-                         tier_weights=ctx.tier_weights, return_loads=fac is not None,
+                         tier_weights=ctx.tier_weights, options=ctx.options, return_loads=fac is not None,
                          branch_images=ctx.branch_images, viability=ctx.viability)
     out = {k: np.asarray(getattr(res, k)).astype(t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
     dark: list[list[str]] = [[] for _ in id_lists]
@@ -207,10 +212,29 @@ def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
         from svitlo.engine.state import bus_energised
 
         shed = np.asarray(res.load_shed_mw)
+        p = np.where(ctx.cg.load_in_service, ctx.cg.load_p_mw, 0.0)
         for s, ids in enumerate(id_lists):
-            dark[s] = without_grid(fac, bus_energised(ctx.cg, apply_damage(ctx.cg, ids)), shed[s],
-                                   np.where(ctx.cg.load_in_service, ctx.cg.load_p_mw, 0.0))
+            dark[s] = without_grid(fac, bus_energised(ctx.cg, apply_damage(ctx.cg, ids)), shed[s], p)
+        # a facility whose carved load is shed in part leaves the grid and the island re-dispatches what it
+        # frees (svitlo.engine.settle): the kernel does not model that, so those scenarios take the exact path
+        redo = np.flatnonzero(_partly_shed(fac, shed, p))
+        if redo.size:
+            m2, d2 = _loop_metrics(ctx, [id_lists[int(s)] for s in redo])
+            for k in out:
+                out[k][redo] = m2[k]
+            for i, s in enumerate(redo):
+                dark[int(s)] = d2[i]
     return out, dark
+
+
+def _partly_shed(fac: FacilityIndex, shed: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per scenario (rows of ``shed``, MW per load): some facility's carved load is shed in part."""
+    j = fac.load[fac.load >= 0]
+    if not j.size:
+        return np.zeros(shed.shape[0], dtype=bool)
+    tol = SHED_TOL_MW + SHED_TOL_REL * np.abs(p[j])
+    s = shed[:, j]
+    return np.any((s > tol) & (s < p[j] - tol), axis=1)
 
 
 def evaluate_chunk(ctx: SweepContext, *, root_seed: int, start: int, stop: int) -> pa.Table:

@@ -121,7 +121,8 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
                    dtype: type = np.float64, return_flows: bool = False, return_loads: bool = False,
                    tier_weights: dict[int, float] | None = None, engine: Engine = "auto",
                    bound: int | None = None, path: Path = "auto",
-                   branch_images: bool | None = None, viability: ViabilityOptions | None = None) -> BatchResult:
+                   branch_images: bool | None = None, viability: ViabilityOptions | None = None,
+                   options: dict | None = None) -> BatchResult:
     """Evaluate every scenario of ``outages`` on ``cg`` (pure: neither input is modified).
 
     Parameters
@@ -151,6 +152,9 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
         Island viability rules (:mod:`svitlo.engine.viability`). The kernel checks them on every island
         (:mod:`~svitlo.engine.batch.viability_rule`) and keeps the scenarios where no rule acts; those where one
         does (decommitment, UFLS, a dark island by adequacy or collapse) are solved on the exact path, flagged.
+    options
+        ``opf`` options (:func:`svitlo.scenarios.dispatch_spec.dispatch_options`: strict priority, ``p_min``,
+        ``on_infeasible``); default: the tier weights with strict priority.
     """
     if mode not in ("balance", "opf"):
         raise InputError("unknown mode; expected 'balance' or 'opf'", source="evaluate_batch", field="mode",
@@ -200,7 +204,8 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
             run_batch(ob, G, cg.n_bus, cg.n_branch, cg.n_gen, cg.n_load, fac.comp_size.size, nt, fac.bound,
                       return_flows, return_loads, out_f, out_t, out_i, flags, flows, lshed, n_chunks)
     exact = flags != 0
-    opf_options = {"tier_weights": dict(tier_weights) if tier_weights is not None else default_tier_weights()} \
+    opf_options = (dict(options) if options is not None else
+                   {"tier_weights": dict(tier_weights) if tier_weights is not None else default_tier_weights()}) \
         if mode == "opf" else None
     for s in np.flatnonzero(exact):
         m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights, options=opf_options,
@@ -214,7 +219,6 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
             flows[s] = m["flows_mw"]
         if return_loads:
             lshed[s] = m["load_shed_mw"]
-    load_mw = float(np.where(cg.load_in_service, cg.load_p_mw, 0.0).sum())
     cols = dict(zip(("served_mw", "shed_mw", "weighted_shed_mw", "generation_mw", "people_without_power",
                      "islands", "energised_islands", "overloaded_branches", "max_loading_percent"), out_f[:, :9].T))
     for k in ("islands", "energised_islands", "overloaded_branches"):
@@ -222,7 +226,8 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     cols["islands_collapsed"] = np.rint(np.where(exact, out_v[:, 0], out_f[:, 10 + nt])).astype(np.int64)
     cols["ufls_shed_mw"] = out_v[:, 1].copy()
     cols["units_decommitted"] = np.rint(np.where(exact, out_v[:, 2], out_f[:, 9 + nt])).astype(np.int64)
-    return BatchResult(load_mw=np.full(n, load_mw), exact=exact, shed_mw_by_tier=out_f[:, 9:9 + nt].copy(),
+    # load_mw = served + shed: positive demand plus the injection negative loads deliver (build_impact)
+    return BatchResult(load_mw=cols["served_mw"] + cols["shed_mw"], exact=exact, shed_mw_by_tier=out_f[:, 9:9 + nt].copy(),
                        tiers=tiers, flows_mw=flows if return_flows else None,
                        load_shed_mw=lshed if return_loads else None,
                        **{k: np.ascontiguousarray(v) for k, v in cols.items()})
