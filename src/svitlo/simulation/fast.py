@@ -42,8 +42,9 @@ import numpy as np
 import pandas as pd
 
 from svitlo.engine.damage import DamageState, apply_damage
-from svitlo.engine.settle import partial_loads
+from svitlo.engine.settle import partial_loads, settle
 from svitlo.engine.state import StateResult, evaluate_state, intact_flows
+from svitlo.engine.viability import viability_options
 from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.facilities.supply import FacilityIndex, facility_index
@@ -52,6 +53,8 @@ from svitlo.model.tiers import default_tier_weights, tier_weight_array
 from svitlo.scenarios.outcome import AssetDamage, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Repairs, Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_damage
+from svitlo.simulation import viability as vi
+from svitlo.simulation.events import EventLog
 from svitlo.simulation.facilities import facility_on_grid
 from svitlo.simulation.lean import lean_state
 from svitlo.simulation.repair_times import repair_plan
@@ -154,10 +157,10 @@ class _States:
     def __init__(self, m: TimelineModel) -> None:
         self.m = m
         cg = m.cg
+        self.protected = protected_assets(cg, m.sc.protected) if m.sc.protected else frozenset()
         self.weights = default_tier_weights()
         self.opts = {"tier_weights": self.weights} if m.sc.mode == "opf" else None
         self.index: dict[tuple, int] = {}
-        self.base: dict[frozenset, StateResult] = {}
         self.plans: dict[tuple, tuple[np.ndarray, tuple]] = {}
         self.rows: list[tuple[float, ...]] = []
         self.on: list[np.ndarray] = []
@@ -166,10 +169,18 @@ class _States:
         self.tiers = np.unique(cg.load_tier)
         self.tw = tier_weight_array(self.tiers.astype(np.int64), self.weights)
         self.t1 = cg.load_tier == 1
-        self.strikes = StrikeResolver(cg, m.sc.weapons, damage=m.sc.damage)
         self.targets = _facility_targets(cg, m.facilities) if len(m.facilities) else None
         self._flows: list[np.ndarray] = [] if m.flows is None else [m.flows]
-        self.protected = protected_assets(cg, m.sc.protected) if m.sc.protected else frozenset()
+        self.strikes = StrikeResolver(cg, m.sc.weapons, damage=m.sc.damage, protected=self.protected)
+        self.via = viability_options(m.sc)
+        self.fl = m.fidx.load if m.fidx is not None else np.zeros(0, dtype=np.int64)
+        # base states (before rolling outages): node ids; with viability a node also depends on the hour before
+        self.bases: list[StateResult] = []
+        self.tripped: list[np.ndarray | None] = []
+        self.base_index: dict[tuple, int] = {}
+        self.live: list[int] = []            # per state id: id of its energised-bus mask (viability only)
+        self.live_masks: list[np.ndarray] = []
+        self.live_index: dict[bytes, int] = {}
 
     def flows(self) -> np.ndarray:
         if not self._flows:
@@ -211,23 +222,73 @@ class _States:
             state = self._evaluate_once(replace(state.damage, load_alive=alive))
         return state
 
-    def base_state(self, key: frozenset, order: list[str]) -> StateResult:
-        r = self.base.get(key)
-        if r is None:
-            r = self.base[key] = self.evaluate(apply_damage(self.m.cg, order))
-        return r
+    def _add_base(self, k: tuple, r: StateResult, tripped: np.ndarray | None) -> int:
+        self.bases.append(r)
+        self.tripped.append(tripped)
+        b = self.base_index[k] = len(self.bases) - 1
+        return b
+
+    def plain_base(self, key: frozenset, order: list[str]) -> int:
+        """Node of the settled state with ``order`` out (no viability: a function of the damage alone)."""
+        k = ("d", key)
+        b = self.base_index.get(k)
+        return b if b is not None else self._add_base(k, self.evaluate(apply_damage(self.m.cg, order)), None)
+
+    def via_change(self, prev: int, live: int, key: frozenset, order: list[str]) -> int:
+        """Node after a change of damage with island viability on (``steps.solve_grid``, same calls): settled
+        against the injections of node ``prev`` (-1: none, hour 0), then the black-start gate against the
+        energised buses ``live`` of the hour before (-1: none). Cached per ``(prev, live, damage)``."""
+        k = ("v", prev, live, key)
+        b = self.base_index.get(k)
+        if b is not None:
+            return b
+        cg, sc = self.m.cg, self.m.sc
+        kw: dict[str, Any] = dict(mode=sc.mode, options=self.opts, viability=self.via,
+                                  pre_event=None if prev < 0 else vi.injections(self.bases[prev]))
+        r = settle(cg, apply_damage(cg, order), cascade=None, facility_loads=self.fl, **kw).state
+        held = np.zeros(cg.n_gen, dtype=bool)
+        if live >= 0:
+            r, held = vi.black_start_gate(cg, r, self.live_masks[live], EventLog(), 0, **kw)
+        return self._add_base(k, r, vi.collapsed_units(cg, r) | held)
+
+    def via_settle(self, b: int) -> int:
+        """Node the hour after a change with viability on: UFLS-shed load back, collapsed and held units off."""
+        k = ("s", b)
+        got = self.base_index.get(k)
+        if got is not None:
+            return got
+        base, tripped = self.bases[b], self.tripped[b]
+        assert tripped is not None and self.via is not None
+        r = settle(self.m.cg, replace(base.damage, gen_alive=base.damage.gen_alive & ~tripped), mode=self.m.sc.mode,
+                   options=self.opts, cascade=None, facility_loads=self.fl,
+                   viability=replace(self.via, frequency=False)).state
+        return self._add_base(k, r, tripped)
 
     def state_id(self, key: frozenset, order: list[str], off: np.ndarray | None) -> int:
-        okey = (key, None if off is None or not off.any() else off.tobytes())
+        """State id of ``order`` out with loads ``off`` rotated off (no viability: restore's view)."""
+        return self.sid(self.plain_base(key, order), off)
+
+    def sid(self, b: int, off: np.ndarray | None) -> int:
+        """State id of node ``b`` with loads ``off`` rotated off (each evaluated once per batch)."""
+        okey = (b, None if off is None or not off.any() else off.tobytes())
         i = self.index.get(okey)
         if i is not None:
             return i
-        base = self.base_state(key, order)
-        r = base if off is None or okey[1] is None else self.evaluate(
+        base = self.bases[b]
+        r = base if okey[1] is None else self.evaluate(
             replace(base.damage, load_alive=base.damage.load_alive & ~off))
         self.rows.append(self._summary(r))
         self.on.append(facility_on_grid(self.m.cg, r, self.m.fidx) if self.m.fidx is not None
                        else np.zeros(0, bool))
+        if self.via is not None:
+            lab = r.labels
+            live = (lab >= 0) & (r.energised[np.maximum(lab, 0)] if r.energised.size else False)
+            lk = live.tobytes()
+            j = self.live_index.get(lk)
+            if j is None:
+                self.live_masks.append(live)
+                j = self.live_index[lk] = len(self.live_masks) - 1
+            self.live.append(j)
         i = self.index[okey] = len(self.rows) - 1
         return i
 
@@ -244,13 +305,11 @@ class _States:
         return (float(demand.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
                 float(demand[self.t1].sum()), float(served[self.t1].sum()))
 
-    def plan(self, key: frozenset, order: list[str], queue: np.ndarray, n_queues: int,
-             starts: dict[int, int]) -> tuple[np.ndarray, tuple]:
-        pkey = (key, tuple(sorted(starts.items())))
+    def plan(self, b: int, queue: np.ndarray, n_queues: int, starts: dict[int, int]) -> tuple[np.ndarray, tuple]:
+        pkey = (b, tuple(sorted(starts.items())))
         got = self.plans.get(pkey)
         if got is None:
-            off, plans = plan_rolling(self.m.cg, self.base_state(key, order), queue, n_queues=n_queues,
-                                      starts=starts)
+            off, plans = plan_rolling(self.m.cg, self.bases[b], queue, n_queues=n_queues, starts=starts)
             got = self.plans[pkey] = (off, tuple(plans))
         return got
 
@@ -316,7 +375,8 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
     down_h: np.ndarray | None = None
     key: frozenset = frozenset()
     names: list[str] = []
-    sid = -1
+    sid = node = -1
+    settle_next = False
     explicit_hours = set(explicit.values())
     fac_ids = m.facilities["id"].to_numpy(dtype=object)
     for h in range(H):
@@ -371,6 +431,15 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
             gone += [str(m.facilities.at[i, "grid_load"]) for i in fac_down if m.facilities.at[i, "grid_load"]]
             names = list(dict.fromkeys(gone))
             key = frozenset(names)
+            if states.via is None:
+                node = states.plain_base(key, names)
+            else:   # island viability: the node depends on the hour before (steps.solve_grid)
+                node = states.via_change(node, states.live[sid] if sid >= 0 else -1, key, names)
+                settle_next = True
+        elif settle_next:   # the hour after a change: UFLS-shed load back, collapsed units off
+            settle_next = False
+            node = states.via_settle(node)
+            changed = True
         if fac_down:
             if down_h is None:
                 down_h = np.zeros((n_f, H), dtype=bool)
@@ -384,12 +453,12 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
                 last_plan = {}
             if block or changed:
                 assert queue is not None
-                new_off, plans = states.plan(key, names, queue, ro.queues, starts)
+                new_off, plans = states.plan(node, queue, ro.queues, starts)
                 for p in plans:
                     last_plan[p.key] = (p.start, len(p.queues))
         if changed or (new_off is not off and not np.array_equal(new_off, off)):
             off = new_off
-            sid = states.state_id(key, names, off)
+            sid = states.sid(node, off)
         out[h] = sid
     return out, down_h
 
@@ -543,10 +612,8 @@ def needs_exact_path(sc: Scenario) -> bool:
     """Whether timelines of ``sc`` must run one by one (:func:`svitlo.simulation.timeline.run_timeline`): island
     viability (frequency at separation, black start: each hour depends on the one before), cascades and the AC
     check are not carried by the kernel."""
-    via = getattr(sc, "viability", None)
     casc = getattr(sc, "cascade", None)
-    return bool((via is not None and getattr(via, "enabled", False)) or (casc is not None and casc.enabled)
-                or sc.ac_check)
+    return bool((casc is not None and casc.enabled) or sc.ac_check)
 
 
 def _exact_timelines(model: TimelineModel, seeds: np.ndarray, rep: Repairs | None,
