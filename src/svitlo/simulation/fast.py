@@ -177,7 +177,10 @@ class _States:
         # base states (before rolling outages): node ids; with viability a node also depends on the hour before
         self.bases: list[StateResult] = []
         self.tripped: list[np.ndarray | None] = []
-        self.base_index: dict[tuple, int] = {}
+        self.base_index: dict[tuple, int] = {}    # what a node was computed from -> node
+        self.node_of: dict[bytes, int] = {}        # settled state (fingerprint) -> node
+        self.inj: list[int] = []                   # per node: id of its injections (the next pre-event)
+        self.inj_index: dict[bytes, int] = {}
         self.live: list[int] = []            # per state id: id of its energised-bus mask (viability only)
         self.live_masks: list[np.ndarray] = []
         self.live_index: dict[bytes, int] = {}
@@ -203,29 +206,43 @@ class _States:
                                           use_strike_seeds=use_strike_seeds, protected=self.protected))
         return merge_outcomes(out)
 
-    def _evaluate_once(self, damage: DamageState) -> StateResult:
+    def _evaluate_once(self, damage: DamageState, via: Any = None, pre: Any = None) -> StateResult:
         if self.m.sc.mode == "balance":
-            return lean_state(self.m.cg, damage)
-        return evaluate_state(self.m.cg, damage, mode=self.m.sc.mode, options=self.opts)  # type: ignore[arg-type]
+            return lean_state(self.m.cg, damage, viability=via, pre_event=pre)
+        return evaluate_state(self.m.cg, damage, mode=self.m.sc.mode, options=self.opts,  # type: ignore[arg-type]
+                              viability=via, pre_event=pre)
 
-    def evaluate(self, damage: DamageState) -> StateResult:
+    def evaluate(self, damage: DamageState, via: Any = None, pre: Any = None) -> StateResult:
         """The state :func:`svitlo.engine.settle.settle` reports (no cascade: such scenarios take the exact
         path): a facility's carved load served only in part leaves the grid and its share is re-dispatched."""
-        state = self._evaluate_once(damage)
-        fl = self.m.fidx.load if self.m.fidx is not None else np.zeros(0, dtype=np.int64)
+        state = self._evaluate_once(damage, via, pre)
+        fl = self.fl
         for _ in range(int(fl.size)):
             part = partial_loads(self.m.cg, state, fl)
             if not part.size:
                 break
             alive = state.damage.load_alive.copy()
             alive[part] = False
-            state = self._evaluate_once(replace(state.damage, load_alive=alive))
+            state = self._evaluate_once(replace(state.damage, load_alive=alive), via, pre)
         return state
 
     def _add_base(self, k: tuple, r: StateResult, tripped: np.ndarray | None) -> int:
-        self.bases.append(r)
-        self.tripped.append(tripped)
-        b = self.base_index[k] = len(self.bases) - 1
+        """Intern a node: equal settled states reached by different histories share one id (and so their
+        rolling plans and state ids)."""
+        d = r.damage
+        parts = [d.bus_alive, d.branch_alive, d.gen_alive, d.load_alive, r.gen_p_mw, r.load_served_mw,
+                 r.energised]
+        fp = b"|".join(np.ascontiguousarray(a).tobytes() for a in parts) + (b"" if tripped is None
+                                                                              else b"|" + tripped.tobytes())
+        b = self.node_of.get(fp)
+        if b is None:
+            self.bases.append(r)
+            self.tripped.append(tripped)
+            b = self.node_of[fp] = len(self.bases) - 1
+            gp, ld = vi.injections(r)
+            ik = gp.tobytes() + ld.tobytes()
+            self.inj.append(self.inj_index.setdefault(ik, len(self.inj_index)))
+        self.base_index[k] = b
         return b
 
     def plain_base(self, key: frozenset, order: list[str]) -> int:
@@ -235,34 +252,38 @@ class _States:
         return b if b is not None else self._add_base(k, self.evaluate(apply_damage(self.m.cg, order)), None)
 
     def via_change(self, prev: int, live: int, key: frozenset, order: list[str]) -> int:
-        """Node after a change of damage with island viability on (``steps.solve_grid``, same calls): settled
-        against the injections of node ``prev`` (-1: none, hour 0), then the black-start gate against the
-        energised buses ``live`` of the hour before (-1: none). Cached per ``(prev, live, damage)``."""
-        k = ("v", prev, live, key)
+        """Node after a change of damage with island viability on (``steps.solve_grid``, same rules): settled
+        against the injections of node ``prev`` (-1: none, hour 0), then the black-start gate
+        (:func:`svitlo.simulation.viability.black_start_gate`) against the energised buses ``live`` of the hour
+        before (-1: none). Cached per ``(damage, injections before, energised buses before)``."""
+        k = ("v", key, -1 if prev < 0 else self.inj[prev], live)
         b = self.base_index.get(k)
         if b is not None:
             return b
-        cg, sc = self.m.cg, self.m.sc
-        kw: dict[str, Any] = dict(mode=sc.mode, options=self.opts, viability=self.via,
-                                  pre_event=None if prev < 0 else vi.injections(self.bases[prev]))
-        r = settle(cg, apply_damage(cg, order), cascade=None, facility_loads=self.fl, **kw).state
-        held = np.zeros(cg.n_gen, dtype=bool)
-        if live >= 0:
-            r, held = vi.black_start_gate(cg, r, self.live_masks[live], EventLog(), 0, **kw)
+        cg = self.m.cg
+        pre = None if prev < 0 else vi.injections(self.bases[prev])
+        r = self.evaluate(apply_damage(cg, order), self.via, pre)
+        held = np.zeros(cg.n_gen, dtype=bool) if live < 0 else _held_dark(cg, r, self.live_masks[live])
+        if held.any():
+            r = self._evaluate_once(replace(r.damage, gen_alive=r.damage.gen_alive & ~held), self.via, pre)
         return self._add_base(k, r, vi.collapsed_units(cg, r) | held)
 
     def via_settle(self, b: int) -> int:
         """Node the hour after a change with viability on: UFLS-shed load back, collapsed and held units off."""
-        k = ("s", b)
+        base, tripped = self.bases[b], self.tripped[b]
+        assert tripped is not None and self.via is not None
+        v = base.viability
+        if not tripped.any() and (v is None or not (v.ufls_shed_mw > 0).any()):
+            # nothing shed by frequency and no unit off: the rules without the frequency step commit and
+            # dispatch exactly as with it (engine.viability: the step only cuts load or darkens islands)
+            return b
+        dmg = replace(base.damage, gen_alive=base.damage.gen_alive & ~tripped)
+        k = ("s", dmg.gen_alive.tobytes(), dmg.bus_alive.tobytes(), dmg.branch_alive.tobytes(),
+             dmg.load_alive.tobytes(), tripped.tobytes())
         got = self.base_index.get(k)
         if got is not None:
             return got
-        base, tripped = self.bases[b], self.tripped[b]
-        assert tripped is not None and self.via is not None
-        r = settle(self.m.cg, replace(base.damage, gen_alive=base.damage.gen_alive & ~tripped), mode=self.m.sc.mode,
-                   options=self.opts, cascade=None, facility_loads=self.fl,
-                   viability=replace(self.via, frequency=False)).state
-        return self._add_base(k, r, tripped)
+        return self._add_base(k, self.evaluate(dmg, replace(self.via, frequency=False)), tripped)
 
     def state_id(self, key: frozenset, order: list[str], off: np.ndarray | None) -> int:
         """State id of ``order`` out with loads ``off`` rotated off (no viability: restore's view)."""
@@ -312,6 +333,20 @@ class _States:
             off, plans = plan_rolling(self.m.cg, self.bases[b], queue, n_queues=n_queues, starts=starts)
             got = self.plans[pkey] = (off, tuple(plans))
         return got
+
+
+def _held_dark(cg: CompiledGrid, r: StateResult, live: np.ndarray) -> np.ndarray:
+    """The units :func:`svitlo.simulation.viability.black_start_gate` holds off: those of a lit island that was
+    dark the hour before (no bus of it in ``live``) and holds no black-start unit."""
+    held = np.zeros(cg.n_gen, dtype=bool)
+    g_isl = np.where(r.damage.gen_alive, r.labels[cg.gen_bus], -1)
+    for i in np.flatnonzero(r.energised):
+        if live[r.labels == i].any():
+            continue
+        units = np.flatnonzero(g_isl == i)
+        if not cg.gen_black_start[units].any():
+            held[units] = True
+    return held
 
 
 def _explicit(cg: CompiledGrid, rep: Repairs | None) -> dict[str, int]:
