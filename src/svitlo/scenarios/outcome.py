@@ -276,22 +276,37 @@ def geographic_damage(cg: CompiledGrid, spec: GeoStrike, rng: np.random.Generato
     return StrikeOutcome(tuple(units), _facility_damage(facilities, pts, table, model, rng))
 
 
+_FAC_KPA: dict[tuple[int, int], tuple[FacilityTargets, DamageModel, np.ndarray]] = {}
+
+
+def _facility_kpa(fac: FacilityTargets, model: DamageModel) -> np.ndarray:
+    """Overpressure threshold (kPa) of every facility, cached per facility table and model (by identity)."""
+    got = _FAC_KPA.get((id(fac), id(model)))
+    if got is None or got[0] is not fac or got[1] is not model:
+        if len(_FAC_KPA) >= _GEO_TABLES_MAX:
+            _FAC_KPA.clear()
+        kpa = np.array([model.facility(str(k)).kpa for k in np.asarray(fac.kind, dtype=object)], dtype=float)
+        got = _FAC_KPA[(id(fac), id(model))] = (fac, model, kpa)
+    return got[2]
+
+
 def _facility_damage(fac: FacilityTargets | None, pts, table: Mapping[str, WeaponClass], model: DamageModel,
                      rng: np.random.Generator) -> tuple[FacilityDamage, ...]:
-    if fac is None or len(fac.ids) == 0:
+    if fac is None or len(fac.ids) == 0 or not pts:
         return ()
     lat, lon = np.asarray(fac.lat, float), np.asarray(fac.lon, float)
     ok = np.isfinite(lat) & np.isfinite(lon)
     kinds = np.asarray(fac.kind, dtype=object)
-    hit = np.zeros(len(fac.ids), bool)
-    kpa = np.array([model.facility(str(k)).kpa for k in kinds])
+    kpa = _facility_kpa(fac, model)
     d50s = {wn: distance_for_overpressure_m(kpa, table[wn].charge_kg(model)) for wn in {p[2] for p in pts}}
-    for plat, plon, wname in pts:
-        w = table[wname]
-        d = np.where(ok, haversine_m(plat, plon, np.where(ok, lat, plat), np.where(ok, lon, plon)), np.inf)
-        d50 = d50s[wname]
-        p = np.where(ok, fragility(np.where(ok, d, 1.0), d50_m=d50, beta=w.beta), 0.0)
-        hit |= rng.random(len(fac.ids)) < p
+    # all impacts at once (impacts x facilities): one uniform per impact and facility, impact by impact
+    plat = np.array([p[0] for p in pts], dtype=float)[:, None]
+    plon = np.array([p[1] for p in pts], dtype=float)[:, None]
+    d = np.where(ok, haversine_m(plat, plon, np.where(ok, lat, plat), np.where(ok, lon, plon)), np.inf)
+    d50 = np.stack([d50s[p[2]] for p in pts])
+    beta = np.array([table[p[2]].beta for p in pts], dtype=float)[:, None]
+    p = np.where(ok, fragility(np.where(ok, d, 1.0), d50_m=d50, beta=beta), 0.0)
+    hit = (rng.random(d.shape) < p).any(axis=0)
     return tuple(FacilityDamage(str(fac.ids[i]), float(model.facility(str(kinds[i])).repair.sample(rng)))
                  for i in np.flatnonzero(hit))
 
