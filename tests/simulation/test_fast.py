@@ -242,3 +242,24 @@ def test_damage_states_spares_and_damaged_facilities_equal_simulate(beta):
         assert (b.hours_on_backup[:, hosp] == 0).all()
         assert (b.ens_mwh[:, 29] > b.ens_mwh[:, 30]).all()
         assert (b.states[:, hosp, :40] == CODES["damaged"]).all() and (b.states[:, hosp, 40:] == 0).all()
+
+
+def test_rules_the_kernel_does_not_know_take_the_exact_path(demo):
+    from svitlo.simulation.fast import KERNEL_KEYS, exact_path_reason
+
+    sc, _grid = demo
+    assert exact_path_reason(sc) is None
+    assert exact_path_reason(sc.model_copy(update={"ac_check": True})) == "ac_check"
+    # a rule added to the hourly simulation later (here: a key the kernel was not written against) is routed
+    # to the exact path as soon as a scenario sets it
+    narrower = {**KERNEL_KEYS, "viability": KERNEL_KEYS["viability"] - {"min_inertia_s"}}
+    import svitlo.simulation.fast as F
+
+    old = F.KERNEL_KEYS
+    try:
+        F.KERNEL_KEYS = narrower
+        assert exact_path_reason(sc) is None   # at its default: nothing to mirror
+        v = sc.viability.model_copy(update={"min_inertia_s": 2.0})
+        assert exact_path_reason(sc.model_copy(update={"viability": v})) == "viability.min_inertia_s"
+    finally:
+        F.KERNEL_KEYS = old

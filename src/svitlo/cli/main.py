@@ -96,3 +96,7 @@ def _usage_message(exc: Exception, argv: list[str]) -> str:
 def run() -> None:
     """Console-script wrapper: exit with :func:`main`'s code."""
     sys.exit(main())
+
+
+if __name__ == "__main__":  # python -m svitlo.cli.main
+    run()

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from svitlo.engine.damage import DamageState, apply_damage
-from svitlo.engine.settle import partial_loads, settle
+from svitlo.engine.settle import partial_loads
 from svitlo.engine.state import StateResult, evaluate_state, intact_flows
 from svitlo.engine.viability import viability_options
 from svitlo.errors import ScenarioError
@@ -54,7 +54,6 @@ from svitlo.scenarios.outcome import AssetDamage, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Repairs, Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_damage
 from svitlo.simulation import viability as vi
-from svitlo.simulation.events import EventLog
 from svitlo.simulation.facilities import facility_on_grid
 from svitlo.simulation.lean import lean_state
 from svitlo.simulation.repair_times import repair_plan
@@ -643,12 +642,47 @@ def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = 
                          hours_until_dark=until, distinct_states=len(states.rows), **hourly)
 
 
-def needs_exact_path(sc: Scenario) -> bool:
-    """Whether timelines of ``sc`` must run one by one (:func:`svitlo.simulation.timeline.run_timeline`): island
-    viability (frequency at separation, black start: each hour depends on the one before), cascades and the AC
-    check are not carried by the kernel."""
+#: Scenario keys (top level, ``viability:``, ``ufls:``) whose rules the kernel carries. A key added later (a new
+#: rule of the hourly simulation) sends scenarios that set it away from its default to the exact path until the
+#: kernel mirrors it.
+KERNEL_KEYS = {
+    "scenario": frozenset({"ac", "ac_check", "base_dir", "cascade", "damage", "facilities", "gen_mttf_h", "grid",
+                           "horizon_h", "mode", "name", "people_per_mw", "population", "protected", "refuel",
+                           "repairs", "rolling_outages", "seed", "source", "strikes", "tiers", "ufls", "viability",
+                           "waves", "weapons"}),
+    "viability": frozenset({"decommit", "enabled", "frequency", "min_grid_forming_share", "min_inertia_s", "sfr",
+                            "units"}),
+    "ufls": frozenset({"collapse_hz", "delay_s", "enabled", "exempt_tiers", "stages"}),
+}
+
+
+def _unknown_rules(obj: Any, known: frozenset[str]) -> list[str]:
+    """Keys of a scenario model the kernel does not know that are set away from their defaults."""
+    fields = type(obj).model_fields
+    return [k for k, f in fields.items() if k not in known and getattr(obj, k) != f.get_default(
+        call_default_factory=True)]
+
+
+def exact_path_reason(sc: Scenario) -> str | None:
+    """Why timelines of ``sc`` must run one by one (:func:`svitlo.simulation.timeline.run_timeline`), or None:
+    cascades and the AC check are not carried by the kernel, nor rules it does not know (:data:`KERNEL_KEYS`)."""
     casc = getattr(sc, "cascade", None)
-    return bool((casc is not None and casc.enabled) or sc.ac_check)
+    if casc is not None and casc.enabled:
+        return "cascade"
+    if sc.ac_check:
+        return "ac_check"
+    new = _unknown_rules(sc, KERNEL_KEYS["scenario"])
+    for part in ("viability", "ufls"):
+        sub = getattr(sc, part, None)
+        if sub is not None:
+            new += [f"{part}.{k}" for k in _unknown_rules(sub, KERNEL_KEYS[part])]
+    return ", ".join(new) if new else None
+
+
+def needs_exact_path(sc: Scenario) -> bool:
+    """Whether timelines of ``sc`` must run one by one (:func:`exact_path_reason`). Island viability rides on
+    the kernel: the separation check at every change of the grid, UFLS load back the hour after, black start."""
+    return exact_path_reason(sc) is not None
 
 
 def _exact_timelines(model: TimelineModel, seeds: np.ndarray, rep: Repairs | None,

@@ -38,7 +38,14 @@ import pyarrow as pa
 from svitlo.analyses.sweep.aggregate import FACILITY_TABLE
 from svitlo.analyses.sweep.plan import make_plan, scenario_seeds
 from svitlo.errors import ScenarioError
-from svitlo.simulation.fast import TimelineModel, grid_paths, run_timelines, state_cache, timeline_model
+from svitlo.simulation.fast import (
+    TimelineModel,
+    exact_path_reason,
+    grid_paths,
+    run_timelines,
+    state_cache,
+    timeline_model,
+)
 from svitlo.store.runstore import PARTS_DIR, RunSpec, RunStore, read_manifest
 
 __all__ = ["TIMELINE_ROW_SCHEMA", "DARK_WITHIN_H", "evaluate_timeline_chunk", "sweep_timelines",
@@ -222,7 +229,9 @@ def sweep_timelines(scenario: Any, *, n: int, out: str | os.PathLike, root_seed:
     spec = RunSpec(format=TIMELINE_FORMAT, run_id=plan.run_id, n=plan.n, chunk_size=plan.chunk_size,
                    identity=base.identity, key="scenario", files=_FILES)
     info = {"analysis": _ANALYSIS, "scenario_name": m.sc.name, "grid": m.cg.name, "mode": m.sc.mode,
-            "engine": "timeline", "horizon_h": m.horizon_h}
+            "engine": "timeline", "horizon_h": m.horizon_h,
+            # kernel, or why timelines run one by one on the exact path
+            "timeline_path": "kernel" if (why := exact_path_reason(m.sc)) is None else f"exact ({why})"}
     with RunStore.prepare(out, spec, info=info, chunk_size_given=chunk_size is not None) as store:
         buf = io.BytesIO()
         m.facilities[[c for c in ("id", "kind", "name", "bus", "population", "tier", "demand_kw", "gen_kw",
