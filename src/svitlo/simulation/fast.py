@@ -295,7 +295,7 @@ class _States:
         if i is not None:
             return i
         base = self.bases[b]
-        r = base if okey[1] is None else self.evaluate(
+        r = base if off is None or okey[1] is None else self.evaluate(
             replace(base.damage, load_alive=base.damage.load_alive & ~off))
         self.rows.append(self._summary(r))
         self.on.append(facility_on_grid(self.m.cg, r, self.m.fidx) if self.m.fidx is not None

@@ -114,7 +114,7 @@ def lean_state(cg: CompiledGrid, damage: DamageState, *, viability: ViabilityOpt
     ``viability`` is left ``None`` on the result (no reasons for dark islands)."""
     labels, n = island_labels(cg, damage)
     on = viability is not None and viability.enabled
-    v = island_viability(cg, damage, labels, n, viability, pre=pre_event) if on else None
+    v = island_viability(cg, damage, labels, n, viability, pre=pre_event) if viability is not None and on else None
     d = balance_dispatch(labels=labels, n_islands=n, gen_bus=cg.gen_bus, gen_p_mw=cg.gen_p_mw,
                          gen_p_max_mw=cg.gen_p_max_mw, gen_forms=cg.gen_forms_island,
                          gen_alive=damage.gen_alive if v is None else v.committed, load_bus=cg.load_bus,
