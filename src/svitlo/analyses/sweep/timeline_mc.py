@@ -149,8 +149,10 @@ def _worker_chunk(c: int, root: int, start: int, stop: int) -> tuple[int, pa.Tab
 
 
 def _worker_paths(seeds: np.ndarray) -> np.ndarray:
+    global _WORKER_CACHE
     assert _WORKER_MODEL is not None
-    return grid_paths(_WORKER_MODEL, seeds)[0]
+    _WORKER_CACHE = _chunk_cache(_WORKER_MODEL, _WORKER_CACHE)
+    return grid_paths(_WORKER_MODEL, seeds, cache=_WORKER_CACHE)[0]
 
 
 def parallel_grid_paths(model: TimelineModel, seeds: np.ndarray, *, workers: int | None = None,
