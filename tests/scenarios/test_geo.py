@@ -150,3 +150,21 @@ def test_unknown_weapon_and_missing_coordinates():
         svitlo.parse_scenario({"grid": "case9", "strikes": [{"geographic": {"seed": 1}}]})
     with pytest.raises(ScenarioError, match="cep_m"):
         svitlo.parse_scenario({"grid": "case9", "weapons": {"w": {"explosive_kg": 10, "cep_m": -1}}})
+
+
+def test_cached_grid_tables_follow_coordinates_and_damage_model():
+    # geographic strikes cache per-grid tables (targets, sites, medians): a grid with the same arrays but moved
+    # buses, or another damage model, must not reuse them
+    from svitlo.scenarios.damage_states import DamageModel
+    from svitlo.scenarios.outcome import geographic_damage
+
+    near = compile_grid(ray_grid([0.0, 5.0, 10.0]))
+    far = compile_grid(ray_grid([0.0, 5000.0, 10000.0]))
+    assert near.fingerprint == far.fingerprint          # coordinates are not part of the fingerprint
+    spec = GeoStrike(points=[{"lat": LAT0, "lon": LON0, "weapon": "FAB-500"}], kinds=["bus"])
+    hit_near = geographic_damage(near, spec, np.random.default_rng(0)).out_ids
+    hit_far = geographic_damage(far, spec, np.random.default_rng(0)).out_ids
+    assert set(hit_near) == {"bus:0", "bus:1", "bus:2"} and hit_far == ["bus:0"]
+    hard = DamageModel(states={"bus": {"destroyed": {"kpa": 5000.0, "function_lost": 1.0,
+                                                     "repair": {"median_h": 9}}}})
+    assert geographic_damage(near, spec, np.random.default_rng(0), model=hard).out_ids == ["bus:0"]

@@ -16,7 +16,7 @@ from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.model.compiled import compile_grid
 from svitlo.scenarios.durations import Lognormal
-from svitlo.simulation.fast import HOURLY_METRICS, run_timelines, timeline_model
+from svitlo.simulation.fast import HOURLY_METRICS, needs_exact_path, run_timelines, timeline_model
 from svitlo.simulation.lean import lean_state
 from svitlo.simulation.steps import FACILITY_STATES
 
@@ -55,17 +55,38 @@ def demo():
     return sc, grid
 
 
-@pytest.mark.parametrize("variant", ["as-shipped", "random-inputs"])
+#: Island-viability variants of the demo, each exercising one rule of ``simulation.viability`` over time.
+VIABILITY_DEMO = {
+    # under-frequency load shedding at separation, the load back the hour after
+    "ufls-load-back": ({"viability": {"enabled": True, "units": {"gen:0": {"inertia_h_s": 1.5}}},
+                        "ufls": {"stages": [{"hz": 49.99, "percent": 20}, {"hz": 49.98, "percent": 20}]}},
+                       ("ufls", "load_back")),
+    # the town island collapses and, with no black-start unit, stays dark until reconnected
+    "collapse-no-black-start": ({"viability": {"enabled": True,
+                                               "units": {"gen:0": {"inertia_h_s": 1.5, "black_start": False}}},
+                                 "ufls": {"stages": [{"hz": 49.9, "percent": 5}], "collapse_hz": 49.7}},
+                                ("frequency_collapse", "black_start")),
+}
+
+
+@pytest.mark.parametrize("variant", ["as-shipped", "random-inputs", *VIABILITY_DEMO])
 def test_demo_equals_simulate_seed_by_seed(demo, variant):
     sc, grid = demo
+    assert sc.viability.enabled and not needs_exact_path(sc)   # the shipped demo takes the kernel
     if variant == "random-inputs":
         sc = svitlo.parse_scenario({**sc.model_dump(), **RANDOM_DEMO}, base_dir=sc.base_dir)
+    events: tuple[str, ...] = ()
+    if variant in VIABILITY_DEMO:
+        extra, events = VIABILITY_DEMO[variant]
+        sc = svitlo.parse_scenario({**sc.model_dump(), **extra}, base_dir=sc.base_dir)
     m = timeline_model(svitlo.prepare(grid, sc))
     seeds = [0, 3, 11]
     b = run_timelines(m, seeds)
+    assert b.distinct_states > 0      # evaluated by the kernel, not one by one
     for s, seed in enumerate(seeds):
         tl = simulate(grid, sc, seed=seed, use_strike_seeds=False)
         assert_same(tl, b, s)
+        assert set(events) <= set(tl.events["kind"])   # the rules under test do fire
     if variant == "random-inputs":   # the random inputs do vary between seeds
         assert len({tuple(np.round(b.ens_mwh[s], 6)) for s in range(len(seeds))}) > 1
 
@@ -221,3 +242,24 @@ def test_damage_states_spares_and_damaged_facilities_equal_simulate(beta):
         assert (b.hours_on_backup[:, hosp] == 0).all()
         assert (b.ens_mwh[:, 29] > b.ens_mwh[:, 30]).all()
         assert (b.states[:, hosp, :40] == CODES["damaged"]).all() and (b.states[:, hosp, 40:] == 0).all()
+
+
+def test_rules_the_kernel_does_not_know_take_the_exact_path(demo):
+    from svitlo.simulation.fast import KERNEL_KEYS, exact_path_reason
+
+    sc, _grid = demo
+    assert exact_path_reason(sc) is None
+    assert exact_path_reason(sc.model_copy(update={"ac_check": True})) == "ac_check"
+    # a rule added to the hourly simulation later (here: a key the kernel was not written against) is routed
+    # to the exact path as soon as a scenario sets it
+    narrower = {**KERNEL_KEYS, "viability": KERNEL_KEYS["viability"] - {"min_inertia_s"}}
+    import svitlo.simulation.fast as F
+
+    old = F.KERNEL_KEYS
+    try:
+        F.KERNEL_KEYS = narrower
+        assert exact_path_reason(sc) is None   # at its default: nothing to mirror
+        v = sc.viability.model_copy(update={"min_inertia_s": 2.0})
+        assert exact_path_reason(sc.model_copy(update={"viability": v})) == "viability.min_inertia_s"
+    finally:
+        F.KERNEL_KEYS = old

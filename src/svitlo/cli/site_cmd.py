@@ -41,12 +41,16 @@ def site_cmd(
     n: int = typer.Option(200, "--n", min=1, max=MAX_SAMPLES, help="in-sample timelines"),
     n_out: int = typer.Option(200, "--n-out", min=1, max=MAX_SAMPLES, help="out-of-sample timelines (fresh seeds)"),
     seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="root seed (default: the scenario's)"),
-    candidates: Path | None = typer.Option(None, "--candidates", help="facility ids allowed (CSV with id, or one "
-                                           "per line)"),
+    candidates: Path | None = typer.Option(None, "--candidates", help="facility ids (or bus ids with --at buses) "
+                                           "allowed (CSV with id, or one per line)"),
+    at: str = typer.Option("facilities", "--at", help="facilities (units join their backup) or buses "
+                           "(grid-forming generators carrying the bus's facilities)"),
+    quick: bool = typer.Option(False, "--quick", help="hour-0 sweeps instead of timelines (no repairs, no waves)"),
     workers: int | None = typer.Option(None, "--workers", min=1, max=MAX_WORKERS, help="worker processes"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
 ) -> None:
-    """Place mobile generators or batteries where they cut people-hours without facility service most."""
+    """Place mobile generators or batteries (at facilities) or grid-forming generators (at buses) where they cut
+    people-hours without facility service most."""
     import json
 
     from rich.table import Table
@@ -60,18 +64,22 @@ def site_cmd(
     cand = _read_candidates(candidates) if candidates is not None else None
     try:
         r = site(sc, add=add, n=n, n_out=n_out, root_seed=seed, candidates=cand,
-                 candidates_source=str(candidates) if candidates else None, workers=workers)
+                 candidates_source=str(candidates) if candidates else None, workers=workers,
+                 at=at, quick=quick)  # type: ignore[arg-type]
     except InputError as exc:
         raise with_source(exc, scenario) from None
     d = r.to_dict()
     if as_json:
         print(json.dumps(d, allow_nan=False))
         return
-    t = Table(title=f"{r.count} × {add.split('x')[0].strip()}: where")
-    for c in ("facility", "kind", "people", "units", "h dark before", "h dark after"):
-        t.add_column(c, justify="left" if c in ("facility", "kind") else "right")
-    for row in r.facilities[r.facilities["units"] > 0].itertuples():
-        t.add_row(str(row.id), str(row.kind), fmt_people(row.population), str(row.units),
+    hub = at == "buses"
+    t = Table(title=f"{r.count} × {add.split('x')[0].strip()}: where"
+                    f"{' (hubs at buses)' if hub else ''}{' (hour-0 sweeps)' if quick else ''}")
+    for c in ("facility", "bus", "kind", "people", "units", "h dark before", "h dark after"):
+        t.add_column(c, justify="left" if c in ("facility", "bus", "kind") else "right")
+    col = "hub_units" if hub else "units"
+    for row in r.facilities[r.facilities[col] > 0].itertuples():
+        t.add_row(str(row.id), str(row.bus), str(row.kind), fmt_people(row.population), str(getattr(row, col)),
                   f"{row.hours_dark_before:,.1f}", f"{row.hours_dark_after:,.1f}")
     console.print(t)
     o = d["out_of_sample"]

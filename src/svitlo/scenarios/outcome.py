@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -170,21 +171,68 @@ def _bays(cg: CompiledGrid, b: int) -> list[str]:
             + [str(cg.load_ids[i]) for i in ld])
 
 
+class _GeoTables:
+    """What a geographic strike needs of one grid and damage model, whatever the draw: targets per kind, sites,
+    damage states, bays of buses and states' log-median distances per weapon (filled as weapons appear)."""
+
+    def __init__(self, cg: CompiledGrid, kinds: set[str], model: DamageModel) -> None:
+        self.model = model     # held: the cache key uses its id
+        self.targets = _targets(cg, kinds)
+        self.site = bus_sites(cg, sites=model.sites, site_radius_m=model.site_radius_m)
+        self.n_site = int(self.site.max()) + 1 if self.site.size else 0
+        self.comp = [component_sites(cg, self.site, kind, idx) for kind, idx, _, _ in self.targets]
+        self.states = {kind: model.states_for(kind) for kind, _, _, _ in self.targets}
+        self.names = {kind: list(v) for kind, v in self.states.items()}
+        self.log_medians: dict[tuple[str, int], tuple[WeaponClass, np.ndarray]] = {}
+        self.bays: dict[int, list[str]] = {}
+
+    def log_median(self, w: WeaponClass, kind: str) -> np.ndarray:
+        got = self.log_medians.get((kind, id(w)))
+        if got is None or got[0] is not w:
+            got = self.log_medians[(kind, id(w))] = (w, np.log(state_medians(w, kind, self.model)))
+        return got[1]
+
+    def bays_of(self, cg: CompiledGrid, b: int) -> list[str]:
+        got = self.bays.get(b)
+        if got is None:
+            got = self.bays[b] = _bays(cg, b)
+        return got
+
+
+_GEO_TABLES: dict[tuple, _GeoTables] = {}
+_GEO_TABLES_MAX = 32
+
+
+def _geo_tables(cg: CompiledGrid, kinds: set[str], model: DamageModel) -> _GeoTables:
+    """The tables of :class:`_GeoTables`, cached per grid (its fingerprint and bus coordinates), kinds and damage
+    model (by identity): a Monte Carlo draws thousands of strikes on one grid."""
+    coords = hashlib.sha1(np.ascontiguousarray(cg.bus_lat).tobytes()
+                          + np.ascontiguousarray(cg.bus_lon).tobytes()).hexdigest()
+    key = (cg.fingerprint, coords, tuple(sorted(kinds)), id(model))
+    t = _GEO_TABLES.get(key)
+    if t is None or t.model is not model:
+        if len(_GEO_TABLES) >= _GEO_TABLES_MAX:
+            _GEO_TABLES.clear()
+        t = _GEO_TABLES[key] = _GeoTables(cg, kinds, model)
+    return t
+
+
 def geographic_damage(cg: CompiledGrid, spec: GeoStrike, rng: np.random.Generator, *,
                       weapons: Mapping[str, WeaponClass] | None = None, model: DamageModel | None = None,
                       facilities: FacilityTargets | None = None, where: str = "geographic") -> StrikeOutcome:
     """Damage states, assets out, repair times and damaged facilities of a geographic strike (pure; randomness
-    from ``rng`` in the order of the module docstring)."""
+    from ``rng`` in the order of the module docstring). The per-grid tables (targets, sites, states, medians)
+    are cached per grid, kinds and damage model."""
     model = model or DamageModel()
     table = weapon_table(weapons)
     pts = impact_points(spec, rng, table, where)
-    targets = _targets(cg, set(spec.kinds))
+    tabs = _geo_tables(cg, set(spec.kinds), model)
+    targets = tabs.targets
     if not any(t[1].size for t in targets):
         raise ScenarioError("the grid has no assets with coordinates (bus lat/lon) of the kinds asked for, so a "
                             "geographic strike cannot hit anything", field=f"{where}.kinds", value=spec.kinds)
-    site = bus_sites(cg, sites=model.sites, site_radius_m=model.site_radius_m)
-    n_site = int(site.max()) + 1 if site.size else 0
-    comp = [component_sites(cg, site, kind, idx) for kind, idx, _, _ in targets]
+    n_site = tabs.n_site
+    comp = tabs.comp
     reached = [np.zeros(idx.size, np.int64) for _, idx, _, _ in targets]
     rho = model.correlation
     plat = np.array([p[0] for p in pts])
@@ -196,10 +244,10 @@ def geographic_damage(cg: CompiledGrid, spec: GeoStrike, rng: np.random.Generato
         if idx.size == 0:
             continue
         d = np.maximum(_segment_distances_m(plat, plon, a, b), 1e-9)                  # (impacts, assets)
-        by_w = {w: np.log(state_medians(table[w], kind, model)) for w in set(wn)}
+        by_w = {w: tabs.log_median(table[w], kind) for w in set(wn)}
         p = ndtr((np.stack([by_w[w] for w in wn])[:, None, :] - np.log(d)[:, :, None]) / beta)
         for i, w in enumerate(wn):
-            for j, name in enumerate(model.states_for(kind) if table[w].curves.get(kind) else ()):
+            for j, name in enumerate(tabs.states[kind] if table[w].curves.get(kind) else ()):
                 if name in table[w].curves[kind]:
                     p[i, :, j] = table[w].curves[kind][name](d[i])
         p = np.maximum.accumulate(p[:, :, ::-1], axis=2)[:, :, ::-1]
@@ -210,39 +258,55 @@ def geographic_damage(cg: CompiledGrid, spec: GeoStrike, rng: np.random.Generato
     hits: list[tuple[str, str, int, str, int]] = []
     for k, (kind, idx, _, _) in enumerate(targets):
         m = reached[k] > 0
-        hits += [(kind, str(ids.get(kind, cg.branch_ids)[j]), int(j), list(model.states_for(kind))[int(s) - 1],
+        names = tabs.names[kind]
+        hits += [(kind, str(ids.get(kind, cg.branch_ids)[j]), int(j), names[int(s) - 1],
                   int(c)) for j, s, c in zip(idx[m], reached[k][m], comp[k][m])]
     outs = []
     for kind, aid, j, name, _ in hits:
-        st = model.states_for(kind)[name]
+        st = tabs.states[kind][name]
         if kind == "bus" and st.function_lost < 1.0:
-            bays = _bays(cg, j)
+            bays = tabs.bays_of(cg, j)
             outs.append(tuple(bb for bb, u in zip(bays, rng.random(len(bays))) if u < st.function_lost))
         else:
             outs.append((aid,))
     units = []
     for (kind, aid, _, name, c), out in zip(hits, outs):
-        st = model.states_for(kind)[name]
+        st = tabs.states[kind][name]
         units.append(AssetDamage(aid, name, out, float(st.repair.sample(rng)), st.needs_spare, c))
     return StrikeOutcome(tuple(units), _facility_damage(facilities, pts, table, model, rng))
 
 
+_FAC_KPA: dict[tuple[int, int], tuple[FacilityTargets, DamageModel, np.ndarray]] = {}
+
+
+def _facility_kpa(fac: FacilityTargets, model: DamageModel) -> np.ndarray:
+    """Overpressure threshold (kPa) of every facility, cached per facility table and model (by identity)."""
+    got = _FAC_KPA.get((id(fac), id(model)))
+    if got is None or got[0] is not fac or got[1] is not model:
+        if len(_FAC_KPA) >= _GEO_TABLES_MAX:
+            _FAC_KPA.clear()
+        kpa = np.array([model.facility(str(k)).kpa for k in np.asarray(fac.kind, dtype=object)], dtype=float)
+        got = _FAC_KPA[(id(fac), id(model))] = (fac, model, kpa)
+    return got[2]
+
+
 def _facility_damage(fac: FacilityTargets | None, pts, table: Mapping[str, WeaponClass], model: DamageModel,
                      rng: np.random.Generator) -> tuple[FacilityDamage, ...]:
-    if fac is None or len(fac.ids) == 0:
+    if fac is None or len(fac.ids) == 0 or not pts:
         return ()
     lat, lon = np.asarray(fac.lat, float), np.asarray(fac.lon, float)
     ok = np.isfinite(lat) & np.isfinite(lon)
     kinds = np.asarray(fac.kind, dtype=object)
-    hit = np.zeros(len(fac.ids), bool)
-    kpa = np.array([model.facility(str(k)).kpa for k in kinds])
+    kpa = _facility_kpa(fac, model)
     d50s = {wn: distance_for_overpressure_m(kpa, table[wn].charge_kg(model)) for wn in {p[2] for p in pts}}
-    for plat, plon, wname in pts:
-        w = table[wname]
-        d = np.where(ok, haversine_m(plat, plon, np.where(ok, lat, plat), np.where(ok, lon, plon)), np.inf)
-        d50 = d50s[wname]
-        p = np.where(ok, fragility(np.where(ok, d, 1.0), d50_m=d50, beta=w.beta), 0.0)
-        hit |= rng.random(len(fac.ids)) < p
+    # all impacts at once (impacts x facilities): one uniform per impact and facility, impact by impact
+    plat = np.array([p[0] for p in pts], dtype=float)[:, None]
+    plon = np.array([p[1] for p in pts], dtype=float)[:, None]
+    d = np.where(ok, haversine_m(plat, plon, np.where(ok, lat, plat), np.where(ok, lon, plon)), np.inf)
+    d50 = np.stack([d50s[p[2]] for p in pts])
+    beta = np.array([table[p[2]].beta for p in pts], dtype=float)[:, None]
+    p = np.where(ok, fragility(np.where(ok, d, 1.0), d50_m=d50, beta=beta), 0.0)
+    hit = (rng.random(d.shape) < p).any(axis=0)
     return tuple(FacilityDamage(str(fac.ids[i]), float(model.facility(str(kinds[i])).repair.sample(rng)))
                  for i in np.flatnonzero(hit))
 

@@ -44,6 +44,7 @@ import pandas as pd
 from svitlo.engine.damage import DamageState, apply_damage
 from svitlo.engine.settle import partial_loads
 from svitlo.engine.state import StateResult, evaluate_state, intact_flows
+from svitlo.engine.viability import viability_options
 from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.facilities.supply import FacilityIndex, facility_index
@@ -53,6 +54,7 @@ from svitlo.scenarios.dispatch_spec import dispatch_options, tier_weights
 from svitlo.scenarios.outcome import AssetDamage, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Repairs, Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_damage
+from svitlo.simulation import viability as vi
 from svitlo.simulation.facilities import facility_on_grid
 from svitlo.simulation.lean import lean_state
 from svitlo.simulation.repair_times import repair_plan
@@ -152,10 +154,10 @@ class _States:
     def __init__(self, m: TimelineModel) -> None:
         self.m = m
         cg = m.cg
+        self.protected = protected_assets(cg, m.sc.protected) if m.sc.protected else frozenset()
         self.weights = tier_weights(m.sc.dispatch)
         self.opts = dispatch_options(m.sc.dispatch, m.sc.mode)
         self.index: dict[tuple, int] = {}
-        self.base: dict[frozenset, StateResult] = {}
         self.plans: dict[tuple, tuple[np.ndarray, tuple]] = {}
         self.rows: list[tuple[float, ...]] = []
         self.on: list[np.ndarray] = []
@@ -164,10 +166,21 @@ class _States:
         self.tiers = np.unique(cg.load_tier)
         self.tw = tier_weight_array(self.tiers.astype(np.int64), self.weights)
         self.t1 = cg.load_tier == 1
-        self.strikes = StrikeResolver(cg, m.sc.weapons, damage=m.sc.damage)
         self.targets = _facility_targets(cg, m.facilities) if len(m.facilities) else None
         self._flows: list[np.ndarray] = [] if m.flows is None else [m.flows]
-        self.protected = protected_assets(cg, m.sc.protected) if m.sc.protected else frozenset()
+        self.strikes = StrikeResolver(cg, m.sc.weapons, damage=m.sc.damage, protected=self.protected)
+        self.via = viability_options(m.sc)
+        self.fl = m.fidx.load if m.fidx is not None else np.zeros(0, dtype=np.int64)
+        # base states (before rolling outages): node ids; with viability a node also depends on the hour before
+        self.bases: list[StateResult] = []
+        self.tripped: list[np.ndarray | None] = []
+        self.base_index: dict[tuple, int] = {}    # what a node was computed from -> node
+        self.node_of: dict[bytes, int] = {}        # settled state (fingerprint) -> node
+        self.inj: list[int] = []                   # per node: id of its injections (the next pre-event)
+        self.inj_index: dict[bytes, int] = {}
+        self.live: list[int] = []            # per state id: id of its energised-bus mask (viability only)
+        self.live_masks: list[np.ndarray] = []
+        self.live_index: dict[bytes, int] = {}
 
     def flows(self) -> np.ndarray:
         if not self._flows:
@@ -190,42 +203,110 @@ class _States:
                                           use_strike_seeds=use_strike_seeds, protected=self.protected))
         return merge_outcomes(out)
 
-    def _evaluate_once(self, damage: DamageState) -> StateResult:
+    def _evaluate_once(self, damage: DamageState, via: Any = None, pre: Any = None) -> StateResult:
         if self.m.sc.mode == "balance":
-            return lean_state(self.m.cg, damage)
-        return evaluate_state(self.m.cg, damage, mode=self.m.sc.mode, options=self.opts)  # type: ignore[arg-type]
+            return lean_state(self.m.cg, damage, viability=via, pre_event=pre)
+        return evaluate_state(self.m.cg, damage, mode=self.m.sc.mode, options=self.opts,  # type: ignore[arg-type]
+                              viability=via, pre_event=pre)
 
-    def evaluate(self, damage: DamageState) -> StateResult:
+    def evaluate(self, damage: DamageState, via: Any = None, pre: Any = None) -> StateResult:
         """The state :func:`svitlo.engine.settle.settle` reports (no cascade: such scenarios take the exact
         path): a facility's carved load served only in part leaves the grid and its share is re-dispatched."""
-        state = self._evaluate_once(damage)
-        fl = self.m.fidx.load if self.m.fidx is not None else np.zeros(0, dtype=np.int64)
+        state = self._evaluate_once(damage, via, pre)
+        fl = self.fl
         for _ in range(int(fl.size)):
             part = partial_loads(self.m.cg, state, fl)
             if not part.size:
                 break
             alive = state.damage.load_alive.copy()
             alive[part] = False
-            state = self._evaluate_once(replace(state.damage, load_alive=alive))
+            state = self._evaluate_once(replace(state.damage, load_alive=alive), via, pre)
         return state
 
-    def base_state(self, key: frozenset, order: list[str]) -> StateResult:
-        r = self.base.get(key)
-        if r is None:
-            r = self.base[key] = self.evaluate(apply_damage(self.m.cg, order))
-        return r
+    def _add_base(self, k: tuple, r: StateResult, tripped: np.ndarray | None) -> int:
+        """Intern a node: equal settled states reached by different histories share one id (and so their
+        rolling plans and state ids)."""
+        d = r.damage
+        parts = [d.bus_alive, d.branch_alive, d.gen_alive, d.load_alive, r.gen_p_mw, r.load_served_mw,
+                 r.energised]
+        fp = b"|".join(np.ascontiguousarray(a).tobytes() for a in parts) + (b"" if tripped is None
+                                                                              else b"|" + tripped.tobytes())
+        b = self.node_of.get(fp)
+        if b is None:
+            self.bases.append(r)
+            self.tripped.append(tripped)
+            b = self.node_of[fp] = len(self.bases) - 1
+            gp, ld = vi.injections(r)
+            ik = gp.tobytes() + ld.tobytes()
+            self.inj.append(self.inj_index.setdefault(ik, len(self.inj_index)))
+        self.base_index[k] = b
+        return b
+
+    def plain_base(self, key: frozenset, order: list[str]) -> int:
+        """Node of the settled state with ``order`` out (no viability: a function of the damage alone)."""
+        k = ("d", key)
+        b = self.base_index.get(k)
+        return b if b is not None else self._add_base(k, self.evaluate(apply_damage(self.m.cg, order)), None)
+
+    def via_change(self, prev: int, live: int, key: frozenset, order: list[str]) -> int:
+        """Node after a change of damage with island viability on (``steps.solve_grid``, same rules): settled
+        against the injections of node ``prev`` (-1: none, hour 0), then the black-start gate
+        (:func:`svitlo.simulation.viability.black_start_gate`) against the energised buses ``live`` of the hour
+        before (-1: none). Cached per ``(damage, injections before, energised buses before)``."""
+        k = ("v", key, -1 if prev < 0 else self.inj[prev], live)
+        b = self.base_index.get(k)
+        if b is not None:
+            return b
+        cg = self.m.cg
+        pre = None if prev < 0 else vi.injections(self.bases[prev])
+        r = self.evaluate(apply_damage(cg, order), self.via, pre)
+        held = np.zeros(cg.n_gen, dtype=bool) if live < 0 else _held_dark(cg, r, self.live_masks[live])
+        if held.any():
+            r = self._evaluate_once(replace(r.damage, gen_alive=r.damage.gen_alive & ~held), self.via, pre)
+        return self._add_base(k, r, vi.collapsed_units(cg, r) | held)
+
+    def via_settle(self, b: int) -> int:
+        """Node the hour after a change with viability on: UFLS-shed load back, collapsed and held units off."""
+        base, tripped = self.bases[b], self.tripped[b]
+        assert tripped is not None and self.via is not None
+        v = base.viability
+        if not tripped.any() and (v is None or not (v.ufls_shed_mw > 0).any()):
+            # nothing shed by frequency and no unit off: the rules without the frequency step commit and
+            # dispatch exactly as with it (engine.viability: the step only cuts load or darkens islands)
+            return b
+        dmg = replace(base.damage, gen_alive=base.damage.gen_alive & ~tripped)
+        k = ("s", dmg.gen_alive.tobytes(), dmg.bus_alive.tobytes(), dmg.branch_alive.tobytes(),
+             dmg.load_alive.tobytes(), tripped.tobytes())
+        got = self.base_index.get(k)
+        if got is not None:
+            return got
+        return self._add_base(k, self.evaluate(dmg, replace(self.via, frequency=False)), tripped)
 
     def state_id(self, key: frozenset, order: list[str], off: np.ndarray | None) -> int:
-        okey = (key, None if off is None or not off.any() else off.tobytes())
+        """State id of ``order`` out with loads ``off`` rotated off (no viability: restore's view)."""
+        return self.sid(self.plain_base(key, order), off)
+
+    def sid(self, b: int, off: np.ndarray | None) -> int:
+        """State id of node ``b`` with loads ``off`` rotated off (each evaluated once per batch)."""
+        okey = (b, None if off is None or not off.any() else off.tobytes())
         i = self.index.get(okey)
         if i is not None:
             return i
-        base = self.base_state(key, order)
+        base = self.bases[b]
         r = base if off is None or okey[1] is None else self.evaluate(
             replace(base.damage, load_alive=base.damage.load_alive & ~off))
         self.rows.append(self._summary(r))
         self.on.append(facility_on_grid(self.m.cg, r, self.m.fidx) if self.m.fidx is not None
                        else np.zeros(0, bool))
+        if self.via is not None:
+            lab = r.labels
+            live = (lab >= 0) & (r.energised[np.maximum(lab, 0)] if r.energised.size else False)
+            lk = live.tobytes()
+            j = self.live_index.get(lk)
+            if j is None:
+                self.live_masks.append(live)
+                j = self.live_index[lk] = len(self.live_masks) - 1
+            self.live.append(j)
         i = self.index[okey] = len(self.rows) - 1
         return i
 
@@ -243,15 +324,27 @@ class _States:
         return (float(load.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
                 float(demand[self.t1].sum()), float(served[self.t1].sum()))
 
-    def plan(self, key: frozenset, order: list[str], queue: np.ndarray, n_queues: int,
-             starts: dict[int, int]) -> tuple[np.ndarray, tuple]:
-        pkey = (key, tuple(sorted(starts.items())))
+    def plan(self, b: int, queue: np.ndarray, n_queues: int, starts: dict[int, int]) -> tuple[np.ndarray, tuple]:
+        pkey = (b, tuple(sorted(starts.items())))
         got = self.plans.get(pkey)
         if got is None:
-            off, plans = plan_rolling(self.m.cg, self.base_state(key, order), queue, n_queues=n_queues,
-                                      starts=starts)
+            off, plans = plan_rolling(self.m.cg, self.bases[b], queue, n_queues=n_queues, starts=starts)
             got = self.plans[pkey] = (off, tuple(plans))
         return got
+
+
+def _held_dark(cg: CompiledGrid, r: StateResult, live: np.ndarray) -> np.ndarray:
+    """The units :func:`svitlo.simulation.viability.black_start_gate` holds off: those of a lit island that was
+    dark the hour before (no bus of it in ``live``) and holds no black-start unit."""
+    held = np.zeros(cg.n_gen, dtype=bool)
+    g_isl = np.where(r.damage.gen_alive, r.labels[cg.gen_bus], -1)
+    for i in np.flatnonzero(r.energised):
+        if live[r.labels == i].any():
+            continue
+        units = np.flatnonzero(g_isl == i)
+        if not cg.gen_black_start[units].any():
+            held[units] = True
+    return held
 
 
 def _explicit(cg: CompiledGrid, rep: Repairs | None) -> dict[str, int]:
@@ -315,7 +408,8 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
     down_h: np.ndarray | None = None
     key: frozenset = frozenset()
     names: list[str] = []
-    sid = -1
+    sid = node = -1
+    settle_next = False
     explicit_hours = set(explicit.values())
     fac_ids = m.facilities["id"].to_numpy(dtype=object)
     for h in range(H):
@@ -370,6 +464,15 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
             gone += [str(m.facilities.at[i, "grid_load"]) for i in fac_down if m.facilities.at[i, "grid_load"]]
             names = list(dict.fromkeys(gone))
             key = frozenset(names)
+            if states.via is None:
+                node = states.plain_base(key, names)
+            else:   # island viability: the node depends on the hour before (steps.solve_grid)
+                node = states.via_change(node, states.live[sid] if sid >= 0 else -1, key, names)
+                settle_next = True
+        elif settle_next:   # the hour after a change: UFLS-shed load back, collapsed units off
+            settle_next = False
+            node = states.via_settle(node)
+            changed = True
         if fac_down:
             if down_h is None:
                 down_h = np.zeros((n_f, H), dtype=bool)
@@ -383,12 +486,12 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
                 last_plan = {}
             if block or changed:
                 assert queue is not None
-                new_off, plans = states.plan(key, names, queue, ro.queues, starts)
+                new_off, plans = states.plan(node, queue, ro.queues, starts)
                 for p in plans:
                     last_plan[p.key] = (p.start, len(p.queues))
         if changed or (new_off is not off and not np.array_equal(new_off, off)):
             off = new_off
-            sid = states.state_id(key, names, off)
+            sid = states.sid(node, off)
         out[h] = sid
     return out, down_h
 
@@ -539,14 +642,50 @@ def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = 
                          hours_until_dark=until, distinct_states=len(states.rows), **hourly)
 
 
-def needs_exact_path(sc: Scenario) -> bool:
-    """Whether timelines of ``sc`` must run one by one (:func:`svitlo.simulation.timeline.run_timeline`): island
-    viability (frequency at separation, black start: each hour depends on the one before), cascades and the AC
-    check are not carried by the kernel."""
-    via = getattr(sc, "viability", None)
+#: Scenario keys (top level, ``viability:``, ``ufls:``) whose rules the kernel carries. A key added later (a new
+#: rule of the hourly simulation) sends scenarios that set it away from its default to the exact path until the
+#: kernel mirrors it.
+KERNEL_KEYS = {
+    "scenario": frozenset({"ac", "ac_check", "base_dir", "cascade", "damage", "facilities", "gen_mttf_h", "grid",
+                           "horizon_h", "mode", "name", "people_per_mw", "population", "protected", "refuel",
+                           "repairs", "rolling_outages", "seed", "source", "strikes", "tiers", "ufls", "viability",
+                           "waves", "weapons"}),
+    "viability": frozenset({"decommit", "enabled", "frequency", "min_grid_forming_share", "min_inertia_s",
+                            "over_frequency", "sfr", "units"}),
+    "ufls": frozenset({"collapse_hz", "delay_s", "enabled", "exempt_tiers", "stages"}),
+}
+
+
+def _unknown_rules(obj: Any, known: frozenset[str]) -> list[str]:
+    """Keys of a scenario model the kernel does not know that are set away from their defaults."""
+    fields = type(obj).model_fields
+    return [k for k, f in fields.items() if k not in known and getattr(obj, k) != f.get_default(
+        call_default_factory=True)]
+
+
+def exact_path_reason(sc: Scenario) -> str | None:
+    """Why timelines of ``sc`` must run one by one (:func:`svitlo.simulation.timeline.run_timeline`), or None:
+    cascades and the AC check are not carried by the kernel, nor rules it does not know (:data:`KERNEL_KEYS`)."""
     casc = getattr(sc, "cascade", None)
-    return bool((via is not None and getattr(via, "enabled", False)) or (casc is not None and casc.enabled)
-                or sc.ac_check)
+    if casc is not None and casc.enabled:
+        return "cascade"
+    if sc.ac_check:
+        return "ac_check"
+    new = _unknown_rules(sc, KERNEL_KEYS["scenario"])
+    via = getattr(sc, "viability", None)
+    if via is not None and via.enabled and via.cold_load_pickup.factor > 1:
+        new.append("viability.cold_load_pickup")  # on by default with viability: the kernel does not carry it
+    for part in ("viability", "ufls"):
+        sub = getattr(sc, part, None)
+        if sub is not None:
+            new += [f"{part}.{k}" for k in _unknown_rules(sub, KERNEL_KEYS[part])]
+    return ", ".join(new) if new else None
+
+
+def needs_exact_path(sc: Scenario) -> bool:
+    """Whether timelines of ``sc`` must run one by one (:func:`exact_path_reason`). Island viability rides on
+    the kernel: the separation check at every change of the grid, UFLS load back the hour after, black start."""
+    return exact_path_reason(sc) is not None
 
 
 def _exact_timelines(model: TimelineModel, seeds: np.ndarray, rep: Repairs | None,

@@ -28,6 +28,7 @@ import numpy as np
 from svitlo.engine.damage import DamageState
 from svitlo.engine.dispatch import balance_dispatch
 from svitlo.engine.state import StateResult
+from svitlo.engine.viability import ViabilityOptions, effective_p_min, island_viability
 from svitlo.model.compiled import CompiledGrid
 
 __all__ = ["lean_state", "island_labels"]
@@ -105,13 +106,20 @@ def island_labels(cg: CompiledGrid, damage: DamageState) -> tuple[np.ndarray, in
     return lab, int(lab.max()) + 1 if lab.size and lab.max() >= 0 else 0
 
 
-def lean_state(cg: CompiledGrid, damage: DamageState) -> StateResult:
-    """``evaluate_state(cg, damage, mode="balance")`` without the DC flows (``theta_rad``, ``flow_mw`` zero)."""
+def lean_state(cg: CompiledGrid, damage: DamageState, *, viability: ViabilityOptions | None = None,
+               pre_event: tuple[np.ndarray, np.ndarray] | None = None) -> StateResult:
+    """``evaluate_state(cg, damage, mode="balance", viability=, pre_event=)`` without the DC flows
+    (``theta_rad``, ``flow_mw``, ``p_bus_mw`` zero). With ``viability`` on, the island rules of
+    :func:`svitlo.engine.viability.island_viability` (commitment, UFLS loads, ``p_min``) apply as there; without,
+    ``viability`` is left ``None`` on the result (no reasons for dark islands)."""
     labels, n = island_labels(cg, damage)
+    on = viability is not None and viability.enabled
+    v = island_viability(cg, damage, labels, n, viability, pre=pre_event) if viability is not None and on else None
     d = balance_dispatch(labels=labels, n_islands=n, gen_bus=cg.gen_bus, gen_p_mw=cg.gen_p_mw,
                          gen_p_max_mw=cg.gen_p_max_mw, gen_forms=cg.gen_forms_island,
-                         gen_alive=damage.gen_alive, load_bus=cg.load_bus, load_p_mw=cg.load_p_mw,
-                         load_tier=cg.load_tier, load_alive=damage.load_alive)
+                         gen_alive=damage.gen_alive if v is None else v.committed, load_bus=cg.load_bus,
+                         load_p_mw=cg.load_p_mw if v is None else v.load_p_mw, load_tier=cg.load_tier,
+                         load_alive=damage.load_alive, gen_p_min_mw=effective_p_min(cg) if on else None)
     return StateResult(damage=damage, labels=labels, n_islands=n, energised=d.energised, capacity_mw=d.capacity_mw,
                        gen_p_mw=d.gen_p_mw, load_served_mw=d.load_served_mw, p_bus_mw=np.zeros(cg.n_bus),
-                       theta_rad=np.zeros(cg.n_bus), flow_mw=np.zeros(cg.n_branch), mode="balance")
+                       theta_rad=np.zeros(cg.n_bus), flow_mw=np.zeros(cg.n_branch), mode="balance", viability=v)

@@ -32,13 +32,14 @@ __all__ = ["StrikeResolver"]
 
 
 class StrikeResolver:
-    """Resolve strike lists on one compiled grid with fixed weapons and damage model."""
+    """Resolve strike lists on one compiled grid with fixed weapons, damage model and protected assets."""
 
     def __init__(self, cg: CompiledGrid, weapons: Mapping[str, WeaponClass] | None = None, *,
-                 damage: DamageModel | None = None) -> None:
+                 damage: DamageModel | None = None, protected: Collection[str] = frozenset()) -> None:
         self.cg = cg
         self.weapons = weapons
         self.damage = damage
+        self.protected = frozenset(protected)   # asset ids no strike can hit (``protected_assets``)
 
     def resolve(self, strikes: Sequence[Strike], *, seed: int | None = 0,
                 intact_flows: Callable[[], np.ndarray] | None = None, use_strike_seeds: bool = True,
@@ -46,4 +47,4 @@ class StrikeResolver:
         """As :func:`svitlo.scenarios.strikes.resolve_strikes` (same arguments, same result)."""
         return resolve_damage(self.cg, strikes, seed=seed, intact_flows=intact_flows,
                               use_strike_seeds=use_strike_seeds, weapons=self.weapons, wave=wave, exclude=exclude,
-                              damage=self.damage).out_ids
+                              damage=self.damage, protected=self.protected).out_ids

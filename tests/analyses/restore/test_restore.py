@@ -125,3 +125,19 @@ def test_cli_json_contract(tmp_path, capsys):
     assert {"as_listed", "shortest_job_first", "largest_load_first"} <= set(d["baselines"])
     assert set(d["optimality"]) >= {"status", "gap"} and d["optimality"]["status"] == "optimal"
     assert "<svg" in html.read_text()
+
+
+def test_protected_assets_are_never_repair_jobs():
+    # random strikes are drawn as on the unprotected grid; the protected assets they reach survive, so the
+    # restore problem (and the timeline it schedules for) has no job for them
+    from svitlo.scenarios.strikes import resolve_damage
+
+    g = small_grid()
+    sc = {**story(), "strikes": [{"random": {"k": 4, "kinds": ["line"]}}], "waves": []}
+    free = restore_problem(sc, crews=1, grid=g, seed=3)
+    hit = {j.asset for j in free.jobs}
+    keep = sorted(hit)[:2]
+    kept = restore_problem({**sc, "protected": keep}, crews=1, grid=g, seed=3)
+    assert {j.asset for j in kept.jobs} == hit - set(keep)
+    want = resolve_damage(kept.model.cg, kept.model.sc.strikes, seed=3, protected=frozenset(keep)).out_ids
+    assert {j.asset for j in kept.jobs} == set(want)

@@ -100,3 +100,73 @@ def test_candidates_outside_are_rejected(tmp_path):
     assert main(["site", str(y), "--add", "battery:10kWh", "--candidates", str(c), "--n", "3", "--n-out", "3"]) == 2
     assert main(["site", str(y), "--add", "battery:ten", "--n", "3"]) == 2
     assert main(["site", str(y), "--add", "battery:10kWh", "--n", "0"]) == 2
+
+
+CASE9_HOSPITAL = {"grid": "case9", "horizon_h": 12, "strikes": [{"assets": ["bus:4"]}],
+                  "facilities": [{"id": "h", "kind": "hospital", "bus": "bus:4", "fuel_h": 2, "gen_fail_prob": 0},
+                                 {"id": "w", "kind": "water", "bus": "bus:1"}]}
+
+
+def test_hub_supply_by_priority_rating_and_fuel():
+    from svitlo.analyses.site.hubs import bus_groups, hub_supply
+
+    on = np.zeros((2, 3, 3), bool)
+    on[1, 0, :] = True                            # timeline 1: the first facility keeps the grid
+    got = hub_supply(on, demand_kw=np.array([60.0, 50.0, 30.0]), order=np.array([0, 1, 2]), kw=100.0, kwh=200.0)
+    # timeline 0: 60 kW first, 50 kW does not fit the 40 kW left, 30 kW does; 90 kWh an hour: 20 kWh are left
+    # for the third hour, enough for neither
+    np.testing.assert_array_equal(got[0], [[True, True, False], [False, False, False], [True, True, False]])
+    # timeline 1: the hub carries the other two (80 kW) for 2 h, then 40 kWh are left for the 30 kW one
+    np.testing.assert_array_equal(got[1], [[False] * 3, [True, True, False], [True, True, True]])
+    g = bus_groups(np.array(["b:1", "b:2", "b:1"]), np.array([2, 1, 1]), np.array([10.0, 5.0, 1.0]))
+    assert g["b:1"].tolist() == [2, 0] and g["b:2"].tolist() == [1]
+
+
+def test_hub_at_a_bus_carries_its_facility_before_its_own_fuel():
+    # the hospital's bus is destroyed at hour 0: 2 h of its own fuel, then dark for 10 of 12 h (50,000 people).
+    # A 600 kW hub with 5 h of fuel at rated load (3,000 kWh) carries its 500 kW for 6 h; its own 2 h come
+    # after: dark 4 h.
+    r = S.site(CASE9_HOSPITAL, add="generator:600kW/5h", n=3, n_out=3, at="buses")
+    d = r.to_dict()
+    assert d["at"] == "buses" and d["sites"] == [{"where": "bus:4", "what": "generator", "count": 1, "kw": 600.0,
+                                                 "fuel_h": 5.0}]
+    assert d["out_of_sample"]["before"] == pytest.approx(50_000 * 10)
+    assert d["out_of_sample"]["after"] == pytest.approx(50_000 * 4)
+    # too small a hub (below the hospital's 500 kW) carries nothing
+    small = S.site(CASE9_HOSPITAL, add="generator:400kW/5h", n=3, n_out=3, at="buses").to_dict()
+    assert small["out_of_sample"]["after"] == pytest.approx(50_000 * 10)
+
+
+def test_bus_siting_bad_input(tmp_path):
+    with pytest.raises(ScenarioError, match=r"candidates\[0\] = 'h'"):
+        S.site(CASE9_HOSPITAL, add="generator:600kW", n=2, n_out=2, at="buses", candidates=["h"])
+    with pytest.raises(ScenarioError, match="--add"):
+        S.site(CASE9_HOSPITAL, add="battery:100kWh", n=2, n_out=2, at="buses")
+    y = tmp_path / "s.yaml"
+    y.write_text("grid: case9\nfacilities: [{id: h, kind: hospital, bus: bus:5}]\nstrikes: [{assets: [line:3]}]\n")
+    assert main(["site", str(y), "--add", "generator:10kW", "--at", "towers", "--n", "2", "--n-out", "2"]) == 2
+
+
+def test_quick_mode_is_the_hour0_strike_held_over_the_horizon():
+    # no waves, repairs or rolling outages: the quick answer is the timeline answer
+    full = S.site(CASE9_HOSPITAL, add="battery:1000kWh", n=4, n_out=4).to_dict()
+    quick = S.site(CASE9_HOSPITAL, add="battery:1000kWh", n=4, n_out=4, quick=True).to_dict()
+    assert quick["scenario_set"] == "hour0" and full["scenario_set"] == "timelines"
+    assert quick["out_of_sample"] == full["out_of_sample"] and quick["sites"] == full["sites"]
+    # a repair at hour 4 brings the hospital back in the timelines; the hour-0 sweep holds the strike
+    rep = {**CASE9_HOSPITAL, "repairs": {"explicit": [{"asset": "bus:4", "done_h": 4}]}}
+    full = S.site(rep, add="battery:1000kWh", n=4, n_out=4).to_dict()
+    quick = S.site(rep, add="battery:1000kWh", n=4, n_out=4, quick=True).to_dict()
+    assert full["out_of_sample"]["before"] == pytest.approx(50_000 * 2)      # dark hours 2-3
+    assert quick["out_of_sample"]["before"] == pytest.approx(50_000 * 10)
+
+
+def test_cli_site_at_buses_quick_json(tmp_path, capsys):
+    y = tmp_path / "s.yaml"
+    y.write_text("grid: case9\nhorizon_h: 12\nstrikes: [{assets: [bus:4]}]\nfacilities: [{id: h, kind: hospital, "
+                 "bus: bus:4, fuel_h: 2, gen_fail_prob: 0}]\n")
+    assert main(["site", str(y), "--add", "generator:600kW/5h", "--at", "buses", "--quick", "--n", "2",
+                 "--n-out", "2", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["at"] == "buses" and d["scenario_set"] == "hour0" and d["sites"][0]["where"] == "bus:4"
+    assert set(d) >= {"sites", "in_sample", "out_of_sample", "baselines"}

@@ -17,7 +17,13 @@ on its own, the objective is a sum over facilities of a function of the units pl
 Every plan is then evaluated **out of sample** on fresh seeds (``i >= n``) with a 95 % confidence interval of
 the mean, beside the baselines ``largest_population_first`` and ``most_often_dark_first`` (one unit per
 facility in that order, again from the top when units remain). Candidates are the scenario's facilities (or
-those listed in a candidates file); siting at buses (grid-forming units) is not covered.
+those listed in a candidates file), or with ``at="buses"`` buses: a generator at a bus is a grid-forming unit
+(resilience hub) that carries the facilities of its bus when they lose the grid (:mod:`.hubs`); a bus's
+facilities form one term of the objective, so greedy and the exact programme run over buses unchanged.
+
+``quick=True`` answers from hour-0 sweeps instead of timelines: each scenario is the hour-0 strike held over
+the horizon (no later waves, no repairs, no rolling outages), in sample and out of sample — cheaper, and
+pessimistic wherever repairs would bring the grid back.
 
 Examples
 --------
@@ -36,12 +42,13 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from svitlo.analyses.site.hubs import bus_groups, hub_supply
 from svitlo.analyses.site.units import NEW_GEN_FAIL_PROB, Unit, parse_add
 from svitlo.analyses.sweep.plan import scenario_seeds
 from svitlo.errors import ScenarioError
@@ -92,6 +99,23 @@ def _spec_with(m: TimelineModel, f: int, unit: Unit, k: int) -> bk.BackupSpec:
                          run_fail_prob=rfp)
 
 
+def _hours_dark_cols(m: TimelineModel, smp: _Sample, fs: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Hours dark ``(N, len(fs))`` of facilities ``fs`` with their own backup, given grid supply ``on``
+    ``(N, len(fs), H)`` (e.g. with a hub's supply added)."""
+    s = m.spec
+    assert s is not None
+    spec = bk.BackupSpec(has_gen=s.has_gen[fs], tank_h=s.tank_h[fs], fail_prob=s.fail_prob[fs],
+                         battery_cap_h=s.battery_cap_h[fs], recharge_h_per_h=s.recharge_h_per_h[fs],
+                         run_fail_prob=None if s.run_fail_prob is None else s.run_fail_prob[fs])
+    ids = [str(m.facilities.at[int(f), "id"]) for f in fs]
+    masks = [np.isin(ids, _refuel_ids(m, i)) for i in range(len(m.refuel_masks))]
+    amounts = [None if a is None else a[fs] for a in m.refuel_amounts]
+    ph = backup_phase(spec, lambda h: on[:, :, h], np.ascontiguousarray(smp.draws[:, fs, :]),
+                      None if smp.run_u is None else np.ascontiguousarray(smp.run_u[:, fs, :]), smp.rf_h,
+                      masks, amounts, np.zeros(len(fs)), m.horizon_h)
+    return ph["hours_dark"]
+
+
 def _hours_dark(m: TimelineModel, smp: _Sample, f: int, unit: Unit, k: int) -> np.ndarray:
     """Hours dark of facility ``f`` in every timeline of the sample with ``k`` units added (N,)."""
     spec = _spec_with(m, f, unit, k)
@@ -123,9 +147,12 @@ class SiteResult:
     baselines: dict[str, dict[str, Any]]
     exact: dict[str, Any]
     facilities: pd.DataFrame
+    at: str = "facilities"
+    quick: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` contract: ``sites`` (``where, what, kw, kwh | fuel_h, count``), ``in_sample``,
+        """The ``--json`` contract: ``at`` (``facilities`` or ``buses``: what ``where`` names),
+        ``scenario_set`` (``timelines`` or ``hour0``), ``sites`` (``where, what, kw, kwh | fuel_h, count``), ``in_sample``,
         ``out_of_sample`` (``n, before, after, ci95``), ``baselines`` (name -> out-of-sample ``after``), ``exact``.
         Objective values are expected people-hours without facility service per timeline."""
         sites = []
@@ -136,7 +163,8 @@ class SiteResult:
             else:
                 row["kwh"] = self.unit.kwh
             sites.append(row)
-        return {"format": SITE_FORMAT, "objective": "people_hours_without_facility_service", "sites": sites,
+        return {"format": SITE_FORMAT, "objective": "people_hours_without_facility_service", "at": self.at,
+                "scenario_set": "hour0" if self.quick else "timelines", "sites": sites,
                 "in_sample": self.in_sample, "out_of_sample": self.out_of_sample,
                 "baselines": {k: v["after"] for k, v in self.baselines.items()},
                 "baseline_details": self.baselines, "exact": self.exact}
@@ -147,6 +175,27 @@ def _mean_ci(x: np.ndarray) -> tuple[float, list[float]]:
     m = float(x.mean()) if n else float("nan")
     half = 1.959963984540054 * float(x.std(ddof=1)) / math.sqrt(n) if n > 1 else float("nan")
     return m, [m - half, m + half]
+
+
+def _bus_candidates(m: TimelineModel, candidates: list[str] | None, source: str | None) -> list[str]:
+    if candidates is None:
+        return list(dict.fromkeys(str(b) for b in m.facilities["bus"]))
+    out = []
+    for k, c in enumerate(candidates):
+        try:
+            cls, j = m.cg.asset(str(c))
+        except Exception:
+            cls, j = "", -1
+        if cls != "bus":
+            raise ScenarioError("not a bus of the grid (with --at buses, candidates are bus ids)", source=source,
+                                field=f"candidates[{k}]", value=c)
+        out.append(str(m.cg.bus_ids[j]))
+    return out
+
+
+def _hour0(m: TimelineModel) -> TimelineModel:
+    """The scenario as an hour-0 sweep sees it: the hour-0 strike held over the horizon."""
+    return replace(m, sc=m.sc.model_copy(update={"waves": [], "repairs": None, "rolling_outages": None}))
 
 
 def _candidates(m: TimelineModel, candidates: list[str] | None, source: str | None) -> list[int]:
@@ -175,8 +224,9 @@ def _objective(m: TimelineModel, smp: _Sample, plan: dict[int, int], unit: Unit,
 def site(scenario: Any, *, add: str | tuple[Unit, int], n: int = 200, n_out: int = 200,
          root_seed: int | None = None, candidates: list[str] | None = None, candidates_source: str | None = None,
          exact: bool | None = None, grid: Any = None, model: TimelineModel | None = None,
-         workers: int | None = None) -> SiteResult:
-    """Place ``add`` units over the scenario's facilities (see the module docstring).
+         workers: int | None = None, at: Literal["facilities", "buses"] = "facilities",
+         quick: bool = False) -> SiteResult:
+    """Place ``add`` units over the scenario's facilities or buses (see the module docstring).
 
     Parameters
     ----------
@@ -189,12 +239,18 @@ def site(scenario: Any, *, add: str | tuple[Unit, int], n: int = 200, n_out: int
     root_seed
         Root of the timeline seeds (default: the scenario's seed).
     candidates
-        Facility ids allowed to receive units (default: all).
+        Facility ids (``at="facilities"``) or bus ids (``at="buses"``) allowed to receive units (default: all
+        facilities; the buses hosting facilities).
     exact
         Also solve the sample-average problem exactly (dynamic programme); default when it takes at most
-        200 facility evaluations.
+        200 site evaluations.
     workers
         Worker processes for the grid stories of the timelines (default: this process).
+    at
+        ``"facilities"``: units join a facility's backup; ``"buses"``: generators are grid-forming hubs at buses
+        (:mod:`svitlo.analyses.site.hubs`).
+    quick
+        Hour-0 sweeps instead of timelines (the hour-0 strike held over the horizon).
 
     Returns
     -------
@@ -204,91 +260,130 @@ def site(scenario: Any, *, add: str | tuple[Unit, int], n: int = 200, n_out: int
     for name, v in (("n", n), ("n_out", n_out)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
             raise ScenarioError("must be a positive integer", field=name, value=v)
+    if at not in ("facilities", "buses"):
+        raise ScenarioError("expected 'facilities' or 'buses'", field="--at", value=at)
+    if at == "buses" and unit.what != "generator":
+        raise ScenarioError("a unit at a bus is a grid-forming generator (e.g. 'generator:500kW/48h'); batteries "
+                            "are placed at facilities", field="--add", value=add if isinstance(add, str) else unit.what)
     if model is None:
         from svitlo.pipeline import prepare
 
         model = timeline_model(prepare(grid, scenario))
-    m = model
+    m = _hour0(model) if quick else model
     if not len(m.facilities):
         raise ScenarioError("the scenario has no facilities to place backup at", field="facilities", value=None)
-    cand = _candidates(m, candidates, candidates_source)
     root = m.sc.seed if root_seed is None else int(root_seed)
     pop = m.facilities["population"].to_numpy(float)
     tier1 = m.facilities["tier"].to_numpy(int) == 1
+    names: list[str]
+    if at == "buses":
+        groups = bus_groups(m.facilities["bus"].to_numpy(), m.facilities["tier"].to_numpy(int), pop)
+        names = _bus_candidates(m, candidates, candidates_source)
+        cols = [groups.get(b, np.zeros(0, np.int64)) for b in names]
+        dem = m.facilities["demand_kw"].to_numpy(float)
+        kw = float(unit.kw or 0.0)
+
+        def hours(smp: _Sample, base: np.ndarray, i: int, k: int) -> np.ndarray:
+            fs = cols[i]
+            if k == 0 or not fs.size:
+                return base[:, fs]
+            on = smp.on[:, fs, :]
+            hub = hub_supply(on, demand_kw=dem[fs], order=np.arange(fs.size), kw=k * kw,
+                             kwh=k * kw * float(unit.fuel_h or 0.0))
+            return _hours_dark_cols(m, smp, fs, on | hub)
+    else:
+        idx = _candidates(m, candidates, candidates_source)
+        names = [str(m.facilities.at[f, "id"]) for f in idx]
+        cols = [np.array([f]) for f in idx]
+
+        def hours(smp: _Sample, base: np.ndarray, i: int, k: int) -> np.ndarray:
+            f = int(cols[i][0])
+            return base[:, [f]] if k == 0 else _hours_dark(m, smp, f, unit, k)[:, None]
+    sites = list(range(len(names)))
     ins = _sample(m, scenario_seeds(root, 0, n), workers)
     base_in = np.stack([_hours_dark(m, ins, f, unit, 0) for f in range(len(pop))], axis=1)
     table: dict[tuple[int, int], float] = {}
 
-    def obj_f(f: int, k: int) -> float:   # expected people-hours without service at facility f with k units
-        if (f, k) not in table:
-            h = base_in[:, f] if k == 0 else _hours_dark(m, ins, f, unit, k)
-            table[(f, k)] = float(pop[f] * h.mean())
-        return table[(f, k)]
+    def obj_f(i: int, k: int) -> float:   # expected people-hours without service at site i with k units
+        if (i, k) not in table:
+            table[(i, k)] = float((hours(ins, base_in, i, k) @ pop[cols[i]]).mean()) if cols[i].size else 0.0
+        return table[(i, k)]
 
-    # greedy with lazy evaluation: only the facility that got a unit needs a new gain
+    # greedy with lazy evaluation: only the site that got a unit needs a new gain
     placed: dict[int, int] = {}
-    heap = [(-(obj_f(f, 0) - obj_f(f, 1)), f) for f in cand]
+    heap = [(-(obj_f(i, 0) - obj_f(i, 1)), i) for i in sites]
     heapq.heapify(heap)
     for _ in range(count):
         if not heap:
             break
-        g, f = heapq.heappop(heap)
-        placed[f] = placed.get(f, 0) + 1
-        k = placed[f]
-        heapq.heappush(heap, (-(obj_f(f, k) - obj_f(f, k + 1)), f))
+        g, i = heapq.heappop(heap)
+        placed[i] = placed.get(i, 0) + 1
+        k = placed[i]
+        heapq.heappush(heap, (-(obj_f(i, k) - obj_f(i, k + 1)), i))
     before_in = float((base_in @ pop).mean())
-    after_in = before_in - sum(obj_f(f, 0) - obj_f(f, k) for f, k in placed.items())
+    after_in = before_in - sum(obj_f(i, 0) - obj_f(i, k) for i, k in placed.items())
     exact_info: dict[str, Any] = {"status": "not_run"}
-    if exact or (exact is None and len(cand) * (count + 1) <= 200):
-        best = _exact(cand, count, obj_f)
-        exact_after = before_in - sum(obj_f(f, 0) - obj_f(f, k) for f, k in best.items())
+    if exact or (exact is None and len(sites) * (count + 1) <= 200):
+        best = _exact(sites, count, obj_f)
+        exact_after = before_in - sum(obj_f(i, 0) - obj_f(i, k) for i, k in best.items())
         exact_info = {"status": "optimal", "in_sample_after": exact_after,
                       "gap": (after_in - exact_after) / max(abs(before_in - exact_after), 1e-12),
-                      "sites": {str(m.facilities.at[f, "id"]): k for f, k in best.items() if k}}
+                      "sites": {names[i]: k for i, k in best.items() if k}}
     # out of sample, paired on the same fresh timelines
     out = _sample(m, scenario_seeds(root, n, n + n_out), workers)
     base_out = np.stack([_hours_dark(m, out, f, unit, 0) for f in range(len(pop))], axis=1)
+
+    def hours_with(plan: dict[int, int]) -> np.ndarray:
+        h = base_out.copy()
+        for i, k in plan.items():
+            if k and cols[i].size:
+                h[:, cols[i]] = hours(out, base_out, i, k)
+        return h
+
     before = base_out @ pop
-    after = _objective(m, out, placed, unit, pop, base_out)
+    hours_after = hours_with(placed)
+    after = hours_after @ pop
     b_mean, b_ci = _mean_ci(before)
     a_mean, a_ci = _mean_ci(after)
     d_mean, d_ci = _mean_ci(before - after)
     # baselines
     p_dark = (base_in > 0).mean(axis=0)
-    orders = {"largest_population_first": sorted(cand, key=lambda f: (-pop[f], f)),
-              "most_often_dark_first": sorted(cand, key=lambda f: (-p_dark[f], -pop[f], f))}
+    site_pop = [float(pop[c].sum()) for c in cols]
+    site_dark = [float(p_dark[c].max()) if c.size else 0.0 for c in cols]
+    orders = {"largest_population_first": sorted(sites, key=lambda i: (-site_pop[i], i)),
+              "most_often_dark_first": sorted(sites, key=lambda i: (-site_dark[i], -site_pop[i], i))}
     baselines = {}
     for name, order in orders.items():
         plan: dict[int, int] = {}
-        for i in range(count):
-            f = order[i % len(order)]
-            plan[f] = plan.get(f, 0) + 1
-        a = _objective(m, out, plan, unit, pop, base_out)
-        am, aci = _mean_ci(a)
-        baselines[name] = {"after": am, "ci95": aci,
-                           "sites": {str(m.facilities.at[f, "id"]): k for f, k in plan.items()}}
+        for j in range(count):
+            i = order[j % len(order)]
+            plan[i] = plan.get(i, 0) + 1
+        am, aci = _mean_ci(hours_with(plan) @ pop)
+        baselines[name] = {"after": am, "ci95": aci, "sites": {names[i]: k for i, k in plan.items()}}
     crit_before = float(base_out[:, tier1].sum(axis=1).mean())
-    hours_after = base_out.copy()
-    for f, k in placed.items():
-        hours_after[:, f] = _hours_dark(m, out, f, unit, k)
     crit_after = float(hours_after[:, tier1].sum(axis=1).mean())
-    fac = m.facilities[["id", "kind", "name", "population", "tier"]].copy()
+    fac = m.facilities[["id", "kind", "name", "bus", "population", "tier"]].copy()
     fac["p_dark_in_sample"] = p_dark
-    fac["units"] = [placed.get(f, 0) for f in range(len(pop))]
+    units = np.zeros(len(pop), np.int64)
+    for i, k in placed.items():
+        units[cols[i]] = k if at == "facilities" else 0
+    fac["units"] = units
+    if at == "buses":
+        fac["hub_units"] = [next((k for i, k in placed.items() if f in cols[i]), 0) for f in range(len(pop))]
     fac["hours_dark_before"] = base_out.mean(axis=0)
     fac["hours_dark_after"] = hours_after.mean(axis=0)
     return SiteResult(
-        unit=unit, count=count, placement={str(m.facilities.at[f, "id"]): k for f, k in placed.items()},
+        unit=unit, count=count, placement={names[i]: k for i, k in placed.items()},
         in_sample={"n": n, "before": before_in, "after": after_in},
         out_of_sample={"n": n_out, "before": b_mean, "after": a_mean, "ci95": a_ci, "before_ci95": b_ci,
                        "improvement": d_mean, "improvement_ci95": d_ci,
                        "critical_facility_hours_dark_before": crit_before,
                        "critical_facility_hours_dark_after": crit_after},
-        baselines=baselines, exact=exact_info, facilities=fac)
+        baselines=baselines, exact=exact_info, facilities=fac, at=at, quick=quick)
 
 
 def _exact(cand: list[int], count: int, obj_f: Any) -> dict[int, int]:
-    """Exact allocation of ``count`` units over the candidates minimising the summed objective (DP)."""
+    """Exact allocation of ``count`` units over the candidate sites minimising the summed objective (DP)."""
     best = {0: (0.0, {})}   # units used -> (reduction, plan)
     for f in cand:
         nxt: dict[int, tuple[float, dict[int, int]]] = {}

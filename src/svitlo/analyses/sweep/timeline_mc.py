@@ -38,7 +38,14 @@ import pyarrow as pa
 from svitlo.analyses.sweep.aggregate import FACILITY_TABLE
 from svitlo.analyses.sweep.plan import make_plan, scenario_seeds
 from svitlo.errors import ScenarioError
-from svitlo.simulation.fast import TimelineModel, grid_paths, run_timelines, timeline_model
+from svitlo.simulation.fast import (
+    TimelineModel,
+    exact_path_reason,
+    grid_paths,
+    run_timelines,
+    state_cache,
+    timeline_model,
+)
 from svitlo.store.runstore import PARTS_DIR, RunSpec, RunStore, read_manifest
 
 __all__ = ["TIMELINE_ROW_SCHEMA", "DARK_WITHIN_H", "evaluate_timeline_chunk", "sweep_timelines",
@@ -73,10 +80,12 @@ def prepared_model(scenario: Any, *, grid: Any = None) -> TimelineModel:
     return timeline_model(prepare(grid, scenario))
 
 
-def evaluate_timeline_chunk(model: TimelineModel, *, root_seed: int, start: int, stop: int) -> pa.Table:
-    """Rows ``start`` … ``stop - 1`` of a timeline sweep (:data:`TIMELINE_ROW_SCHEMA`; pure)."""
+def evaluate_timeline_chunk(model: TimelineModel, *, root_seed: int, start: int, stop: int,
+                            cache: Any = None) -> pa.Table:
+    """Rows ``start`` … ``stop - 1`` of a timeline sweep (:data:`TIMELINE_ROW_SCHEMA`; pure). ``cache``: a
+    :func:`svitlo.simulation.fast.state_cache` of ``model`` shared between chunks (results do not depend on it)."""
     seeds = scenario_seeds(root_seed, start, stop)
-    b = run_timelines(model, seeds)
+    b = run_timelines(model, seeds, cache=cache)
     crit_ens = (b.critical_load_mw - b.critical_served_mw).sum(axis=1)
     dark = np.isfinite(b.hours_until_dark)
     cols = {
@@ -111,22 +120,41 @@ class TimelineSweepOutcome:
 
 
 _WORKER_MODEL: TimelineModel | None = None
+_WORKER_CACHE: Any = None
+#: Bytes of grid states a worker keeps between chunks (beyond this the cache starts afresh; bounds memory).
+CACHE_MAX_BYTES = 500_000_000
 
 
 def _init_worker(model: TimelineModel) -> None:
-    global _WORKER_MODEL
+    global _WORKER_MODEL, _WORKER_CACHE
     _WORKER_MODEL = model
+    _WORKER_CACHE = None
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def _chunk_cache(model: TimelineModel, cache: Any) -> Any:
+    """The state cache to use for the next chunk: ``cache`` while it stays under :data:`CACHE_MAX_BYTES`
+    (about 48 bytes per bus, branch, unit and load of each state kept; timelines of one scenario revisit the
+    same grid states, so later chunks mostly look states up)."""
+    cg = model.cg
+    per_state = 48 * (cg.n_bus + cg.n_branch + cg.n_gen + cg.n_load)
+    if cache is None or (len(cache.rows) + len(cache.bases)) * per_state > CACHE_MAX_BYTES:
+        return state_cache(model)
+    return cache
+
+
 def _worker_chunk(c: int, root: int, start: int, stop: int) -> tuple[int, pa.Table]:
+    global _WORKER_CACHE
     assert _WORKER_MODEL is not None
-    return c, evaluate_timeline_chunk(_WORKER_MODEL, root_seed=root, start=start, stop=stop)
+    _WORKER_CACHE = _chunk_cache(_WORKER_MODEL, _WORKER_CACHE)
+    return c, evaluate_timeline_chunk(_WORKER_MODEL, root_seed=root, start=start, stop=stop, cache=_WORKER_CACHE)
 
 
 def _worker_paths(seeds: np.ndarray) -> np.ndarray:
+    global _WORKER_CACHE
     assert _WORKER_MODEL is not None
-    return grid_paths(_WORKER_MODEL, seeds)[0]
+    _WORKER_CACHE = _chunk_cache(_WORKER_MODEL, _WORKER_CACHE)
+    return grid_paths(_WORKER_MODEL, seeds, cache=_WORKER_CACHE)[0]
 
 
 def parallel_grid_paths(model: TimelineModel, seeds: np.ndarray, *, workers: int | None = None,
@@ -143,8 +171,10 @@ def parallel_grid_paths(model: TimelineModel, seeds: np.ndarray, *, workers: int
 def _results(model: TimelineModel, root: int, todo: list[tuple[int, int, int]],
              workers: int | None) -> Iterator[tuple[int, pa.Table]]:
     if not workers or workers <= 1 or len(todo) <= 1:
+        cache = None
         for c, start, stop in todo:
-            yield c, evaluate_timeline_chunk(model, root_seed=root, start=start, stop=stop)
+            cache = _chunk_cache(model, cache)
+            yield c, evaluate_timeline_chunk(model, root_seed=root, start=start, stop=stop, cache=cache)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(model,)) as ex:
         pending = iter(todo)
@@ -203,7 +233,9 @@ def sweep_timelines(scenario: Any, *, n: int, out: str | os.PathLike, root_seed:
     spec = RunSpec(format=TIMELINE_FORMAT, run_id=plan.run_id, n=plan.n, chunk_size=plan.chunk_size,
                    identity=base.identity, key="scenario", files=_FILES)
     info = {"analysis": _ANALYSIS, "scenario_name": m.sc.name, "grid": m.cg.name, "mode": m.sc.mode,
-            "engine": "timeline", "horizon_h": m.horizon_h}
+            "engine": "timeline", "horizon_h": m.horizon_h,
+            # kernel, or why timelines run one by one on the exact path
+            "timeline_path": "kernel" if (why := exact_path_reason(m.sc)) is None else f"exact ({why})"}
     with RunStore.prepare(out, spec, info=info, chunk_size_given=chunk_size is not None) as store:
         buf = io.BytesIO()
         m.facilities[[c for c in ("id", "kind", "name", "bus", "population", "tier", "demand_kw", "gen_kw",
