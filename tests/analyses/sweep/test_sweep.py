@@ -23,8 +23,8 @@ from svitlo.analyses.sweep import (
 )
 from svitlo.analyses.sweep.evaluate import METRIC_COLUMNS, evaluate_chunk, make_context
 from svitlo.analyses.sweep.plan import make_plan
-from svitlo.engine.batch.draws import scenario_keys
 from svitlo.cli.main import main
+from svitlo.engine.batch.draws import scenario_keys
 from svitlo.errors import ScenarioError, StoreError
 from svitlo.store.runstore import RunStore
 

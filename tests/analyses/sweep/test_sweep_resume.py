@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from svitlo.analyses.sweep import open_run, verify_rows
-from svitlo.engine.batch.draws import scenario_keys
 from svitlo.analyses.sweep.evaluate import evaluate_chunk, make_context
+from svitlo.engine.batch.draws import scenario_keys
 from svitlo.io.scenario_file import load_scenario
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")

@@ -276,11 +276,10 @@ def draw_chunk(plan: DrawPlan, keys: np.ndarray, *, cg: CompiledGrid | None = No
     if cg is None:
         raise ValueError("geographic strikes need the compiled grid")
     return Draws(plan=plan, ptr=ptr, flat=flat,
-                 lists=_with_geographic(plan, cg, keys, ptr, flat, weapons=weapons, damage=damage))
+                 lists=_with_geographic(plan, cg, keys, weapons=weapons, damage=damage))
 
 
-def _with_geographic(plan: DrawPlan, cg: CompiledGrid, keys: np.ndarray, ptr: np.ndarray, flat: np.ndarray, *,
-                     weapons: Any, damage: Any) -> list[list[str]]:
+def _with_geographic(plan: DrawPlan, cg: CompiledGrid, keys: np.ndarray, *, weapons: Any, damage: Any) -> list[list[str]]:
     """Per scenario: the fixed and random draws of each strike plus its geographic strikes, merged in strike
     order as :func:`svitlo.scenarios.strikes.resolve_damage` merges them."""
     from svitlo.scenarios.outcome import AssetDamage, StrikeOutcome, geographic_damage, merge_outcomes
@@ -289,7 +288,7 @@ def _with_geographic(plan: DrawPlan, cg: CompiledGrid, keys: np.ndarray, ptr: np
     prot = frozenset(plan.universe[plan.protected].tolist())
     seg_of = {int(j): q for q, j in enumerate(plan.j.tolist())}
     out: list[list[str]] = []
-    for s, key in enumerate(keys.tolist()):
+    for key in keys.tolist():
         per_seg = _segment_draws(plan, int(key))
         outcomes = []
         for j, st in enumerate(plan.strikes):
