@@ -41,8 +41,8 @@ from svitlo.scenarios.spec import Scenario, Strike
 from svitlo.scenarios.strikes import protected_assets, resolve_strikes
 from svitlo.store.schema import Column, RowSchema
 
-__all__ = ["SweepContext", "make_context", "evaluate_chunk", "evaluate_ids", "draw_plan_of", "ROW_SCHEMA", "METRIC_COLUMNS",
-           "SWEEP_ROWS", "engine_name"]
+__all__ = ["SweepContext", "make_context", "evaluate_chunk", "evaluate_ids", "draw_plan_of", "ROW_SCHEMA",
+           "METRIC_COLUMNS", "SWEEP_ROWS", "engine_name"]
 
 #: One row per scenario in the run store, declared as data (metrics from
 #: :data:`svitlo.model.outputs.SCENARIO_METRICS`).

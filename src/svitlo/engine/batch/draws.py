@@ -29,7 +29,8 @@ Examples
 >>> d = draw_chunk(plan, scenario_keys(7, 0, 3))
 >>> d.id_lists()[0][0], [len(x) for x in d.id_lists()]
 ('line:0', [3, 3, 3])
->>> d.id_lists() == draw_chunk(plan, scenario_keys(7, 0, 1)).id_lists() + draw_chunk(plan, scenario_keys(7, 1, 3)).id_lists()
+>>> parts = [draw_chunk(plan, scenario_keys(7, a, b)).id_lists() for a, b in ((0, 1), (1, 3))]
+>>> d.id_lists() == parts[0] + parts[1]
 True
 """
 
@@ -279,7 +280,8 @@ def draw_chunk(plan: DrawPlan, keys: np.ndarray, *, cg: CompiledGrid | None = No
                  lists=_with_geographic(plan, cg, keys, weapons=weapons, damage=damage))
 
 
-def _with_geographic(plan: DrawPlan, cg: CompiledGrid, keys: np.ndarray, *, weapons: Any, damage: Any) -> list[list[str]]:
+def _with_geographic(plan: DrawPlan, cg: CompiledGrid, keys: np.ndarray, *, weapons: Any,
+                     damage: Any) -> list[list[str]]:
     """Per scenario: the fixed and random draws of each strike plus its geographic strikes, merged in strike
     order as :func:`svitlo.scenarios.strikes.resolve_damage` merges them."""
     from svitlo.scenarios.outcome import AssetDamage, StrikeOutcome, geographic_damage, merge_outcomes
