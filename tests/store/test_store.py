@@ -70,3 +70,25 @@ def test_stray_folder_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(StoreError, match="not empty"):
         RunStore.prepare(tmp_path, _spec())
+
+
+def test_part_writer_writes_in_background_and_raises_write_errors_in_the_caller(tmp_path):
+    """Parts written by the background thread are complete and atomic; a failing write surfaces in the
+    computing thread (at the next put or at close), and the failed chunk is not stored."""
+    from svitlo.store.writer import PartWriter
+
+    spec = RunSpec(format="t/1", run_id="pw", n=6, chunk_size=2)
+    with RunStore.prepare(tmp_path / "ok", spec) as st:
+        seen = []
+        with PartWriter(st, depth=1, on_written=seen.append) as w:
+            for c in range(3):
+                w.put(c, pa.table({"scenario": [2 * c, 2 * c + 1]}))
+        assert st.done_chunks() == {0, 1, 2} and seen == [2, 2, 2] and w.rows_written == 6
+    with RunStore.prepare(tmp_path / "bad", spec) as st:
+        w = PartWriter(st)
+        w.put(0, pa.table({"scenario": [0, 1]}))
+        w.put(1, pa.table({"scenario": [7, 8]}))  # wrong keys: write_part refuses the chunk
+        with pytest.raises(StoreError, match="do not cover"):
+            w.close()
+        assert st.done_chunks() == {0}
+        assert not list((tmp_path / "bad" / "parts").glob(".tmp-*"))

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from svitlo.analyses.sweep import open_run, scenario_seeds, verify_rows
+from svitlo.analyses.sweep import open_run, verify_rows
 from svitlo.analyses.sweep.evaluate import evaluate_chunk, make_context
+from svitlo.engine.batch.draws import scenario_keys
 from svitlo.io.scenario_file import load_scenario
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
@@ -60,7 +61,7 @@ def test_sigkill_mid_run_then_resume(tmp_path):
     assert verify_rows(out) == {"rows": n, "distinct": n}
     df = run.scenarios(columns=["scenario", "seed", "shed_mw", "people_without_power", "destroyed"])
     assert df["scenario"].tolist() == list(range(n))
-    assert df["seed"].tolist() == scenario_seeds(21, 0, n).tolist()
+    assert df["seed"].tolist() == scenario_keys(21, 0, n).tolist()
     assert not list(parts.glob(".tmp-*"))
 
     # rows from before and after the kill equal a fresh in-process evaluation (sampled chunks)
@@ -72,3 +73,25 @@ def test_sigkill_mid_run_then_resume(tmp_path):
         got = df.iloc[start:start + cs].reset_index(drop=True)
         pd.testing.assert_series_equal(got["shed_mw"], fresh["shed_mw"])
         assert got["destroyed"].map(list).tolist() == fresh["destroyed"].map(list).tolist()
+
+
+def test_old_run_format_is_readable_but_not_resumed(tmp_path, capsys):
+    """A run folder of format svitlo-sweep/1 (strikes drawn one SeedSequence per scenario) is still reported,
+    but resuming it is refused before any work, with a message naming both formats."""
+    import json
+
+    from svitlo.analyses.sweep import sweep
+    from svitlo.cli.main import main
+
+    y = tmp_path / "s.yaml"
+    y.write_text("grid: case9\nseed: 2\nstrikes:\n  - random: {k: 1}\n")
+    out = tmp_path / "old"
+    sweep(str(y), n=12, out=out, chunk_size=5)
+    man = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**man, "format": "svitlo-sweep/1"}))
+    assert open_run(out).complete and verify_rows(out)["rows"] == 12
+    before = sorted(p.stat().st_mtime_ns for p in (out / "parts").iterdir())
+    assert main(["sweep", str(y), "--n", "12", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "svitlo-sweep/1" in err and "svitlo-sweep/2" in err and "new folder" in err
+    assert sorted(p.stat().st_mtime_ns for p in (out / "parts").iterdir()) == before

@@ -25,8 +25,6 @@ import scipy.sparse as sp
 
 from svitlo.analyses.rank.sets import Candidates, evaluate_sets
 from svitlo.analyses.sweep.evaluate import SweepContext
-from svitlo.analyses.sweep.plan import scenario_seeds
-from svitlo.scenarios.strikes import resolve_strikes
 
 __all__ = ["ScenarioSet", "draw_set", "from_lists", "values_with", "draw_lists"]
 
@@ -50,10 +48,14 @@ class ScenarioSet:
 
 
 def draw_lists(ctx: SweepContext, *, root_seed: int, start: int, stop: int) -> tuple[list[list[str]], np.ndarray]:
-    """Destroyed ids of scenarios ``start`` … ``stop - 1`` of a sweep with ``root_seed`` (its seeds)."""
-    seeds = scenario_seeds(root_seed, start, stop)
-    return [resolve_strikes(ctx.cg, ctx.strikes, seed=int(s), use_strike_seeds=False, weapons=ctx.weapons,
-                            protected=ctx.protected) for s in seeds], seeds
+    """Destroyed ids of scenarios ``start`` … ``stop - 1`` of a sweep with ``root_seed`` (its keys), drawn as
+    :func:`svitlo.analyses.sweep.sweep` draws them (:mod:`svitlo.engine.batch.draws`)."""
+    from svitlo.analyses.sweep.evaluate import draw_plan_of
+    from svitlo.engine.batch.draws import draw_chunk, scenario_keys
+
+    keys = scenario_keys(root_seed, start, stop)
+    d = draw_chunk(draw_plan_of(ctx), keys, cg=ctx.cg, weapons=ctx.weapons, damage=ctx.damage)
+    return d.id_lists(), keys
 
 
 def from_lists(ctx: SweepContext, lists: Sequence[Sequence[str]], *, metric: str, seeds: np.ndarray | None = None,

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from svitlo.analyses.sweep.plan import STORE_FORMAT, read_sweep_manifest
+from svitlo.analyses.sweep.plan import READ_FORMATS, read_sweep_manifest
 from svitlo.errors import StoreError
 from svitlo.store.query import Filter, select
 from svitlo.store.query import connect as store_connect
@@ -56,7 +56,7 @@ def connect(run_dir: str | os.PathLike) -> Any:
     """An in-memory DuckDB connection with a view ``scenarios`` over the run's part files."""
     from svitlo.analyses.sweep.evaluate import SWEEP_ROWS
 
-    return store_connect(run_dir, SWEEP_ROWS, formats=(STORE_FORMAT,), what="sweep run")
+    return store_connect(run_dir, SWEEP_ROWS, formats=READ_FORMATS, what="sweep run")
 
 
 def _df(con: Any, sql: str, params: list[Any] | None = None) -> pd.DataFrame:

@@ -1,4 +1,8 @@
-"""Evaluate one chunk of a sweep: draw each scenario's strikes from its seed, evaluate, return one row each.
+"""Evaluate one chunk of a sweep: draw each scenario's strikes from its key, evaluate, return one row each.
+
+Strikes are drawn for the whole chunk at once by the counter-based generator of
+:mod:`svitlo.engine.batch.draws` (run format ``svitlo-sweep/2``): scenario ``i`` depends on ``(root seed, i)``
+only, and the drawn assets go to the engine as index arrays, without a Python object per asset.
 
 The batched engine :func:`svitlo.engine.batch.evaluate_batch` is used when it is installed; otherwise a loop
 over :func:`~svitlo.engine.settle.settle` and :func:`~svitlo.engine.impact.build_impact` gives the same
@@ -29,7 +33,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from svitlo.analyses.sweep.plan import scenario_seeds
 from svitlo.engine.impact import build_impact
 from svitlo.errors import SvitloWarning
 from svitlo.facilities.supply import SHED_TOL_MW, SHED_TOL_REL, FacilityIndex, facility_index, without_grid
@@ -40,14 +43,14 @@ from svitlo.scenarios.spec import Scenario, Strike
 from svitlo.scenarios.strikes import protected_assets, resolve_strikes
 from svitlo.store.schema import Column, RowSchema
 
-__all__ = ["SweepContext", "make_context", "evaluate_chunk", "evaluate_ids", "ROW_SCHEMA", "METRIC_COLUMNS",
-           "SWEEP_ROWS", "engine_name"]
+__all__ = ["SweepContext", "make_context", "evaluate_chunk", "evaluate_ids", "draw_plan_of", "ROW_SCHEMA",
+           "METRIC_COLUMNS", "SWEEP_ROWS", "engine_name"]
 
 #: One row per scenario in the run store, declared as data (metrics from
 #: :data:`svitlo.model.outputs.SCENARIO_METRICS`).
 SWEEP_ROWS = RowSchema("scenarios", (
     Column("scenario", "int64", "", "scenario index 0 … n-1"),
-    Column("seed", "int64", "", "the scenario's seed (SeedSequence(root).spawn(n)[scenario])"),
+    Column("seed", "int64", "", "the scenario's key, from (root seed, scenario) (svitlo.engine.batch.draws)"),
     Column("destroyed_assets", "int32", "count", "assets destroyed directly by the strikes"),
     *(Column(m.name, m.dtype, m.unit, m.meaning) for m in SCENARIO_METRICS),
     Column("destroyed", "list<string>", "", "ids of the assets destroyed"),
@@ -73,7 +76,8 @@ class SweepContext:
     rule acts to the exact path. ``engine`` (``"batch"`` or ``"loop"``) is chosen once, where the context is made, so every worker of a run
     evaluates with the same engine (a worker without it fails instead of silently switching).
     ``branch_images`` is the batched engine's per-branch image choice for the whole run
-    (:func:`branch_images_pay_off`; None: decided per chunk).
+    (:func:`branch_images_pay_off`; None: decided per chunk). ``draws`` is the strikes' draw plan
+    (:func:`svitlo.engine.batch.draws.draw_plan`; None: built per chunk), made once per run by the sweep.
     """
 
     cg: CompiledGrid
@@ -89,6 +93,7 @@ class SweepContext:
     viability: Any = None  # svitlo.engine.viability.ViabilityOptions, or None (off)
     cascade: dict[str, Any] | None = None
     options: dict[str, Any] | None = None  # opf options from the scenario's dispatch: block
+    draws: Any = None  # svitlo.engine.batch.draws.DrawPlan, or None (built per chunk)
 
 
 def _presolve(cg: CompiledGrid, strikes: Sequence[Strike], weapons: dict[str, Any],
@@ -193,20 +198,22 @@ def _loop_metrics(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
     return out, dark
 
 
-def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]]
+def evaluate_ids(ctx: SweepContext, id_lists: Sequence[Sequence[str]], *, outages: Any = None
                  ) -> tuple[dict[str, np.ndarray], list[list[str]]]:
     """Metrics per scenario for lists of destroyed asset ids, with the best engine available, and the ids of
-    the facilities left without grid supply in each."""
+    the facilities left without grid supply in each (``outages``: the same scenarios as
+    :class:`~svitlo.engine.batch.outages.Outages`, when the caller has them)."""
     if ctx.engine != "batch" or ctx.cascade is not None:
         return _loop_metrics(ctx, id_lists)
     from svitlo.engine.batch import evaluate_batch, outages_from_ids
 
     fac = ctx.facilities
-    res = evaluate_batch(ctx.cg, outages_from_ids(ctx.cg, [list(x) for x in id_lists]), mode=ctx.mode,
+    out_sets = outages if outages is not None else outages_from_ids(ctx.cg, [list(x) for x in id_lists])
+    res = evaluate_batch(ctx.cg, out_sets, mode=ctx.mode,
                          tier_weights=ctx.tier_weights, options=ctx.options, return_loads=fac is not None,
                          branch_images=ctx.branch_images, viability=ctx.viability)
     out = {k: np.asarray(getattr(res, k)).astype(t.to_pandas_dtype()) for k, t in METRIC_COLUMNS.items()}
-    dark: list[list[str]] = [[] for _ in id_lists]
+    dark: list[list[str]] = [[] for _ in range(out_sets.n_scenarios)]
     if fac is not None:
         from svitlo.engine.damage import apply_damage
         from svitlo.engine.state import bus_energised
@@ -237,19 +244,31 @@ def _partly_shed(fac: FacilityIndex, shed: np.ndarray, p: np.ndarray) -> np.ndar
     return np.any((s > tol) & (s < p[j] - tol), axis=1)
 
 
+def draw_plan_of(ctx: SweepContext) -> Any:
+    """The context's draw plan (built here when the context has none)."""
+    from svitlo.engine.batch.draws import draw_plan
+
+    return ctx.draws if ctx.draws is not None else draw_plan(ctx.cg, ctx.strikes, protected=ctx.protected)
+
+
 def evaluate_chunk(ctx: SweepContext, *, root_seed: int, start: int, stop: int) -> pa.Table:
     """Rows ``start`` … ``stop - 1`` of a sweep as an Arrow table with :data:`ROW_SCHEMA` (pure)."""
-    seeds = scenario_seeds(root_seed, start, stop)
-    id_lists = [resolve_strikes(ctx.cg, ctx.strikes, seed=int(s), use_strike_seeds=False, weapons=ctx.weapons,
-                                damage=ctx.damage, protected=ctx.protected) for s in seeds]
-    metrics, dark = evaluate_ids(ctx, id_lists)
+    from svitlo.engine.batch.draws import draw_chunk, scenario_keys
+
+    keys = scenario_keys(root_seed, start, stop)
+    d = draw_chunk(draw_plan_of(ctx), keys, cg=ctx.cg, weapons=ctx.weapons, damage=ctx.damage)
+    fast = ctx.engine == "batch" and ctx.cascade is None
+    need_ids = not fast or ctx.facilities is not None
+    id_lists = d.id_lists() if need_ids else []
+    metrics, dark = evaluate_ids(ctx, id_lists, outages=d.outages(ctx.cg) if fast else None)
+    n = stop - start
     cols: dict[str, Any] = {
         "scenario": np.arange(start, stop, dtype=np.int64),
-        "seed": seeds,
-        "destroyed_assets": np.fromiter((len(x) for x in id_lists), dtype=np.int32, count=len(id_lists)),
+        "seed": keys,
+        "destroyed_assets": d.counts(),
         **metrics,
-        "destroyed": id_lists,
-        "facilities_without_grid": dark,
+        "destroyed": d.arrow_lists(),
+        "facilities_without_grid": dark if ctx.facilities is not None else pa.ListArray.from_arrays(
+            pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], type=pa.string())),
     }
     return pa.table(cols, schema=ROW_SCHEMA)
-

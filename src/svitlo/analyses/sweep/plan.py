@@ -1,10 +1,14 @@
-"""Plan a Monte Carlo sweep: per-scenario seeds, chunks and the run id (pure).
+"""Plan a Monte Carlo sweep: per-scenario keys, chunks and the run id (pure).
 
-Scenario ``i`` of a sweep with root seed ``root`` draws its strikes from the integer seed derived from
-child ``i`` of ``numpy.random.SeedSequence(root).spawn(n)``. The child is rebuilt directly from its spawn key
-(``SeedSequence(root, spawn_key=(i,))`` is exactly ``spawn(n)[i]``), so any chunk of any size, on any
-worker, gets the same seeds without materialising all ``n`` children: results never depend on worker count
-or chunking.
+Run format ``svitlo-sweep/2`` (this version): scenario ``i`` of a sweep with root seed ``root`` draws its
+strikes from the counter-based key ``svitlo.engine.batch.draws.scenario_key(root, i)`` (stored in the row's
+``seed`` column), inside the compiled draw loop (:mod:`svitlo.engine.batch.draws`). Any chunk of any size, on
+any worker, draws the same strikes: results never depend on worker count or chunking.
+
+Format ``svitlo-sweep/1`` (earlier versions) drew scenario ``i`` from ``SeedSequence(root).spawn(n)[i]`` with
+one Python call per scenario; its run folders stay readable (``svitlo report``) but cannot be resumed by this
+version (:func:`check_resumable` says so before any work). :func:`scenario_seed` and :func:`scenario_seeds`
+keep that derivation for the timeline analyses that use it.
 
 Examples
 --------
@@ -32,16 +36,19 @@ from svitlo.scenarios.spec import Scenario
 from svitlo.store.runstore import RunSpec, read_manifest
 
 __all__ = ["SweepPlan", "scenario_seed", "scenario_seeds", "chunk_bounds", "default_chunk_size",
-           "grid_fingerprint", "make_plan", "read_sweep_manifest", "STORE_FORMAT", "SWEEP_FILES", "MAX_SCENARIOS",
-           "MAX_CHUNKS"]
+           "grid_fingerprint", "make_plan", "read_sweep_manifest", "check_resumable", "STORE_FORMAT", "READ_FORMATS",
+           "SWEEP_FILES", "MAX_SCENARIOS", "MAX_CHUNKS"]
 
 #: Most scenarios in one sweep (a row each: about 100 GB of Parquet at this size).
 MAX_SCENARIOS = 1_000_000_000
 #: Most chunks (part files) in one run folder.
 MAX_CHUNKS = 1_000_000
 
-#: Version of the sweep's run format; part of every run id.
-STORE_FORMAT = "svitlo-sweep/1"
+#: Version of the sweep's run format; part of every run id. ``/2``: counter-based draws
+#: (:mod:`svitlo.engine.batch.draws`); ``/1``: one ``SeedSequence`` per scenario.
+STORE_FORMAT = "svitlo-sweep/2"
+#: Sweep formats this version reads (reports, queries); only :data:`STORE_FORMAT` is written and resumed.
+READ_FORMATS = ("svitlo-sweep/1", STORE_FORMAT)
 #: Files a sweep writes into its run folder besides the store's own.
 SWEEP_FILES = ("assets.parquet", "risk_curve.parquet", "metrics.parquet", "facilities.parquet",
                "facility_table.parquet", "summary.json")
@@ -141,9 +148,9 @@ def scenario_seeds(root: int, start: int, stop: int) -> np.ndarray:
 
 
 def default_chunk_size(n: int) -> int:
-    """Scenarios per part file: about 200 parts for large sweeps, between 256 and 20,000 scenarios each
-    (smaller parts cost more in task and file overhead than they save on a resume)."""
-    return int(min(20_000, max(256, -(-n // 200))))
+    """Scenarios per part file: about 100 parts for large sweeps, between 2,000 and 20,000 scenarios each
+    (smaller parts cost more in task, engine set-up and file overhead than they save on a resume)."""
+    return int(min(20_000, max(2_000, -(-n // 100))))
 
 
 def chunk_bounds(n: int, *, chunk_size: int) -> list[tuple[int, int]]:
@@ -210,12 +217,39 @@ class SweepPlan:
 
 def read_sweep_manifest(path: str | os.PathLike) -> dict[str, Any]:
     """The manifest of a sweep run folder (``StoreError`` when the folder is not one)."""
-    man = read_manifest(path, formats=(STORE_FORMAT,), what="sweep run")
+    man = read_manifest(path, formats=READ_FORMATS, what="sweep run")
     rs = man.get("root_seed")
     if not isinstance(rs, int) or isinstance(rs, bool) or rs < 0:
         raise RunFolderError("expected a non-negative integer", source=str(Path(path) / "manifest.json"),
                              field="root_seed", value=rs)
     return man
+
+
+def check_resumable(path: str | os.PathLike) -> None:
+    """Refuse, before any work, to resume a run folder written in an older sweep format (its strikes were drawn
+    another way, so new rows would not belong to it); a folder without a manifest passes.
+
+    >>> import tempfile, json, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "manifest.json").write_text(json.dumps({"format": "svitlo-sweep/1"}))
+    >>> try:
+    ...     check_resumable(d)
+    ... except RunFolderError as exc:
+    ...     print(exc.field, exc.value)
+    format svitlo-sweep/1
+    """
+    p = Path(path) / "manifest.json"
+    try:
+        if not p.is_file():
+            return
+        fmt = json.loads(p.read_text(encoding="utf-8")).get("format")
+    except (OSError, ValueError, AttributeError):
+        return  # the store reports a damaged manifest itself
+    if fmt in READ_FORMATS and fmt != STORE_FORMAT:
+        raise RunFolderError(f"this run was written in sweep format {fmt} (strikes drawn one SeedSequence per "
+                             f"scenario); this svitlo writes {STORE_FORMAT} (counter-based draws) and cannot "
+                             "resume it. Its rows stay readable with `svitlo report`; start the sweep in a new "
+                             "folder", source=str(p), field="format", value=fmt)
 
 
 def make_plan(scenario: Scenario, cg: CompiledGrid, *, n: int, root_seed: int | None = None,

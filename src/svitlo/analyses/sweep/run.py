@@ -2,6 +2,8 @@
 
 Chunks are independent tasks ``(root seed, start, stop) -> rows``. Only this driver writes the store, chunk by
 chunk as results arrive, with a bounded number of chunks in flight, so memory stays bounded whatever ``n``.
+Parts are written by a background thread (:class:`svitlo.store.writer.PartWriter`, a queue of two chunks), so
+computing the next chunk overlaps compressing and syncing the last one.
 A Dask worker lost mid-sweep costs nothing: the scheduler reruns its chunks elsewhere and each chunk is written
 once (atomically) when its result arrives.
 """
@@ -20,12 +22,12 @@ from typing import Any
 
 from svitlo.analyses.sweep.aggregate import FACILITY_TABLE
 from svitlo.analyses.sweep.evaluate import SweepContext, branch_images_pay_off, evaluate_chunk, make_context
-from svitlo.analyses.sweep.plan import make_plan, scenario_seed
+from svitlo.analyses.sweep.plan import check_resumable, make_plan
 from svitlo.errors import InputError, MissingDependencyError, ScenarioError
 from svitlo.io.scenario_file import names_scenario_file
-from svitlo.scenarios.strikes import resolve_strikes
 from svitlo.store import RunStore
 from svitlo.store.runstore import json_bytes
+from svitlo.store.writer import PartWriter
 
 __all__ = ["sweep", "SweepOutcome", "Progress"]
 
@@ -249,17 +251,21 @@ def sweep(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | Non
     sc = as_scenario(scenario, grid)
     if workers is not None and int(workers) < 1:
         raise ScenarioError("must be at least 1", field="workers", value=workers)
+    check_resumable(out)  # an older run format is refused before any work
     ctx = make_context(sc, grid=grid)
     engine = ctx.engine
     plan = make_plan(sc, ctx.cg, n=n, root_seed=root_seed, chunk_size=chunk_size, engine=engine)
-    ctx = dataclasses.replace(ctx, branch_images=branch_images_pay_off(ctx, plan.n))  # one choice per run
+    from svitlo.engine.batch.draws import draw_chunk, draw_plan, scenario_keys
+
+    # one choice per run: per-branch images, and the strikes' draw plan (a strike the grid cannot satisfy
+    # fails here, before a run folder exists; so does the first scenario's geographic draw)
+    ctx = dataclasses.replace(ctx, branch_images=branch_images_pay_off(ctx, plan.n),
+                              draws=draw_plan(ctx.cg, ctx.strikes, protected=ctx.protected))
     if engine == "batch" and sc.mode == "balance":  # a grid even the sparse path cannot hold fails here
         from svitlo.engine.batch.memory import plan_path
 
         plan_path(ctx.cg, threads=os.cpu_count() or 1)
-    # draw the first scenario here, so a strike the grid cannot satisfy fails before a run folder exists
-    resolve_strikes(ctx.cg, ctx.strikes, seed=scenario_seed(plan.root_seed, 0), use_strike_seeds=False,
-                    weapons=ctx.weapons, damage=ctx.damage, protected=ctx.protected)
+    draw_chunk(ctx.draws, scenario_keys(plan.root_seed, 0, 1), cg=ctx.cg, weapons=ctx.weapons, damage=ctx.damage)
     info = {"scenario_name": sc.name, "grid": ctx.cg.name, "mode": sc.mode, "engine": engine}
     own_client = own_cluster = None
     if client is None and scheduler is not None:  # an unreachable scheduler fails before a run folder exists
@@ -301,12 +307,16 @@ def _run(ctx: SweepContext, plan: Any, out: Any, info: dict[str, Any], *, chunk_
             results = (_dask_results(ctx, plan.root_seed, todo, client=use, run_id=plan.run_id,
                                      in_flight=in_flight) if use is not None
                        else _local_results(ctx, plan.root_seed, todo))
-            for c, table in results:
-                store.write_part(c, table)
-                computed += table.num_rows
-                stored += table.num_rows
-                if progress:
-                    progress(stored, total)
+            base = stored
+            with PartWriter(store, depth=2) as writer:
+                for c, table in results:
+                    writer.put(c, table)
+                    if progress:
+                        progress(base + writer.rows_written, total)
+            computed = writer.rows_written
+            stored = base + computed
+            if progress:
+                progress(stored, total)
             seconds = time.perf_counter() - t0
         finally:
             if own_client is not None:

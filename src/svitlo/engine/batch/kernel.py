@@ -521,7 +521,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     return 0
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)  # nogil: a sweep writes the last part meanwhile
 def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, want_flows, want_loads,
               out_f, out_t, out_i, flags, flows, lshed, n_chunks):  # pragma: no cover - numba
     """Evaluate every scenario of the outage arrays ``ob``; flags[s] = 1 where the exact path is needed."""

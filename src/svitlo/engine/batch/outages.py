@@ -26,7 +26,7 @@ from svitlo.engine.damage import DamageState
 from svitlo.errors import InputError
 from svitlo.model.compiled import CompiledGrid
 
-__all__ = ["Outages", "outages_from_damage", "outages_from_ids", "outages_from_indices"]
+__all__ = ["Outages", "outages_from_damage", "outages_from_ids", "outages_from_indices", "outages_from_universe"]
 
 _CLASSES = ("bus", "branch", "gen", "load")
 
@@ -126,6 +126,25 @@ def outages_from_indices(*, buses: Sequence[Iterable[int]] | None = None,
     parts = {}
     for cls, lists in zip(_CLASSES, (buses, branches, gens, loads)):
         parts[f"{cls}_ptr"], parts[f"{cls}_idx"] = _csr(lists if lists is not None else [()] * n)
+    return Outages(**parts)
+
+
+def outages_from_universe(ptr: np.ndarray, flat: np.ndarray, offsets: np.ndarray) -> Outages:
+    """:class:`Outages` from indices into the concatenation of buses, branches, generators and loads
+    (``offsets``: the five start positions), scenario ``s`` holding ``flat[ptr[s]:ptr[s+1]]``.
+
+    >>> outages_from_universe(np.array([0, 2, 3]), np.array([1, 5, 4]), np.array([0, 3, 6, 8, 9])).branch_idx.tolist()
+    [2, 1]
+    """
+    ptr = np.asarray(ptr, dtype=np.int64)
+    flat = np.asarray(flat, dtype=np.int64)
+    n = ptr.size - 1
+    scen = np.repeat(np.arange(n, dtype=np.int64), np.diff(ptr))
+    cls = np.searchsorted(offsets, flat, side="right") - 1
+    parts = {}
+    for code, name in enumerate(_CLASSES):
+        sel = cls == code
+        parts[f"{name}_ptr"], parts[f"{name}_idx"] = _csr_pairs(scen[sel], flat[sel] - offsets[code], n)
     return Outages(**parts)
 
 
