@@ -142,7 +142,8 @@ class SweepJobs:
 
         try:
             g = grid() if callable(grid) else grid
-            sweep(scenario, n=job.n, out=out, progress=progress, grid=g)
+            # small parts: a cancel acts, and the progress bar moves, within a part's time (a second or two)
+            sweep(scenario, n=job.n, out=out, progress=progress, grid=g, chunk_size=min(500, max(1, job.n)))
             job.state = "done"
         except _Cancelled:
             job.state = "cancelled"
