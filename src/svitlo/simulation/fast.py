@@ -18,9 +18,16 @@ refuels and their delays, rolling outage blocks, generator starts and breakdowns
    ``seeds x facilities`` (flattened), one call per hour; a damaged facility draws no power and runs no
    backup (state code :data:`svitlo.simulation.steps.DAMAGED`).
 
+With island viability on, the separation rules run where the grid changes and the hour after
+(:mod:`svitlo.simulation.viability`), and cold-load pickup (:mod:`svitlo.simulation.pickup`) as in the
+simulator: each timeline carries its pickup state (interned: hours out capped at ``min_outage_h``, hours since
+pickup), the hour's demand multipliers are part of a grid state's key where they differ from 1, a change of
+them re-solves the hour, and an island that cannot hold the surge picks cold load up in blocks
+(:func:`svitlo.simulation.viability.ration_pickup`).
+
 A test holds it equal to :func:`svitlo.simulate` seed by seed. Metrics per hour match ``Timeline.hourly``
 (``ens_mwh``, ``ens_weighted_mwh``, ``people_without_power``, ``load_mw``, ``critical_load_mw``,
-``critical_served_mw``) and per facility ``Timeline.facilities`` (``hours_dark``, ``hours_on_backup``,
+``critical_served_mw``, ``pickup_mw``) and per facility ``Timeline.facilities`` (``hours_dark``, ``hours_on_backup``,
 ``hours_until_dark``) and ``Timeline.facility_states`` (codes of :data:`svitlo.simulation.steps.FACILITY_STATES`).
 
 Examples
@@ -796,7 +803,8 @@ def exact_path_reason(sc: Scenario) -> str | None:
 
 def needs_exact_path(sc: Scenario) -> bool:
     """Whether timelines of ``sc`` must run one by one (:func:`exact_path_reason`). Island viability rides on
-    the kernel: the separation check at every change of the grid, UFLS load back the hour after, black start."""
+    the kernel: the separation check at every change of the grid, UFLS load back the hour after, black start,
+    cold-load pickup."""
     return exact_path_reason(sc) is not None
 
 
