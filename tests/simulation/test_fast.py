@@ -66,6 +66,10 @@ VIABILITY_DEMO = {
                                                "units": {"gen:0": {"inertia_h_s": 1.5, "black_start": False}}},
                                  "ufls": {"stages": [{"hz": 49.9, "percent": 5}], "collapse_hz": 49.7}},
                                 ("frequency_collapse", "black_start")),
+    # a heavier cold-load pickup (2.5x over 3 h): islands picking up cold load in blocks, by tier
+    "heavy-pickup": ({"viability": {"enabled": True, "units": {"gen:0": {"inertia_h_s": 1.5}},
+                                    "cold_load_pickup": {"factor": 2.5, "decay_h": 3}}},
+                     ("cold_load_pickup",)),
 }
 
 
@@ -83,10 +87,16 @@ def test_demo_equals_simulate_seed_by_seed(demo, variant):
     seeds = [0, 3, 11]
     b = run_timelines(m, seeds)
     assert b.distinct_states > 0      # evaluated by the kernel, not one by one
+    assert sc.viability.cold_load_pickup.factor > 1    # cold-load pickup on (its default with viability)
+    too_heavy = 0
     for s, seed in enumerate(seeds):
         tl = simulate(grid, sc, seed=seed, use_strike_seeds=False)
         assert_same(tl, b, s)
         assert set(events) <= set(tl.events["kind"])   # the rules under test do fire
+        ev = tl.events
+        too_heavy += int(ev.loc[ev["kind"] == "cold_load_pickup", "text"].str.contains("too heavy").sum())
+    # the pickup does happen and is rationed in blocks (viability.ration_pickup) in the seeds compared
+    assert b.pickup_mw.sum() > 1.0 and too_heavy > 0
     if variant == "random-inputs":   # the random inputs do vary between seeds
         assert len({tuple(np.round(b.ens_mwh[s], 6)) for s in range(len(seeds))}) > 1
 
@@ -249,6 +259,7 @@ def test_rules_the_kernel_does_not_know_take_the_exact_path(demo):
 
     sc, _grid = demo
     assert exact_path_reason(sc) is None
+    assert sc.viability.cold_load_pickup.factor > 1   # the kernel carries cold-load pickup
     assert exact_path_reason(sc.model_copy(update={"ac_check": True})) == "ac_check"
     # a rule added to the hourly simulation later (here: a key the kernel was not written against) is routed
     # to the exact path as soon as a scenario sets it

@@ -69,6 +69,31 @@ def test_island_that_cannot_hold_the_pickup_takes_it_back_by_tier():
     assert ev.loc[(ev["kind"] == "cold_load_pickup") & (ev["hour"] == 3), "text"].str.contains("too heavy").any()
 
 
+@pytest.mark.parametrize("h1", [4.0, 1.5])
+def test_kernel_equals_simulate_when_pickup_rations(h1):
+    """The timeline kernel carries the pickup: the same hours as :func:`svitlo.simulate` where the pickup is
+    rationed by tier (h1 = 4) and where the island picks its cold load up in blocks (h1 = 1.5)."""
+    from svitlo.simulation.fast import HOURLY_METRICS, needs_exact_path, run_timelines, timeline_model
+
+    sc = {"strikes": [{"assets": ["line:0", "line:1"]}], "horizon_h": 8,
+          "viability": {"enabled": True, "cold_load_pickup": {"factor": 2.0, "decay_h": 2}},
+          "ufls": {"enabled": False},
+          "repairs": {"explicit": [{"asset": "line:1", "done_h": 3}, {"asset": "line:0", "done_h": 6}]}}
+    grid = _grid(h1)
+    prepared = svitlo.prepare(grid, sc)
+    assert not needs_exact_path(prepared.scenario)
+    b = run_timelines(timeline_model(prepared), [0, 1])
+    assert b.distinct_states > 0
+    for s, seed in enumerate([0, 1]):
+        tl = svitlo.simulate(grid, sc, seed=seed, use_strike_seeds=False)
+        text = " ".join(tl.events.loc[tl.events["kind"] == "cold_load_pickup", "text"])
+        assert ("too heavy" if h1 < 2 else "ration the pickup by priority tier") in text   # it rations
+        for k in HOURLY_METRICS:
+            np.testing.assert_allclose(getattr(b, k)[s], tl.hourly[k].to_numpy(float), rtol=1e-12, atol=1e-9,
+                                       err_msg=k)
+    assert b.pickup_mw[0].max() > 0 and b.ens_mwh[0, 3] == pytest.approx(25.0)
+
+
 def test_bad_values():
     for bad in ({"factor": 0.5}, {"factor": 9}, {"decay_h": 0}, {"min_outage_h": -1}):
         with pytest.raises(ScenarioError, match="cold_load_pickup"):

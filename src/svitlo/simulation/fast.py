@@ -18,9 +18,16 @@ refuels and their delays, rolling outage blocks, generator starts and breakdowns
    ``seeds x facilities`` (flattened), one call per hour; a damaged facility draws no power and runs no
    backup (state code :data:`svitlo.simulation.steps.DAMAGED`).
 
+With island viability on, the separation rules run where the grid changes and the hour after
+(:mod:`svitlo.simulation.viability`), and cold-load pickup (:mod:`svitlo.simulation.pickup`) as in the
+simulator: each timeline carries its pickup state (interned: hours out capped at ``min_outage_h``, hours since
+pickup), the hour's demand multipliers are part of a grid state's key where they differ from 1, a change of
+them re-solves the hour, and an island that cannot hold the surge picks cold load up in blocks
+(:func:`svitlo.simulation.viability.ration_pickup`).
+
 A test holds it equal to :func:`svitlo.simulate` seed by seed. Metrics per hour match ``Timeline.hourly``
 (``ens_mwh``, ``ens_weighted_mwh``, ``people_without_power``, ``load_mw``, ``critical_load_mw``,
-``critical_served_mw``) and per facility ``Timeline.facilities`` (``hours_dark``, ``hours_on_backup``,
+``critical_served_mw``, ``pickup_mw``) and per facility ``Timeline.facilities`` (``hours_dark``, ``hours_on_backup``,
 ``hours_until_dark``) and ``Timeline.facility_states`` (codes of :data:`svitlo.simulation.steps.FACILITY_STATES`).
 
 Examples
@@ -54,6 +61,7 @@ from svitlo.scenarios.dispatch_spec import dispatch_options, tier_weights
 from svitlo.scenarios.outcome import AssetDamage, StrikeOutcome, merge_outcomes
 from svitlo.scenarios.spec import Repairs, Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_damage
+from svitlo.simulation import pickup as pk
 from svitlo.simulation import viability as vi
 from svitlo.simulation.facilities import facility_on_grid
 from svitlo.simulation.lean import lean_state
@@ -70,7 +78,7 @@ __all__ = ["TimelineModel", "TimelineBatch", "timeline_model", "run_timelines", 
 
 #: Per-hour metrics of a :class:`TimelineBatch` (arrays ``seeds x hours``), as in ``Timeline.hourly``.
 HOURLY_METRICS = ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw",
-                  "critical_served_mw")
+                  "critical_served_mw", "pickup_mw")
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +116,7 @@ class TimelineBatch:
     people_without_power: np.ndarray
     critical_load_mw: np.ndarray
     critical_served_mw: np.ndarray
+    pickup_mw: np.ndarray
     states: np.ndarray
     hours_dark: np.ndarray
     hours_on_backup: np.ndarray
@@ -181,6 +190,20 @@ class _States:
         self.live: list[int] = []            # per state id: id of its energised-bus mask (viability only)
         self.live_masks: list[np.ndarray] = []
         self.live_index: dict[bytes, int] = {}
+        # cold-load pickup (viability on, factor > 1; simulation.pickup): demand multipliers per load are part of
+        # a node's key where they differ from 1 (id 0: all 1); the pickup state of a timeline is interned too
+        self.pickup = pk.from_scenario(m.sc) if self.via is not None else None
+        self.mults: list[np.ndarray] = [np.ones(cg.n_load)]
+        self.mult_index: dict[bytes, int] = {self.mults[0].tobytes(): 0}
+        self.cgs: list[CompiledGrid] = [cg]      # per multiplier id: the grid with that demand
+        self.node_mid: list[int] = []            # per node: the multiplier id it was solved under
+        self.served_of: list[int] = []           # per state id: id of its served-load mask
+        self.served_index: dict[bytes, int] = {}
+        self.served_masks: list[np.ndarray] = []
+        self.ps: list[pk.PickupState] = []
+        self.ps_index: dict[bytes, int] = {}
+        self.ps_mid: list[int] = []
+        self.ps_next: dict[tuple[int, int], int] = {}
 
     def flows(self) -> np.ndarray:
         if not self._flows:
@@ -203,27 +226,86 @@ class _States:
                                           use_strike_seeds=use_strike_seeds, protected=self.protected))
         return merge_outcomes(out)
 
-    def _evaluate_once(self, damage: DamageState, via: Any = None, pre: Any = None) -> StateResult:
+    def _evaluate_once(self, damage: DamageState, via: Any = None, pre: Any = None,
+                       cg: CompiledGrid | None = None) -> StateResult:
+        cg = self.m.cg if cg is None else cg
         if self.m.sc.mode == "balance":
-            return lean_state(self.m.cg, damage, viability=via, pre_event=pre)
-        return evaluate_state(self.m.cg, damage, mode=self.m.sc.mode, options=self.opts,  # type: ignore[arg-type]
+            return lean_state(cg, damage, viability=via, pre_event=pre)
+        return evaluate_state(cg, damage, mode=self.m.sc.mode, options=self.opts,  # type: ignore[arg-type]
                               viability=via, pre_event=pre)
 
-    def evaluate(self, damage: DamageState, via: Any = None, pre: Any = None) -> StateResult:
+    def evaluate(self, damage: DamageState, via: Any = None, pre: Any = None,
+                 cg: CompiledGrid | None = None) -> StateResult:
         """The state :func:`svitlo.engine.settle.settle` reports (no cascade: such scenarios take the exact
-        path): a facility's carved load served only in part leaves the grid and its share is re-dispatched."""
-        state = self._evaluate_once(damage, via, pre)
+        path): a facility's carved load served only in part leaves the grid and its share is re-dispatched.
+        ``cg``: the grid with the hour's demand (cold-load pickup), else the model's."""
+        cg = self.m.cg if cg is None else cg
+        state = self._evaluate_once(damage, via, pre, cg)
         fl = self.fl
         for _ in range(int(fl.size)):
-            part = partial_loads(self.m.cg, state, fl)
+            part = partial_loads(cg, state, fl)
             if not part.size:
                 break
             alive = state.damage.load_alive.copy()
             alive[part] = False
-            state = self._evaluate_once(replace(state.damage, load_alive=alive), via, pre)
+            state = self._evaluate_once(replace(state.damage, load_alive=alive), via, pre, cg)
         return state
 
-    def _add_base(self, k: tuple, r: StateResult, tripped: np.ndarray | None) -> int:
+    # -- cold-load pickup (steps._pickup_grid, steps._ration_pickup, pickup.advance: same rules) --------------
+
+    def _mult_id(self, mult: np.ndarray) -> int:
+        k = mult.tobytes()
+        j = self.mult_index.get(k)
+        if j is None:
+            self.mults.append(mult)
+            cg = self.m.cg
+            self.cgs.append(replace(cg, load_p_mw=cg.load_p_mw * mult))
+            j = self.mult_index[k] = len(self.mults) - 1
+        return j
+
+    def _pickup_state(self, s: pk.PickupState) -> int:
+        """Id of a pickup state; hours out are capped at ``min_outage_h`` (all the rules look at)."""
+        assert self.pickup is not None
+        cap = max(int(self.pickup.min_outage_h), 1)
+        s = pk.PickupState(out_h=np.minimum(s.out_h, cap), age_h=s.age_h)
+        k = s.out_h.tobytes() + s.age_h.tobytes()
+        j = self.ps_index.get(k)
+        if j is None:
+            cg = self.m.cg
+            mult = np.where(cg.load_in_service & (cg.load_p_mw > 0), pk.demand_factor(s, cfg=self.pickup), 1.0)
+            self.ps.append(s)
+            self.ps_mid.append(self._mult_id(mult))
+            j = self.ps_index[k] = len(self.ps) - 1
+        return j
+
+    def pickup_start(self) -> int:
+        """Pickup state id of a timeline's start (every load served before)."""
+        return self._pickup_state(pk.PickupState.start(self.m.cg.n_load))
+
+    def pickup_after(self, ps: int, sid: int) -> int:
+        """Pickup state id after an hour in state ``sid`` from pickup state ``ps``."""
+        k = (ps, self.served_of[sid])
+        j = self.ps_next.get(k)
+        if j is None:
+            assert self.pickup is not None
+            served = self.served_masks[self.served_of[sid]]
+            j = self.ps_next[k] = self._pickup_state(pk.advance(self.ps[ps], served=served, cfg=self.pickup))
+        return j
+
+    def _ration(self, r: StateResult, tripped: np.ndarray, via: Any, pre: Any, mid: int) -> StateResult:
+        """Cold loads of an island the viability rules darken under their pickup stay off, tier by tier."""
+        mult = self.mults[mid]
+        if mid == 0 or not (mult > 1.0).any():
+            return r
+        cg = self.cgs[mid]
+
+        def solve(scale: np.ndarray) -> StateResult:
+            d = replace(r.damage, gen_alive=r.damage.gen_alive & ~tripped)
+            return self.evaluate(d, via, pre, replace(cg, load_p_mw=cg.load_p_mw * scale))
+
+        return vi.ration_pickup(cg, r, mult, solve, opts=self.via)[0]
+
+    def _add_base(self, k: tuple, r: StateResult, tripped: np.ndarray | None, mid: int = 0) -> int:
         """Intern a node: equal settled states reached by different histories share one id (and so their
         rolling plans and state ids)."""
         d = r.damage
@@ -231,10 +313,12 @@ class _States:
                  r.energised]
         fp = b"|".join(np.ascontiguousarray(a).tobytes() for a in parts) + (b"" if tripped is None
                                                                               else b"|" + tripped.tobytes())
+        fp += b"|m%d" % mid
         b = self.node_of.get(fp)
         if b is None:
             self.bases.append(r)
             self.tripped.append(tripped)
+            self.node_mid.append(mid)
             b = self.node_of[fp] = len(self.bases) - 1
             gp, ld = vi.injections(r)
             ik = gp.tobytes() + ld.tobytes()
@@ -248,39 +332,45 @@ class _States:
         b = self.base_index.get(k)
         return b if b is not None else self._add_base(k, self.evaluate(apply_damage(self.m.cg, order)), None)
 
-    def via_change(self, prev: int, live: int, key: frozenset, order: list[str]) -> int:
+    def via_change(self, prev: int, live: int, key: frozenset, order: list[str], mid: int = 0) -> int:
         """Node after a change of damage with island viability on (``steps.solve_grid``, same rules): settled
         against the injections of node ``prev`` (-1: none, hour 0), then the black-start gate
         (:func:`svitlo.simulation.viability.black_start_gate`) against the energised buses ``live`` of the hour
-        before (-1: none). Cached per ``(damage, injections before, energised buses before)``."""
-        k = ("v", key, -1 if prev < 0 else self.inj[prev], live)
+        before (-1: none); with cold-load pickup, under the hour's demand multipliers ``mid`` and rationed.
+        Cached per ``(damage, injections before, energised buses before, multipliers)``."""
+        k = ("v", key, -1 if prev < 0 else self.inj[prev], live, mid)
         b = self.base_index.get(k)
         if b is not None:
             return b
-        cg = self.m.cg
+        cg = self.cgs[mid]
         pre = None if prev < 0 else vi.injections(self.bases[prev])
-        r = self.evaluate(apply_damage(cg, order), self.via, pre)
+        r = self.evaluate(apply_damage(cg, order), self.via, pre, cg)
+        r = self._ration(r, np.zeros(cg.n_gen, dtype=bool), self.via, pre, mid)
         held = np.zeros(cg.n_gen, dtype=bool) if live < 0 else _held_dark(cg, r, self.live_masks[live])
         if held.any():
-            r = self._evaluate_once(replace(r.damage, gen_alive=r.damage.gen_alive & ~held), self.via, pre)
-        return self._add_base(k, r, vi.collapsed_units(cg, r) | held)
+            r = self._evaluate_once(replace(r.damage, gen_alive=r.damage.gen_alive & ~held), self.via, pre, cg)
+        return self._add_base(k, r, vi.collapsed_units(cg, r) | held, mid)
 
-    def via_settle(self, b: int) -> int:
-        """Node the hour after a change with viability on: UFLS-shed load back, collapsed and held units off."""
+    def via_settle(self, b: int, mid: int = 0) -> int:
+        """Node the hour after a change with viability on (UFLS-shed load back, collapsed and held units off),
+        or after the cold-load pickup multipliers moved to ``mid`` (re-solved under them, rationed)."""
         base, tripped = self.bases[b], self.tripped[b]
         assert tripped is not None and self.via is not None
         v = base.viability
-        if not tripped.any() and (v is None or not (v.ufls_shed_mw > 0).any()):
+        if (mid == 0 and self.node_mid[b] == 0 and not tripped.any()
+                and (v is None or not (v.ufls_shed_mw > 0).any())):
             # nothing shed by frequency and no unit off: the rules without the frequency step commit and
             # dispatch exactly as with it (engine.viability: the step only cuts load or darkens islands)
             return b
         dmg = replace(base.damage, gen_alive=base.damage.gen_alive & ~tripped)
         k = ("s", dmg.gen_alive.tobytes(), dmg.bus_alive.tobytes(), dmg.branch_alive.tobytes(),
-             dmg.load_alive.tobytes(), tripped.tobytes())
+             dmg.load_alive.tobytes(), tripped.tobytes(), mid)
         got = self.base_index.get(k)
         if got is not None:
             return got
-        return self._add_base(k, self.evaluate(dmg, replace(self.via, frequency=False)), tripped)
+        via = replace(self.via, frequency=False)
+        r = self._ration(self.evaluate(dmg, via, None, self.cgs[mid]), tripped, via, None, mid)
+        return self._add_base(k, r, tripped, mid)
 
     def state_id(self, key: frozenset, order: list[str], off: np.ndarray | None) -> int:
         """State id of ``order`` out with loads ``off`` rotated off (no viability: restore's view)."""
@@ -292,12 +382,21 @@ class _States:
         i = self.index.get(okey)
         if i is not None:
             return i
-        base = self.bases[b]
+        base, mid = self.bases[b], self.node_mid[b]
+        cg = self.cgs[mid]
         r = base if off is None or okey[1] is None else self.evaluate(
-            replace(base.damage, load_alive=base.damage.load_alive & ~off))
-        self.rows.append(self._summary(r))
-        self.on.append(facility_on_grid(self.m.cg, r, self.m.fidx) if self.m.fidx is not None
+            replace(base.damage, load_alive=base.damage.load_alive & ~off), cg=cg)
+        self.rows.append(self._summary(r, mid))
+        self.on.append(facility_on_grid(cg, r, self.m.fidx) if self.m.fidx is not None
                        else np.zeros(0, bool))
+        if self.pickup is not None:
+            served = r.damage.load_alive & (r.load_served_mw > 1e-9)
+            sk = served.tobytes()
+            j = self.served_index.get(sk)
+            if j is None:
+                self.served_masks.append(served)
+                j = self.served_index[sk] = len(self.served_masks) - 1
+            self.served_of.append(j)
         if self.via is not None:
             lab = r.labels
             live = (lab >= 0) & (r.energised[np.maximum(lab, 0)] if r.energised.size else False)
@@ -310,9 +409,12 @@ class _States:
         i = self.index[okey] = len(self.rows) - 1
         return i
 
-    def _summary(self, r: StateResult) -> tuple[float, ...]:
-        # the definitions of svitlo.engine.impact.build_impact and the timeline's hourly row
+    def _summary(self, r: StateResult, mid: int = 0) -> tuple[float, ...]:
+        # the definitions of svitlo.engine.impact.build_impact and the timeline's hourly row (steps.record_hour:
+        # under cold-load pickup the impact sees the raised demand, the row counts in normal demand)
         cg, demand = self.m.cg, self.demand
+        if mid:
+            demand = np.where(cg.load_in_service, self.cgs[mid].load_p_mw, 0.0)
         served = np.where(r.damage.load_alive, r.load_served_mw, 0.0)
         shed = np.where(demand > 0, demand - served, 0.0)
         shed = np.clip(shed, 0.0, np.maximum(demand, 0.0))
@@ -321,14 +423,26 @@ class _States:
         by_tier = [float(shed[cg.load_tier == t].sum()) for t in self.tiers]
         weighted = float(sum(w * s for w, s in zip(self.tw, by_tier)))
         load = np.where(demand > 0, demand, served)  # negative loads: the injection they deliver
-        return (float(load.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
-                float(demand[self.t1].sum()), float(served[self.t1].sum()))
+        row = [float(load.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
+               float(self.demand[self.t1].sum()), float(served[self.t1].sum()), 0.0]
+        mult = self.mults[mid]
+        if mid and (mult != 1.0).any():
+            extra = (mult - 1.0) * self.demand
+            surge = served * (1.0 - 1.0 / mult)
+            w = tier_weight_array(cg.load_tier, self.weights)
+            row[0] -= float(extra.sum())
+            row[1] -= float((extra - surge).sum())
+            row[2] -= float((w * (extra - surge)).sum())
+            row[5] -= float(surge[self.t1].sum())
+            row[6] = float(surge.sum())
+        return tuple(row)
 
     def plan(self, b: int, queue: np.ndarray, n_queues: int, starts: dict[int, int]) -> tuple[np.ndarray, tuple]:
         pkey = (b, tuple(sorted(starts.items())))
         got = self.plans.get(pkey)
         if got is None:
-            off, plans = plan_rolling(self.m.cg, self.bases[b], queue, n_queues=n_queues, starts=starts)
+            off, plans = plan_rolling(self.cgs[self.node_mid[b]], self.bases[b], queue, n_queues=n_queues,
+                                      starts=starts)
             got = self.plans[pkey] = (off, tuple(plans))
         return got
 
@@ -412,8 +526,13 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
     settle_next = False
     explicit_hours = set(explicit.values())
     fac_ids = m.facilities["id"].to_numpy(dtype=object)
+    pickup = states.pickup is not None          # cold-load pickup: its state moves with what each hour serves
+    ps = states.pickup_start() if pickup else -1
+    mid = 0
     for h in range(H):
         changed = h == 0
+        mid_before, mid = mid, (states.ps_mid[ps] if pickup else 0)
+        pickup_changed = h > 0 and mid != mid_before   # the demand multipliers moved (steps._pickup_grid)
         if h in explicit_hours:
             for a, done in explicit.items():
                 if done == h and a in destroyed:
@@ -467,11 +586,11 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
             if states.via is None:
                 node = states.plain_base(key, names)
             else:   # island viability: the node depends on the hour before (steps.solve_grid)
-                node = states.via_change(node, states.live[sid] if sid >= 0 else -1, key, names)
+                node = states.via_change(node, states.live[sid] if sid >= 0 else -1, key, names, mid)
                 settle_next = True
-        elif settle_next:   # the hour after a change: UFLS-shed load back, collapsed units off
-            settle_next = False
-            node = states.via_settle(node)
+        elif settle_next or pickup_changed:   # the hour after a change: UFLS-shed load back, collapsed units
+            settle_next = False               # off; or the cold-load pickup moves on
+            node = states.via_settle(node, mid)
             changed = True
         if fac_down:
             if down_h is None:
@@ -493,6 +612,8 @@ def _grid_path(m: TimelineModel, states: _States, seed: int, rep: Repairs | None
             off = new_off
             sid = states.sid(node, off)
         out[h] = sid
+        if pickup:
+            ps = states.pickup_after(ps, sid)
     return out, down_h
 
 
@@ -618,9 +739,10 @@ def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = 
     states = cache if cache is not None else _States(model)
     H, N = model.horizon_h, seeds.size
     path, down = _paths(model, states, seeds, rep, explicit, use_strike_seeds)
-    table = np.asarray(states.rows, dtype=float).reshape(-1, 6)   # (a cache only grows: ids stay valid)
+    table = np.asarray(states.rows, dtype=float).reshape(-1, 7)   # (a cache only grows: ids stay valid)
     hourly = {k: table[path, c] if table.size else np.zeros((N, H)) for c, k in enumerate(
-        ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw", "critical_grid"))}
+        ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw", "critical_grid",
+         "pickup_mw"))}
     n_f = len(model.facilities)
     if n_f and N:
         on_tab = np.asarray(states.on, dtype=bool)
@@ -650,8 +772,8 @@ KERNEL_KEYS = {
                            "horizon_h", "mode", "name", "people_per_mw", "population", "protected", "refuel",
                            "repairs", "rolling_outages", "seed", "source", "strikes", "tiers", "ufls", "viability",
                            "waves", "weapons"}),
-    "viability": frozenset({"decommit", "enabled", "frequency", "min_grid_forming_share", "min_inertia_s",
-                            "over_frequency", "sfr", "units"}),
+    "viability": frozenset({"cold_load_pickup", "decommit", "enabled", "frequency", "min_grid_forming_share",
+                            "min_inertia_s", "over_frequency", "sfr", "units"}),
     "ufls": frozenset({"collapse_hz", "delay_s", "enabled", "exempt_tiers", "stages"}),
 }
 
@@ -672,9 +794,6 @@ def exact_path_reason(sc: Scenario) -> str | None:
     if sc.ac_check:
         return "ac_check"
     new = _unknown_rules(sc, KERNEL_KEYS["scenario"])
-    via = getattr(sc, "viability", None)
-    if via is not None and via.enabled and via.cold_load_pickup.factor > 1:
-        new.append("viability.cold_load_pickup")  # on by default with viability: the kernel does not carry it
     for part in ("viability", "ufls"):
         sub = getattr(sc, part, None)
         if sub is not None:
@@ -684,7 +803,8 @@ def exact_path_reason(sc: Scenario) -> str | None:
 
 def needs_exact_path(sc: Scenario) -> bool:
     """Whether timelines of ``sc`` must run one by one (:func:`exact_path_reason`). Island viability rides on
-    the kernel: the separation check at every change of the grid, UFLS load back the hour after, black start."""
+    the kernel: the separation check at every change of the grid, UFLS load back the hour after, black start,
+    cold-load pickup."""
     return exact_path_reason(sc) is not None
 
 
@@ -697,8 +817,7 @@ def _exact_timelines(model: TimelineModel, seeds: np.ndarray, rep: Repairs | Non
     sc = model.sc if rep is model.sc.repairs else model.sc.model_copy(update={"repairs": rep})
     fac = model.facilities if len(model.facilities) else None
     H, N, n_f = model.horizon_h, seeds.size, len(model.facilities)
-    cols = ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw",
-            "critical_served_mw")
+    cols = HOURLY_METRICS
     hourly = {c: np.zeros((N, H)) for c in cols}
     states = np.zeros((N, n_f, H), dtype=np.int8)
     dark, on_b, until = np.zeros((N, n_f)), np.zeros((N, n_f)), np.full((N, n_f), np.nan)
