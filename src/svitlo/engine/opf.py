@@ -6,7 +6,8 @@ LP per island, with one solver call). Variables, for every bus, generator and lo
 * ``θ_b`` voltage angle (rad), fixed to 0 at the island's reference bus;
 * ``P_g`` generator output (MW), ``0 <= P_g <= p_max``; ``p_min`` is relaxed to 0 by default: in an emergency
   a unit may be tripped or held at zero rather than force load to be shed (``p_min="case"`` keeps the case's
-  minimum, which can make an island infeasible);
+  minimum, which can make an island infeasible); an external grid (:func:`svitlo.engine.dispatch.export_limit_mw`)
+  runs down to ``-export`` in both cases: it may absorb an island's surplus (export, a reverse flow);
 * ``s_l`` shed of a positive load (MW), ``0 <= s_l <= p_l``;
 * ``c_l`` curtailment of a negative load (a source modelled as negative demand, MW), ``0 <= c_l <= -p_l``.
 
@@ -70,7 +71,7 @@ import scipy.sparse as sp
 
 from svitlo.engine.damage import DamageState
 from svitlo.engine.dcflow import slack_references
-from svitlo.engine.dispatch import energised_islands
+from svitlo.engine.dispatch import energised_islands, export_limit_mw
 from svitlo.errors import MissingDependencyError, SolverError
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.costs import generation_cost, marginal_cost_bound
@@ -337,6 +338,8 @@ def _build(cg: CompiledGrid, damage: DamageState, labels: np.ndarray, n_islands:
     col_lo[col_of_bus[ref_en]] = 0.0
     col_hi[col_of_bus[ref_en]] = 0.0
     lo_g = np.zeros(ng) if p_min == "zero" else np.clip(np.nan_to_num(cg.gen_p_min_mw[gens]), 0.0, pmax[gens])
+    export = export_limit_mw(cg)[gens]  # external grids may absorb power down to their negative p_min
+    lo_g = np.where(export > 0, -export, lo_g)
     col_lo[c_g:c_s] = lo_g
     col_hi[c_g:c_s] = pmax[gens]
     col_lo[c_s:c_c] = 0.0
@@ -514,7 +517,7 @@ def _result(cg: CompiledGrid, lp: _Lp, x: np.ndarray, duals: np.ndarray, z1: flo
     gen_p = np.zeros(cg.n_gen)
     elastic = status == "ratings_relaxed"
     lo_g = lp.col_lo[c_g:c_s]
-    gen_p[lp.gens] = np.clip(xb[c_g:c_s], 0.0 if elastic else lo_g, lp.col_hi[c_g:c_s])
+    gen_p[lp.gens] = np.clip(xb[c_g:c_s], np.minimum(lo_g, 0.0) if elastic else lo_g, lp.col_hi[c_g:c_s])
     below = lp.gens[gen_p[lp.gens] < lo_g - 1e-6 * np.maximum(1.0, lo_g)] if elastic else lp.gens[:0]
     relaxed_units = [str(i) for i in cg.gen_ids[below]]
     shed = np.zeros(cg.n_load)

@@ -22,7 +22,7 @@ import numpy as np
 
 from svitlo.engine.damage import DamageState
 from svitlo.engine.dcflow import dc_flows, slack_references
-from svitlo.engine.dispatch import balance_dispatch
+from svitlo.engine.dispatch import balance_dispatch, export_limit_mw, external_units
 from svitlo.engine.viability import IslandViability, ViabilityOptions, effective_p_min, island_viability
 from svitlo.errors import InputError
 from svitlo.model.compiled import CompiledGrid
@@ -98,7 +98,8 @@ def evaluate_state(cg: CompiledGrid, damage: DamageState, *, mode: Mode = "balan
                              gen_p_max_mw=cg.gen_p_max_mw, gen_forms=cg.gen_forms_island,
                              gen_alive=gen_alive, load_bus=cg.load_bus, load_p_mw=load_p,
                              load_tier=cg.load_tier, load_alive=damage.load_alive,
-                             gen_p_min_mw=effective_p_min(cg) if on else None)
+                             gen_p_min_mw=effective_p_min(cg) if on else None,
+                             gen_external=external_units(cg), gen_export_mw=export_limit_mw(cg))
         gen_p, served, energised, cap = d.gen_p_mw, d.load_served_mw, d.energised, d.capacity_mw
     elif mode == "opf":
         from svitlo.engine.opf import opf_dispatch  # optional stack (highspy)

@@ -202,7 +202,7 @@ def pre_event(cg: CompiledGrid) -> tuple[np.ndarray, np.ndarray]:
     """Pre-strike injections per generator and per load (MW; load entries are ``-served``): the intact grid
     under the plain ``balance`` rule. Cached per compiled grid."""
     if cg not in _PRE:
-        from svitlo.engine.dispatch import balance_dispatch
+        from svitlo.engine.dispatch import balance_dispatch, export_limit_mw, external_units
         from svitlo.topology.islands import islands
 
         d = apply_damage(cg, [])
@@ -210,7 +210,8 @@ def pre_event(cg: CompiledGrid) -> tuple[np.ndarray, np.ndarray]:
         r = balance_dispatch(labels=labels, n_islands=n, gen_bus=cg.gen_bus, gen_p_mw=cg.gen_p_mw,
                              gen_p_max_mw=cg.gen_p_max_mw, gen_forms=cg.gen_forms_island, gen_alive=d.gen_alive,
                              load_bus=cg.load_bus, load_p_mw=cg.load_p_mw, load_tier=cg.load_tier,
-                             load_alive=d.load_alive)
+                             load_alive=d.load_alive, gen_external=external_units(cg),
+                             gen_export_mw=export_limit_mw(cg))
         _PRE[cg] = (np.where(d.gen_alive, r.gen_p_mw, 0.0), -np.where(d.load_alive, r.load_served_mw, 0.0))
     return _PRE[cg]
 

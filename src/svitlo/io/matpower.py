@@ -3,7 +3,9 @@
 Asset ids: ``bus:<BUS_I>``, ``branch:<n>``, ``gen:<n>`` (n = 1-based row of the branch / gen matrix),
 the branch ``kind`` column says ``trafo`` (off-nominal tap, phase shift or different end voltages) or ``line``;
 ``load:<BUS_I>`` (the bus's PD) and ``shunt:<BUS_I>`` (the bus's GS, consumed in DC at 1 p.u. voltage).
-All MATPOWER generators are synchronous units and can form an island. Generator costs (``mpc.gencost``):
+All MATPOWER generators are synchronous units and can form an island; a generator at the reference bus
+(type 3) with ``PMIN < 0 < PMAX`` is read as the external grid (``kind = ext_grid``: it may export down to
+``PMIN``, holds frequency and can black-start). Generator costs (``mpc.gencost``):
 polynomial up to quadratic and piecewise-linear (:mod:`svitlo.model.costs`).
 """
 
@@ -123,8 +125,11 @@ def read_matpower(path: str | os.PathLike, *, name: str | None = None,
                         value=bad[0])
     pmax = gen["PMAX"].to_numpy(float)
     costs = _gencost(getattr(cf, "gencost", None), len(gen), src)
+    ref_bus = set(np.asarray(bus_i)[bus["BUS_TYPE"].to_numpy(float) == 3].tolist())
+    # a reference-bus generator that may absorb power (PMIN < 0 < PMAX) stands for the external grid
+    external = np.array([b in ref_bus for b in gbus], dtype=bool) & (gen["PMIN"].to_numpy(float) < 0) & (pmax > 0)
     generators = pd.DataFrame({
-        "bus": [f"bus:{b}" for b in gbus], "kind": "gen", "p_mw": gen["PG"].to_numpy(float),
+        "bus": [f"bus:{b}" for b in gbus], "kind": np.where(external, "ext_grid", "gen"), "p_mw": gen["PG"].to_numpy(float),
         "p_max_mw": np.maximum(pmax, 0.0), "p_min_mw": np.minimum(gen["PMIN"].to_numpy(float), np.maximum(pmax, 0)),
         "forms_island": True, **costs, "in_service": gen["GEN_STATUS"].to_numpy(float) > 0,
     }, index=[f"gen:{n}" for n in range(1, len(gen) + 1)])

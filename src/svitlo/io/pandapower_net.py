@@ -3,7 +3,9 @@
 Branch parameters (per-unit reactance, tap ratio, phase shift, rating) are taken from pandapower's own
 conversion to its internal case (``_pd2ppc``), so transformer models, parallel lines and switches mean exactly
 what they mean in pandapower. Buses fused by closed bus-bus switches become one svitlo bus (the lowest index
-names it; the others are aliases). Generators and loads are read from the element tables.
+names it; the others are aliases). Generators and loads are read from the element tables. An ``ext_grid``
+imports up to ``max_p_mw`` and exports down to ``min_p_mw`` (negative); a missing limit is unbounded
+(``p_max_mw = inf``, ``p_min_mw = -UNBOUNDED_EXPORT_MW``).
 
 Asset ids: ``bus:<index>``, ``line:<index>``, ``trafo:<index>``, ``impedance:<index>``, ``gen:<index>``,
 ``sgen:<index>``, ``ext_grid:<index>``, ``storage:<index>``, ``load:<index>``, ``shunt:<index>``.
@@ -24,12 +26,16 @@ from svitlo.errors import GridError
 from svitlo.model.costs import pwl_to_text
 from svitlo.model.grid import Grid, make_grid
 
-__all__ = ["from_pandapower", "DEFAULT_PEOPLE_PER_MW"]
+__all__ = ["from_pandapower", "DEFAULT_PEOPLE_PER_MW", "UNBOUNDED_EXPORT_MW"]
 
 #: People served per MW of load when a source carries no population: an indicative default (about 2.3 people
 #: per household and a mixed residential/commercial average draw near 1.1 kW per household). Override per
 #: scenario with ``people_per_mw``.
 DEFAULT_PEOPLE_PER_MW = 2000.0
+
+#: Export limit (MW) given to an ``ext_grid`` without ``min_p_mw``: unbounded in practice, as a missing
+#: ``max_p_mw`` is unbounded import (``p_min_mw`` must be finite; 1e6 MW is the largest grid value accepted).
+UNBOUNDED_EXPORT_MW = 1e6
 
 _SUPPORTED_BRANCHES = {"line": ("from_bus", "to_bus"), "trafo": ("hv_bus", "lv_bus"),
                        "impedance": ("from_bus", "to_bus")}
@@ -246,7 +252,8 @@ def _generators(net: Any, bus_id: dict[int, str]) -> pd.DataFrame:
             p = np.zeros(len(df))
             pmax = _col(df, "max_p_mw", math.inf)
             pmax = np.where(np.isfinite(pmax), pmax, math.inf)
-            pmin = _col(df, "min_p_mw", 0.0)
+            pmin = _col(df, "min_p_mw", math.nan)  # no limit: unbounded export, as unbounded import above
+            pmin = np.where(np.isfinite(pmin), pmin, -UNBOUNDED_EXPORT_MW)
         elif kind == "storage":
             # storage discharging is negative load in pandapower; treat a storage unit as a source of up to
             # its rated discharge power

@@ -65,6 +65,9 @@ class CompiledGrid:
         with a piecewise-linear cost.
     gen_inertia_h_s
         Inertia constant per generator on ``p_max`` (s; kind default filled in).
+    gen_external
+        External grid (``kind = ext_grid``): the balancing slack, the only kind of unit that may absorb power
+        (down to a negative ``p_min_mw``; :func:`svitlo.engine.dispatch.export_limit_mw`).
     gen_black_start
         Can energise a dark island on its own (``black_start`` column; external grids always).
     load_bus, load_p_mw, load_population, load_tier, load_in_service
@@ -107,6 +110,7 @@ class CompiledGrid:
     incidence: sp.csr_matrix
     gen_inertia_h_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gen_black_start: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    gen_external: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     aliases: dict[str, str] = field(default_factory=dict)
     _index: dict[str, tuple[AssetClass, int]] = field(default_factory=dict, repr=False)
     _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
@@ -135,7 +139,8 @@ class CompiledGrid:
                       self.br_in_service, self.gen_bus, self.gen_p_mw, self.gen_p_max_mw, self.gen_p_min_mw,
                       self.gen_forms_island, self.gen_in_service, self.load_bus, self.load_p_mw,
                       self.load_population, self.load_tier, self.load_in_service, self.gen_cost,
-                      self.gen_cost_c2, self.gen_cost_c0, self.gen_inertia_h_s, self.gen_black_start):
+                      self.gen_cost_c2, self.gen_cost_c0, self.gen_inertia_h_s, self.gen_black_start,
+                      self.gen_external):
                 h.update(np.ascontiguousarray(a).tobytes())
                 h.update(b"\x1e")
             for g in sorted(self.gen_pwl):  # piecewise-linear costs: generator, breakpoints, costs
@@ -257,6 +262,7 @@ def compile_grid(grid: Grid) -> CompiledGrid:
         gen_inertia_h_s=_inertia(gens),
         gen_black_start=(gens["black_start"].to_numpy(bool) if "black_start" in gens else np.zeros(len(gens), bool))
         | (gens["kind"].astype(str).to_numpy() == "ext_grid"),
+        gen_external=gens["kind"].astype(str).to_numpy() == "ext_grid" if len(gens) else np.zeros(0, bool),
         aliases=dict(grid.aliases),
         _index=index,
     )

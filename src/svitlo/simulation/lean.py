@@ -26,7 +26,7 @@ import importlib.util
 import numpy as np
 
 from svitlo.engine.damage import DamageState
-from svitlo.engine.dispatch import balance_dispatch
+from svitlo.engine.dispatch import balance_dispatch, export_limit_mw, external_units
 from svitlo.engine.state import StateResult
 from svitlo.engine.viability import ViabilityOptions, effective_p_min, island_viability
 from svitlo.model.compiled import CompiledGrid
@@ -119,7 +119,8 @@ def lean_state(cg: CompiledGrid, damage: DamageState, *, viability: ViabilityOpt
                          gen_p_max_mw=cg.gen_p_max_mw, gen_forms=cg.gen_forms_island,
                          gen_alive=damage.gen_alive if v is None else v.committed, load_bus=cg.load_bus,
                          load_p_mw=cg.load_p_mw if v is None else v.load_p_mw, load_tier=cg.load_tier,
-                         load_alive=damage.load_alive, gen_p_min_mw=effective_p_min(cg) if on else None)
+                         load_alive=damage.load_alive, gen_p_min_mw=effective_p_min(cg) if on else None,
+                         gen_external=external_units(cg), gen_export_mw=export_limit_mw(cg))
     return StateResult(damage=damage, labels=labels, n_islands=n, energised=d.energised, capacity_mw=d.capacity_mw,
                        gen_p_mw=d.gen_p_mw, load_served_mw=d.load_served_mw, p_bus_mw=np.zeros(cg.n_bus),
                        theta_rad=np.zeros(cg.n_bus), flow_mw=np.zeros(cg.n_branch), mode="balance", viability=v)

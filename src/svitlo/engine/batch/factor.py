@@ -29,7 +29,18 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
-from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, NINF, POS, UPFIN, island_rule, n_features
+from svitlo.engine.batch.island_rule import (
+    BASE,
+    BASEE,
+    CAPFIN,
+    FORMS,
+    LOE,
+    NINF,
+    POS,
+    UPFIN,
+    island_rule,
+    n_features,
+)
 from svitlo.engine.batch.memory import Path, plan_path
 from svitlo.engine.batch.sparse import empty_structures, solve_dense, sparse_structures
 from svitlo.engine.batch.trisolve import row_differences, sparse_inverse_rows
@@ -89,20 +100,35 @@ class BatchFactor:
     use_sparse: bool
 
 
+def gen_features(cg: CompiledGrid, fg: np.ndarray, pmin: np.ndarray) -> None:
+    """Fill the generator columns ``FORMS`` to ``LOE`` of ``fg`` (in place) for non-external units running
+    down to ``pmin`` (MW) and external grids down to ``-export`` (:func:`svitlo.engine.dispatch.export_limit_mw`;
+    ``pmin`` when they may not export)."""
+    from svitlo.engine.dispatch import export_limit_mw, external_units
+
+    pmax = np.maximum(cg.gen_p_max_mw, 0.0)
+    ext = external_units(cg)
+    export = export_limit_mw(cg)
+    lo = np.where(export > 0, -export, pmin)
+    base = np.clip(cg.gen_p_mw, lo, pmax)
+    fin = np.isfinite(pmax)
+    up = np.where(fin, pmax - base, 0.0)
+    fg[:, FORMS] = cg.gen_forms_island
+    fg[:, NINF] = ~fin
+    fg[:, CAPFIN] = np.where(fin, pmax, 0.0)
+    fg[:, BASE] = base
+    fg[:, UPFIN] = up
+    fg[:, BASEE] = np.where(ext, base, 0.0)
+    fg[:, LOE] = np.where(ext, lo, 0.0)
+
+
 def _features(cg: CompiledGrid, tiers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     nt = tiers.size
     nf = n_features(nt)
     bus_ok = cg.bus_in_service
     g_ok = cg.gen_in_service & bus_ok[cg.gen_bus]
-    pmax = np.maximum(cg.gen_p_max_mw, 0.0)
-    base = np.clip(cg.gen_p_mw, 0.0, pmax)
-    fin = np.isfinite(pmax)
     fg = np.zeros((cg.n_gen, nf))
-    fg[:, FORMS] = cg.gen_forms_island
-    fg[:, NINF] = ~fin
-    fg[:, CAPFIN] = np.where(fin, pmax, 0.0)
-    fg[:, BASE] = base
-    fg[:, UPFIN] = np.where(fin, pmax - base, 0.0)
+    gen_features(cg, fg, np.zeros(cg.n_gen))
     fg[~g_ok] = 0.0
     l_ok = cg.load_in_service & bus_ok[cg.load_bus]
     p = np.where(l_ok, cg.load_p_mw, 0.0)
@@ -236,7 +262,7 @@ def factorise(cg: CompiledGrid, *, dtype: type = np.float64, bound: int = DEFAUL
     comp_frac = np.zeros((n_comp, max(nt, 1)))
     intact_ok = True
     for c in range(n_comp):
-        flag = island_rule(feat_comp[c], nt, coef0[c], comp_frac[c], comp_out[c])
+        flag = island_rule(feat_comp[c], nt, coef0[c], comp_frac[c], comp_out[c], -1)
         intact_ok &= flag == 0
     p0 = np.zeros(cg.n_bus)
     p0[bus_ok] = np.einsum("ij,ij->i", feat[bus_ok], coef0[bus_comp[bus_ok]])

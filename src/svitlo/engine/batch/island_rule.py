@@ -10,12 +10,19 @@ column                meaning (alive assets only)
 ``FORMS``             number of island-forming generators
 ``NINF``              number of generators with unbounded capacity (``p_max_mw = inf``)
 ``CAPFIN``            summed finite capacity ``max(p_max_mw, 0)`` (MW)
-``BASE``              summed scheduled output ``clip(p_mw, 0, cap)`` (MW)
+``BASE``              summed scheduled output ``clip(p_mw, lo, cap)`` (MW; ``lo`` = 0, or ``-export`` for an
+                      external grid that may export, or ``p_min`` under the viability rules)
 ``UPFIN``             summed finite headroom ``cap - base`` (MW)
+``BASEE``             ``BASE`` of the external grids only (:func:`svitlo.engine.dispatch.external_units`; MW)
+``LOE``               summed lower bound ``lo`` of the external grids (MW; negative when they may export)
 ``POS + t``           summed positive load of tier ``t`` (MW)
 ``POS + T + t``       summed population of positive loads of tier ``t`` (people)
 ``POS + 2T``          summed negative load (MW; sources modelled as loads)
 ====================  ==========================================================================
+
+A surplus (``demand < BASE``) goes first into the external grids, down to ``LOE``; the other units move down by
+what is left, as in :func:`svitlo.engine.dispatch.balance_dispatch`. A shortfall is shared by every unit's
+headroom.
 
 Examples
 --------
@@ -23,7 +30,7 @@ Examples
 >>> f = np.zeros(n_features(1)); f[FORMS] = 1; f[CAPFIN] = 30; f[BASE] = 10; f[UPFIN] = 20
 >>> f[POS] = 40; f[POS + 1] = 400
 >>> coef = np.zeros(f.size); frac = np.zeros(1); out = np.zeros(4)
->>> island_rule(f, 1, coef, frac, out)
+>>> island_rule(f, 1, coef, frac, out, -1)
 0
 >>> out.tolist(), frac.tolist()   # [energised, generation, served, people without power], shed share
 ([1.0, 30.0, 30.0, 100.0], [0.25])
@@ -34,9 +41,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["BASE", "CAPFIN", "FORMS", "NINF", "POS", "UPFIN", "island_rule", "n_features"]
+__all__ = ["BASE", "BASEE", "CAPFIN", "FORMS", "LOE", "NINF", "POS", "UPFIN", "island_rule", "n_features"]
 
-FORMS, NINF, CAPFIN, BASE, UPFIN, POS = 0, 1, 2, 3, 4, 5
+FORMS, NINF, CAPFIN, BASE, UPFIN, BASEE, LOE, POS = range(8)
 
 
 def n_features(n_tiers: int) -> int:
@@ -45,12 +52,14 @@ def n_features(n_tiers: int) -> int:
 
 
 @nb.njit(cache=True)
-def island_rule(f, n_tiers, coef, frac, out):  # pragma: no cover - numba
+def island_rule(f, n_tiers, coef, frac, out, pmin_col):  # pragma: no cover - numba
     """Apply the balance rule to one island's feature sum ``f``.
 
     Fills ``coef`` (injection coefficients per feature), ``frac`` (shed fraction per tier) and ``out`` =
-    ``[energised, generation_mw, served_mw, people_without_power]``. Returns 0, or 1 when the island needs
-    the exact path (net-negative demand: sources exceed load).
+    ``[energised, generation_mw, served_mw, people_without_power]``. ``pmin_col`` is the column of the summed
+    minimum output of the non-external units (-1: none, they move down to 0). Returns 0, or 1 when the island
+    needs the exact path (net demand below what the external grids can absorb, or a residual too close to a
+    limit to split by differences of sums).
     """
     neg_col = POS + 2 * n_tiers
     for m in range(coef.size):
@@ -89,26 +98,47 @@ def island_rule(f, n_tiers, coef, frac, out):  # pragma: no cover - numba
         out[2] = served
         out[3] = pwp
         return 0
-    if demand < 0.0:
+    if demand < 0.0 and demand < f[LOE]:
         return 1
     for t in range(n_tiers):
         frac[t] = 0.0
         coef[POS + t] = -1.0
     coef[neg_col] = -1.0
     d = demand - f[BASE]
-    gen = f[BASE]
     coef[BASE] = 1.0
-    if d >= 0.0:
+    tol = 1e-9 * (abs(f[BASE]) + abs(demand) + 1.0)
+    if d >= 0.0:  # shortfall: every unit by its headroom (an unbounded unit takes it all)
         if inf_cap:
             coef[NINF] = d / f[NINF]
-            gen += d
         elif f[UPFIN] > 0.0:
             coef[UPFIN] = d / f[UPFIN]
-            gen += d
-    elif f[BASE] > 0.0:
-        coef[BASE] = 1.0 + d / f[BASE]
-        gen += d
-    out[1] = gen
+        else:
+            d = 0.0
+        out[1] = f[BASE] + d
+        out[2] = demand
+        out[3] = 0.0
+        return 0
+    # surplus: the external grids first, down to LOE
+    r = 0.0
+    room_e = f[BASEE] - f[LOE]
+    if room_e > 0.0:
+        r = max(d, -room_e)
+        coef[BASEE] = r / room_e
+        coef[LOE] = -r / room_e
+    d = d - r
+    # the other units by what is left (differences of sums: exact without external grids)
+    moved = 0.0
+    if d < 0.0:
+        room = f[BASE] - f[BASEE] - (f[pmin_col] if pmin_col >= 0 else 0.0)
+        if room > 0.0 and (room > tol or f[BASEE] == 0.0):
+            coef[BASE] += d / room
+            coef[BASEE] -= d / room
+            if pmin_col >= 0:
+                coef[pmin_col] -= d / room
+            moved = d
+        elif d < -tol:
+            return 1
+    out[1] = f[BASE] + r + moved
     out[2] = demand
     out[3] = 0.0
     return 0

@@ -3,8 +3,9 @@
 For one outage set ``K`` (removed branches, plus the branches of destroyed buses):
 
 1. find the cut-off components (:mod:`~svitlo.engine.batch.components`);
-2. apply the balance rule to every new island (:mod:`~svitlo.engine.batch.island_rule`); the island that
-   keeps the rest of a component gets its feature sum as ``intact - cut off - destroyed``;
+2. apply the balance rule to every new island (:mod:`~svitlo.engine.batch.island_rule`; a surplus goes first
+   into the external grids, down to their export limit); the island that keeps the rest of a component gets
+   its feature sum as ``intact - cut off - destroyed``;
 3. new angles on the *reconnected* grid: put back a spanning set ``T ⊂ K`` that joins the components as a
    tree. Every component's injection is balanced, so every branch of ``T`` carries exactly zero and the flows
    equal those of the split grid. The angles are the intact ones plus the images of the changed feature

@@ -13,8 +13,8 @@ import weakref
 
 import numpy as np
 
-from svitlo.engine.batch.factor import BatchFactor
-from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, NINF, UPFIN, n_features
+from svitlo.engine.batch.factor import BatchFactor, gen_features
+from svitlo.engine.batch.island_rule import n_features
 from svitlo.engine.batch.viability_rule import (
     GFCAP,
     IBRP0,
@@ -25,9 +25,11 @@ from svitlo.engine.batch.viability_rule import (
     NKEINF,
     P0,
     PMIN,
+    PMINE,
     SB,
     island_rule_v,
 )
+from svitlo.engine.dispatch import external_units
 from svitlo.engine.viability import ViabilityOptions, effective_p_min, pre_event, unit_inertia_mws
 from svitlo.model.compiled import CompiledGrid
 
@@ -44,17 +46,14 @@ def _features(cg: CompiledGrid, fac: BatchFactor) -> tuple[np.ndarray, np.ndarra
     pmax = np.maximum(cg.gen_p_max_mw, 0.0)
     fin = np.isfinite(pmax)
     pmin = effective_p_min(cg)
-    base = np.clip(cg.gen_p_mw, pmin, pmax)
+    ext = external_units(cg)
     ke = unit_inertia_mws(cg)
     g0, l0 = pre_event(cg)
     fg = np.zeros((cg.n_gen, nf0 + N_VCOLS))
     fg[:, :nf0] = fac.feat_gen
-    fg[:, FORMS] = cg.gen_forms_island
-    fg[:, NINF] = ~fin
-    fg[:, CAPFIN] = np.where(fin, pmax, 0.0)
-    fg[:, BASE] = base
-    fg[:, UPFIN] = np.where(fin, pmax - base, 0.0)
-    fg[:, v0 + PMIN] = pmin
+    gen_features(cg, fg, pmin)
+    fg[:, v0 + PMIN] = np.where(ext, 0.0, pmin)
+    fg[:, v0 + PMINE] = np.where(ext, pmin, 0.0)
     fg[:, v0 + GFCAP] = np.where(cg.gen_forms_island & fin, pmax, 0.0)
     fg[:, v0 + NGFINF] = cg.gen_forms_island & ~fin
     fg[:, v0 + KE] = np.where(np.isfinite(ke), ke, 0.0)

@@ -4,7 +4,7 @@ With viability on, the feature vector of :mod:`~svitlo.engine.batch.island_rule`
 its last one (``V0 = POS + 2T + 1``), kept finite so sums can be differenced (unbounded values are counted):
 
 ==============  =============================================================================
-``V0 + PMIN``   summed minimum output ``clip(p_min, 0, p_max)`` (MW)
+``V0 + PMIN``   summed minimum output ``clip(p_min, 0, p_max)`` of the non-external units (MW)
 ``V0 + GFCAP``  summed finite capacity of grid-forming units (MW)
 ``V0 + NGFINF`` number of grid-forming units with unbounded capacity
 ``V0 + KE``     summed finite kinetic energy ``H p_max`` (MW·s)
@@ -58,13 +58,14 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from svitlo.engine.batch.island_rule import BASE, CAPFIN, FORMS, NINF, POS, island_rule
+from svitlo.engine.batch.island_rule import CAPFIN, FORMS, NINF, POS, island_rule
 from svitlo.engine.frequency import _nadir_scalar, _overfreq_scalar, _ufls_scalar
 
-__all__ = ["N_VCOLS", "PMIN", "GFCAP", "NGFINF", "KE", "NKEINF", "SB", "P0", "NGEN", "IBRP0", "island_rule_v"]
+__all__ = ["N_VCOLS", "PMIN", "GFCAP", "NGFINF", "KE", "NKEINF", "SB", "P0", "NGEN", "IBRP0", "PMINE",
+           "island_rule_v"]
 
-PMIN, GFCAP, NGFINF, KE, NKEINF, SB, P0, NGEN, IBRP0 = range(9)
-N_VCOLS = 9
+PMIN, GFCAP, NGFINF, KE, NKEINF, SB, P0, NGEN, IBRP0, PMINE = range(10)
+N_VCOLS = 10
 
 _nadir = nb.njit(cache=True)(_nadir_scalar)
 _overfreq = nb.njit(cache=True)(_overfreq_scalar)
@@ -75,7 +76,7 @@ _ufls = nb.njit(cache=True)(_ufls_scalar)
 def _dark(f, n_tiers, coef, frac, out, decommitted, with_load):  # pragma: no cover - numba
     f0 = f[FORMS]
     f[FORMS] = 0.0
-    island_rule(f, n_tiers, coef, frac, out)
+    island_rule(f, n_tiers, coef, frac, out, -1)
     f[FORMS] = f0
     out[4] = decommitted
     out[5] = 1.0 if with_load else 0.0
@@ -89,7 +90,7 @@ def island_rule_v(f, n_tiers, vp, coef, frac, out):  # pragma: no cover - numba
     out[4] = 0.0
     out[5] = 0.0
     if vp[0] < 0.5 or f[FORMS] < 0.5:
-        return island_rule(f, n_tiers, coef, frac, out)
+        return island_rule(f, n_tiers, coef, frac, out, -1)
     v0 = POS + 2 * n_tiers + 1
     tol = 1e-9
     pos = 0.0
@@ -139,16 +140,10 @@ def island_rule_v(f, n_tiers, vp, coef, frac, out):  # pragma: no cover - numba
             return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
         if rise > vp[15] * (1.0 - 1e-6) - 1e-9:
             return 11
-    if f[v0 + PMIN] > tol and f[v0 + PMIN] > demand - tol * (abs(demand) + 1.0):
-        if one and f[v0 + PMIN] > demand + tol * (abs(demand) + 1.0):
+    pmin_all = f[v0 + PMIN] + f[v0 + PMINE]
+    if pmin_all > tol and pmin_all > demand - tol * (abs(demand) + 1.0):
+        if one and pmin_all > demand + tol * (abs(demand) + 1.0):
             return _dark(f, n_tiers, coef, frac, out, 1.0, demand > tol)
         return 10
-    flag = island_rule(f, n_tiers, coef, frac, out)
-    if flag != 0:
-        return flag
-    d = demand - f[BASE]
-    room = f[BASE] - f[v0 + PMIN]
-    if not (demand > cap) and d < 0.0 and room > 0.0:  # down by the room above p_min
-        coef[BASE] = 1.0 + d / room
-        coef[v0 + PMIN] = -d / room
-    return 0
+    # the plain rule, the non-external units moving down by their room above p_min
+    return island_rule(f, n_tiers, coef, frac, out, v0 + PMIN)
