@@ -48,7 +48,7 @@ __all__ = ["rrr_order", "split_cost", "ENUMERATE_MAX"]
 #: Largest number of candidate halves of a part solved by enumeration.
 ENUMERATE_MAX = 70
 #: Assets on each side tried in the exchanges of the two-period problem.
-EXCHANGE_K = 6
+EXCHANGE_K = 4
 
 
 def split_cost(sc: _Scorer, dur: dict[str, float], crews: int, part: frozenset, first: frozenset,
@@ -81,12 +81,13 @@ def _split(sc: _Scorer, dur: dict[str, float], crews: int, part: list[str], late
             b_side = whole - best
             out = sc.shed(b_side | later)
             # least loss when moved to the second period; most gain when moved to the first
-            weak = sorted(best, key=lambda x: (sc.shed(b_side | later | {x}) - out) / dur[x])[:EXCHANGE_K]
-            strong = sorted(b_side, key=lambda y: -(out - sc.shed((b_side - {y}) | later)) / dur[y])[:EXCHANGE_K]
-            cand = min(((cost((best - {x}) | {y}), x, y) for x in weak for y in strong), default=None)
+            weak = sorted([a for a in part if a in best], key=lambda x: (sc.shed(b_side | later | {x}) - out) / dur[x])[:EXCHANGE_K]
+            strong = sorted([a for a in part if a in b_side], key=lambda y: -(out - sc.shed((b_side - {y}) | later)) / dur[y])[:EXCHANGE_K]
+            cand = min(((cost((best - {x}) | {y}), part.index(x), part.index(y), x, y) for x in weak
+                        for y in strong), default=None)
             if cand is None or cand[0] >= best_c - 1e-9 * max(1.0, abs(best_c)):
                 break
-            best_c, best = cand[0], (best - {cand[1]}) | {cand[2]}
+            best_c, best = cand[0], (best - {cand[3]}) | {cand[4]}
     first = [a for a in part if a in best]
     return first, [a for a in part if a not in best]
 
