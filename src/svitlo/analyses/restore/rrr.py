@@ -8,14 +8,19 @@ each half is split again, with everything ordered before it already repaired and
 broken, until every part is a single asset. The concatenated parts are the order.
 
 **The two-period problem** of a part ``S`` (assets ordered before it repaired, ``L`` those after it broken):
-choose ``A ⊂ S`` with ``|A| = ceil(|S| / 2)`` minimising the aggregated weighted energy not served
+choose ``A ⊂ S`` with ``|A| = ceil(|S| / 2)`` minimising the aggregated weighted energy not served within
+the horizon ``H``
 
-    ``shed(S ∪ L) · T(A) + shed(B ∪ L) · T(B)``,   ``T(X) = Σ_{j∈X} duration_j / crews``,
+    ``shed(S ∪ L) · |[t0, t0 + T(A)] ∩ [0, H]| + shed(B ∪ L) · |[t0 + T(A), t0 + T(A) + T(B)] ∩ [0, H]|``,
 
 where ``shed(X)`` is the tier-weighted load shed (MW) with the assets ``X`` out (the ``balance`` rule without
-flows, :mod:`svitlo.simulation.lean`, cached) and ``T`` is the length of a period (crew-hours spread over the
-crews). With equal durations this is the paper's two-period problem (the first term is then constant); with
-durations it is its aggregated-period form. Release hours (later waves), spares and access windows are left to
+flows, :mod:`svitlo.simulation.lean`, cached), ``T(X) = Σ_{j∈X} duration_j / crews`` the length of a period
+(crew-hours spread over the crews) and ``t0`` the start of the part (``T`` of everything before it). With equal
+durations and no horizon this is the paper's two-period problem (the first term is then constant); with
+durations it is its aggregated-period form. Hours past the horizon count with the small weight
+:data:`BEYOND_WEIGHT` (with hundreds of jobs and a few crews only the first jobs finish within it: without them a
+top split would be a tie, and the recursion could not choose which assets come early at all); a part that starts
+after the horizon keeps its incoming order. Release hours (later waves), spares and access windows are left to
 the list schedule, which respects them, as the paper leaves the crews' routing to a later stage.
 
 **Solving it by evaluation**: exactly by enumeration when there are at most :data:`ENUMERATE_MAX` candidate
@@ -47,29 +52,36 @@ __all__ = ["rrr_order", "split_cost", "ENUMERATE_MAX"]
 
 #: Largest number of candidate halves of a part solved by enumeration.
 ENUMERATE_MAX = 70
+#: Weight of the hours past the horizon in the two-period objective: a tie-break that keeps the splits of parts
+#: reaching past the horizon meaningful (which assets come early at all), as in the paper's unbounded model.
+BEYOND_WEIGHT = 1e-3
 #: Assets on each side tried in the exchanges of the two-period problem.
 EXCHANGE_K = 4
 
 
 def split_cost(sc: _Scorer, dur: dict[str, float], crews: int, part: frozenset, first: frozenset,
-               later: frozenset) -> float:
-    """Aggregated weighted energy not served (MWh) of repairing ``first`` before ``part - first``, with
-    ``later`` still broken throughout (the two-period objective of the module docstring)."""
+               later: frozenset, *, t0: float = 0.0, horizon_h: float = math.inf) -> float:
+    """Aggregated weighted energy not served (MWh) within ``[0, horizon_h)`` of repairing ``first`` before
+    ``part - first`` from hour ``t0``, with ``later`` still broken throughout (the two-period objective of the
+    module docstring)."""
     second = part - first
-    t_a = sum(dur[a] for a in first) / crews
-    t_b = sum(dur[a] for a in second) / crews
-    return sc.shed(part | later) * t_a + sc.shed(second | later) * t_b
+    t_a = t0 + sum(dur[a] for a in first) / crews
+    t_b = t_a + sum(dur[a] for a in second) / crews
+    h1 = max(min(t_a, horizon_h) - t0, 0.0)
+    h2 = max(min(t_b, horizon_h) - min(t_a, horizon_h), 0.0)
+    s_all, s_b = sc.shed(part | later), sc.shed(second | later)
+    return s_all * h1 + s_b * h2 + BEYOND_WEIGHT * (s_all * (t_a - t0 - h1) + s_b * (t_b - t_a - h2))
 
 
-def _split(sc: _Scorer, dur: dict[str, float], crews: int, part: list[str], later: frozenset
-           ) -> tuple[list[str], list[str]]:
+def _split(sc: _Scorer, dur: dict[str, float], crews: int, part: list[str], later: frozenset, t0: float,
+           horizon_h: float) -> tuple[list[str], list[str]]:
     """Solve the two-period problem of ``part`` (ordered: its first half is the starting point)."""
     n = len(part)
     na = math.ceil(n / 2)
     whole = frozenset(part)
 
     def cost(a: frozenset) -> float:
-        return split_cost(sc, dur, crews, whole, a, later)
+        return split_cost(sc, dur, crews, whole, a, later, t0=t0, horizon_h=horizon_h)
 
     if math.comb(n, na) <= ENUMERATE_MAX:
         best = min((frozenset(c) for c in itertools.combinations(part, na)),
@@ -114,13 +126,14 @@ def rrr_order(p: RestoreProblem, start: Sequence[str] | None = None) -> list[str
     dur = {j.asset: float(j.duration_h) for j in p.jobs}
     out: list[str] = []
     # depth-first over parts, earliest first: a part's "later" set is every asset after it in the order
-    stack: list[tuple[list[str], frozenset]] = [(order, frozenset())]
+    # and its start hour the crew-hours before it spread over the crews
+    stack: list[tuple[list[str], frozenset, float]] = [(order, frozenset(), 0.0)]
     while stack:
-        part, later = stack.pop()
-        if len(part) <= 1:
+        part, later, t0 = stack.pop()
+        if len(part) <= 1 or t0 >= p.horizon_h:   # nothing to order, or it all ends after the horizon
             out.extend(part)
             continue
-        a, b = _split(sc, dur, p.crews, part, later)
-        stack.append((b, later))
-        stack.append((a, later | frozenset(b)))
+        a, b = _split(sc, dur, p.crews, part, later, t0, p.horizon_h)
+        stack.append((b, later, t0 + sum(dur[x] for x in a) / p.crews))
+        stack.append((a, later | frozenset(b), t0))
     return out
