@@ -205,3 +205,27 @@ def test_protected_assets_are_never_repair_jobs():
     assert {j.asset for j in kept.jobs} == hit - set(keep)
     want = resolve_damage(kept.model.cg, kept.model.sc.strikes, seed=3, protected=frozenset(keep)).out_ids
     assert {j.asset for j in kept.jobs} == set(want)
+
+
+def test_rrr_split_is_the_best_half_by_the_two_period_objective():
+    # a part of 8 (70 halves) is solved by enumeration; the 9-job part by exchanges must not beat it
+    from svitlo.analyses.restore.heuristic import _Scorer
+    from svitlo.analyses.restore.rrr import _split, split_cost
+
+    _sc, p = _case30(5, 1)
+    sc = _Scorer(p)
+    dur = {j.asset: float(j.duration_h) for j in p.jobs}
+    part, later = [j.asset for j in p.jobs][:8], frozenset(j.asset for j in p.jobs[8:])
+    whole = frozenset(part)
+    costs = {frozenset(c): split_cost(sc, dur, 1, whole, frozenset(c), later, t0=0.0, horizon_h=p.horizon_h)
+             for c in itertools.combinations(part, 4)}
+    first, second = _split(sc, dur, 1, part, later, 0.0, p.horizon_h)
+    assert len(first) == 4 and sorted(first + second) == sorted(part)
+    assert costs[frozenset(first)] == pytest.approx(min(costs.values()), rel=1e-12)
+    assert max(costs.values()) > min(costs.values())   # not a tie: the choice matters
+    # hours past the horizon weigh BEYOND_WEIGHT: a split starting after it costs that share of the unbounded one
+    from svitlo.analyses.restore.rrr import BEYOND_WEIGHT
+
+    late = split_cost(sc, dur, 1, whole, frozenset(first), later, t0=float(p.horizon_h), horizon_h=p.horizon_h)
+    free = split_cost(sc, dur, 1, whole, frozenset(first), later)
+    assert free > 0 and late == pytest.approx(BEYOND_WEIGHT * free, rel=1e-12)
