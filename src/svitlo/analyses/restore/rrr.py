@@ -25,7 +25,7 @@ the list schedule, which respects them, as the paper leaves the crews' routing t
 
 **Solving it by evaluation**: exactly by enumeration when there are at most :data:`ENUMERATE_MAX` candidate
 halves; otherwise starting from the incoming order's first half (so the method refines the order it is given:
-the constructive order of :mod:`.heuristic`) and improving by exchanges — the ``k`` assets of ``A`` whose
+the constructive order of :mod:`.heuristic`) and improving by exchanges — the :data:`EXCHANGE_K` assets of ``A`` whose
 removal costs least against the ``k`` assets of ``B`` whose repair helps most, every pair tried, best
 improving exchange kept — until no exchange helps.
 
@@ -48,7 +48,7 @@ from collections.abc import Sequence
 from svitlo.analyses.restore.heuristic import _Scorer, constructive_order
 from svitlo.analyses.restore.problem import RestoreProblem
 
-__all__ = ["rrr_order", "split_cost", "ENUMERATE_MAX"]
+__all__ = ["rrr_order", "split_cost", "ENUMERATE_MAX", "BEYOND_WEIGHT", "EXCHANGE_K"]
 
 #: Largest number of candidate halves of a part solved by enumeration.
 ENUMERATE_MAX = 70
