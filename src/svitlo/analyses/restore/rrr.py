@@ -25,8 +25,8 @@ the list schedule, which respects them, as the paper leaves the crews' routing t
 
 **Solving it by evaluation**: exactly by enumeration when there are at most :data:`ENUMERATE_MAX` candidate
 halves; otherwise starting from the incoming order's first half (so the method refines the order it is given:
-the constructive order of :mod:`.heuristic`) and improving by exchanges — the :data:`EXCHANGE_K` assets of ``A`` whose
-removal costs least against the ``k`` assets of ``B`` whose repair helps most, every pair tried, best
+the constructive order of :mod:`.heuristic`) and improving by exchanges — the :data:`EXCHANGE_K` assets of
+``A`` whose removal costs least against as many of ``B`` whose repair helps most, every pair tried, best
 improving exchange kept — until no exchange helps.
 
 Examples
