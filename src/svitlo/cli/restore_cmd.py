@@ -27,6 +27,8 @@ def restore_cmd(
     scenario: Path = typer.Argument(..., help="scenario YAML file (repairs: durations, spares, access, travel_h)"),
     crews: int = typer.Option(..., "--crews", min=1, max=MAX_CREWS, help="number of repair crews (>= 1)"),
     seed: int | None = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="timeline seed (default: the scenario's)"),
+    method: str = typer.Option("heuristic", "--method", help="heuristic (constructive + local search) or rrr "
+                               "(recursive restoration refinement + local search)"),
     exact: str = typer.Option("auto", "--exact", help="exact MILP: auto (small cases), always or never"),
     time_limit: float = typer.Option(20.0, "--time-limit", min=0, max=MAX_SECONDS,
                                     callback=finite_seconds, help="local-search budget (s)"),
@@ -45,6 +47,8 @@ def restore_cmd(
     from svitlo.errors import InputError, ScenarioError
     from svitlo.io.scenario_file import load_scenario
 
+    if method not in ("heuristic", "rrr"):
+        raise ScenarioError("expected heuristic or rrr", field="--method", value=method)
     if exact not in ("auto", "always", "never"):
         raise ScenarioError("expected auto, always or never", field="--exact", value=exact)
     if html is not None:
@@ -54,7 +58,7 @@ def restore_cmd(
     sc = load_scenario(scenario)
     try:
         r = restore(sc, crews=crews, seed=seed, exact=exact, time_limit_s=time_limit,  # type: ignore[arg-type]
-                    milp_time_limit_s=milp_time_limit)
+                    milp_time_limit_s=milp_time_limit, method=method)  # type: ignore[arg-type]
     except InputError as exc:
         raise with_source(exc, scenario) from None
     d = r.to_dict()

@@ -56,12 +56,10 @@ def damage_from_indices(cg: CompiledGrid, *, buses: Iterable[int] = (), branches
 def apply_damage(cg: CompiledGrid, destroyed: Iterable[str]) -> DamageState:
     """Survival masks after destroying the assets named by id (unknown ids raise :class:`GridError`)."""
     idx: dict[str, list[int]] = {"bus": [], "branch": [], "gen": [], "load": []}
-    names: list[str] = []
+    names: dict[str, None] = {}   # first-seen order, without the quadratic list membership test
     for aid in destroyed:
         cls, i = cg.asset(aid)
         idx[cls].append(i)
-        canon = str(cg.aliases.get(str(aid).strip(), str(aid).strip()))
-        if canon not in names:
-            names.append(canon)
+        names.setdefault(str(cg.aliases.get(str(aid).strip(), str(aid).strip())))
     return damage_from_indices(cg, buses=idx["bus"], branches=idx["branch"], gens=idx["gen"], loads=idx["load"],
                                destroyed=tuple(names))

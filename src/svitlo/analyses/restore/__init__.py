@@ -1,7 +1,8 @@
 """Repair scheduling: which damaged asset each crew repairs when, to keep the most critical load served.
 
 :func:`restore` builds the repair problem of a scenario's timeline (:mod:`.problem`), orders the jobs with the
-constructive heuristic and improves the order by local search (:mod:`.heuristic`), solves the exact MILP
+constructive heuristic and improves the order by local search (:mod:`.heuristic`) — with ``method="rrr"``
+first refined by recursive restoration refinement (:mod:`.rrr`) — solves the exact MILP
 (:mod:`.milp`) when the case is small, and simulates every candidate — heuristic, MILP, baselines — on the same
 timeline (same seed: strikes, waves, backups, refuels, rolling outages). The figures are those of
 :func:`svitlo.simulate` with the schedule given as explicit repairs (a test checks it).
@@ -31,6 +32,7 @@ from svitlo.analyses.restore.heuristic import (
 )
 from svitlo.analyses.restore.milp import milp_size, solve_milp
 from svitlo.analyses.restore.problem import Evaluation, RestoreProblem, restore_problem
+from svitlo.analyses.restore.rrr import rrr_order
 from svitlo.scenarios.spec import Repairs
 
 __all__ = ["restore", "RestoreResult", "restore_problem", "RestoreProblem"]
@@ -73,6 +75,7 @@ class RestoreResult:
     baselines: dict[str, tuple[Scheduled, Evaluation]]
     optimality: dict[str, Any]
     unscheduled: list[str] = field(default_factory=list)
+    stages: dict[str, Evaluation] = field(default_factory=dict)
 
     def repairs(self) -> Repairs:
         """The schedule as scenario repairs (``explicit``; jobs ending within the horizon)."""
@@ -89,6 +92,7 @@ class RestoreResult:
                 "method": self.method, "schedule": rows, "objective": _fig(self.objective),
                 "baselines": {k: _fig(v[1]) for k, v in self.baselines.items()},
                 "optimality": self.optimality, "unscheduled": self.unscheduled,
+                "stages": {k: _fig(v) for k, v in self.stages.items()},
                 "resilience": {"critical_served_mw": np.round(self.objective.critical_served_mw, 6).tolist(),
                                **{k: np.round(v[1].critical_served_mw, 6).tolist()
                                   for k, v in self.baselines.items()}}}
@@ -96,7 +100,8 @@ class RestoreResult:
 
 def restore(scenario: Any, *, crews: int, seed: int | None = None, grid: Any = None,
             exact: Literal["auto", "always", "never"] = "auto", time_limit_s: float = 20.0,
-            milp_time_limit_s: float = 60.0, window: int | None = None) -> RestoreResult:
+            milp_time_limit_s: float = 60.0, window: int | None = None,
+            method: Literal["heuristic", "rrr"] = "heuristic") -> RestoreResult:
     """Plan repairs for a scenario's timeline with ``crews`` crews.
 
     Parameters
@@ -116,11 +121,20 @@ def restore(scenario: Any, *, crews: int, seed: int | None = None, grid: Any = N
         Budget of the MILP (s).
     window
         Largest distance between two swapped jobs in the local search (default: any up to 40 jobs, else 3).
+    method
+        ``"heuristic"``: the constructive order, improved by local search. ``"rrr"``: the constructive order
+        refined by recursive restoration refinement (:mod:`.rrr`), then the same local search from the best of the
+        refined, constructive and naive orders (``time_limit_s=0``: that best order as is). ``stages`` holds the
+        figures of each stage.
 
     Returns
     -------
     RestoreResult
     """
+    if method not in ("heuristic", "rrr"):
+        from svitlo.errors import ScenarioError
+
+        raise ScenarioError("expected heuristic or rrr", field="method", value=method)
     p = restore_problem(scenario, crews=crews, seed=seed, grid=grid)
     baselines = {}
     orders = baseline_orders(p)
@@ -129,11 +143,18 @@ def restore(scenario: Any, *, crews: int, seed: int | None = None, grid: Any = N
         baselines[name] = (s, p.evaluate(crew_schedule(s)))
     start = constructive_order(p)
     start_ev = p.evaluate(crew_schedule(schedule_from_order(p, start)))
-    for name, o in orders.items():   # local search starts from the best of the constructive and naive orders
+    stages = {"constructive": start_ev}
+    if method == "rrr":   # the refined order, unless it simulates worse than the order it refined
+        refined = rrr_order(p, start)
+        refined_ev = stages["rrr"] = p.evaluate(crew_schedule(schedule_from_order(p, refined)))
+        if refined_ev.weighted_ens_mwh <= start_ev.weighted_ens_mwh + 1e-9:
+            start, start_ev = refined, refined_ev
+    for name, o in orders.items():   # local search starts from the best of the constructive (refined) and naive orders
         if baselines[name][1].weighted_ens_mwh < start_ev.weighted_ens_mwh - 1e-9:
             start, start_ev = o, baselines[name][1]
     order, ev = improve(p, start, window=window, time_limit_s=time_limit_s)
-    best, best_ev, method = schedule_from_order(p, order), ev, "heuristic"
+    best, best_ev = schedule_from_order(p, order), ev
+    stages["local_search"] = ev
     optimality: dict[str, Any] = {"status": "not_run", "gap": None, "mip_gap": None}
     if p.jobs and (exact == "always" or (exact == "auto" and milp_size(p) <= AUTO_EXACT_VARIABLES)):
         m = solve_milp(p, time_limit_s=milp_time_limit_s)
@@ -147,4 +168,5 @@ def restore(scenario: Any, *, crews: int, seed: int | None = None, grid: Any = N
     unscheduled = [j.asset for j in p.jobs if j.asset not in best]
     return RestoreResult(scenario=p.model.sc.name, seed=p.seed, crews=p.crews, horizon_h=p.horizon_h,
                          schedule=best, objective=best_ev, method=method, baselines=baselines,
-                         optimality=optimality, unscheduled=unscheduled)
+                         optimality=optimality, unscheduled=unscheduled,
+                         stages=stages)
