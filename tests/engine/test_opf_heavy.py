@@ -41,7 +41,7 @@ def test_heavy_strikes_always_solve(case, seed, check):
     cg, dmg = _heavy(_case(case), seed)
     r = evaluate_state(cg, dmg, mode="opf", options={"tier_weights": default_tier_weights()})
     assert r.info["opf"]["status"] == "optimal"
-    assert r.info["opf"]["cost_stage"] in ("optimal", "fallback")
+    assert r.info["opf"]["cost_stage"] in ("optimal", "fallback", "shed_fallback")
     imp = build_impact(cg, r)
     check(imp)
     # the priority optimum is never traded away: opf sheds no more weighted MW than the balance rule allows
@@ -67,4 +67,23 @@ def test_cost_stage_failure_falls_back_to_stage_one(monkeypatch, check):
     assert calls["n"] == 2
     assert r.info["opf"]["status"] == "optimal" and r.info["opf"]["cost_stage"] == "fallback"
     assert r.info["opf"]["weighted_shed_mw"] == pytest.approx(ref.info["opf"]["weighted_shed_mw"], abs=1e-6)
+    check(build_impact(cg, r))
+
+
+def test_shed_stage_failure_is_told_apart_from_a_cost_stage_failure(monkeypatch, check):
+    """Strict priority: a later shed stage HiGHS does not solve keeps the last solved stage, flagged
+    ``shed_fallback`` (the more critical tiers optimal), not the cost stage's ``fallback``."""
+    cg = svitlo.compile_grid(svitlo.load_grid("case30"))
+    cg = dataclasses.replace(cg, load_tier=np.arange(cg.n_load) % 3 + 1)
+    dmg = apply_damage(cg, ["line:3", "line:10"])
+    calls = {"n": 0}
+    real = opf_mod._status_name
+
+    def flaky(h):
+        calls["n"] += 1
+        return "unknown" if calls["n"] == 2 else real(h)
+
+    monkeypatch.setattr(opf_mod, "_status_name", flaky)
+    r = evaluate_state(cg, dmg, mode="opf")
+    assert r.info["opf"]["status"] == "optimal" and r.info["opf"]["cost_stage"] == "shed_fallback"
     check(build_impact(cg, r))

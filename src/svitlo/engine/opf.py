@@ -32,8 +32,8 @@ The objective is lexicographic, so shedding always dominates cost exactly (no bi
    curtailment cost above every marginal generator cost, so sources modelled as negative load are curtailed last.
    Should HiGHS not solve stage 2, the stage-1 solution is kept (``info["opf"]["cost_stage"] = "fallback"``):
    the shed is optimal and only the cost tie-break is lost, so opf never fails on a feasible damage state.
-   Should a later shed stage of strict priority not solve, the last solved stage is kept (also flagged
-   ``"fallback"``): the more critical tiers are optimal, the less critical ones may shed more than needed.
+   Should a later shed stage of strict priority not solve, the last solved stage is kept (flagged
+   ``"shed_fallback"``): the more critical tiers are optimal, the less critical ones may shed more than needed.
 
 With ``on_infeasible="flag"`` an infeasible problem (ratings that cannot all hold, or units held at ``p_min``
 above what their island can take) is solved with elastic ratings and minimums: a first stage minimises the MW of
@@ -462,7 +462,7 @@ def _solve(h, lp: _Lp, *, elastic: bool, cost_stage: bool, strict: bool = True):
         h.changeColsCost(n_col, all_idx, objectives[k])
         h.run()
         if _status_name(h) != "optimal":
-            return "optimal", x, duals, float(w @ x), _cost(c, q, x, lp.c_const), "fallback"
+            return "optimal", x, duals, float(w @ x), _cost(c, q, x, lp.c_const), "shed_fallback"
         x = np.asarray(h.getSolution().col_value)
         if not priced and scale[k] > 0:
             duals = row_duals(k)
