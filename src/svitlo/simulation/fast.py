@@ -298,6 +298,7 @@ class _States:
         if mid == 0 or not (mult > 1.0).any():
             return r
         cg = self.cgs[mid]
+        assert self.via is not None  # multipliers above 1 come from cold-load pickup, which needs viability on
 
         def solve(scale: np.ndarray) -> StateResult:
             d = replace(r.damage, gen_alive=r.damage.gen_alive & ~tripped)
