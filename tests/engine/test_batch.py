@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -266,3 +269,15 @@ def test_weighted_shed_beyond_the_tier_table_matches_assess():
     imp = svitlo.assess(g, {"strikes": [{"assets": gens}]}, compiled=cg)
     assert imp.metrics["shed_mw"] > 0
     assert res.weighted_shed_mw[0] == pytest.approx(imp.metrics["weighted_shed_mw"], rel=1e-9, abs=1e-9)
+
+
+def test_kernel_cache_guard_stamp_is_current_after_import():
+    """Importing the batched engine stamps its cache with the current sources: nothing is stale afterwards, and a
+    changed rule source would drop the compiled kernels (see the module's doctest)."""
+    from svitlo.engine.batch import cache_guard
+
+    d = Path(cache_guard.__file__).resolve().parent / "__pycache__"
+    if not os.access(d.parent, os.W_OK):
+        pytest.skip("read-only install: numba keeps its cache elsewhere")
+    assert cache_guard.drop_stale(d, cache_guard.kernel_sources()) is False
+    assert (d / cache_guard.STAMP).exists()

@@ -34,14 +34,18 @@ from typing import Literal
 
 import numpy as np
 
-from svitlo.engine.batch.exact import exact_scenario
-from svitlo.engine.batch.memory import Path
-from svitlo.engine.batch.outages import Outages, outages_from_damage, outages_from_ids, outages_from_indices
-from svitlo.engine.batch.result import BatchResult
-from svitlo.engine.viability import ViabilityOptions
-from svitlo.errors import InputError, MissingDependencyError
-from svitlo.model.compiled import CompiledGrid
-from svitlo.model.tiers import default_tier_weights, tier_weight_array
+from svitlo.engine.batch.cache_guard import guard_batch_cache
+
+guard_batch_cache()  # before any kernel module compiles or loads its disk cache
+
+from svitlo.engine.batch.exact import exact_scenario  # noqa: E402
+from svitlo.engine.batch.memory import Path  # noqa: E402
+from svitlo.engine.batch.outages import Outages, outages_from_damage, outages_from_ids, outages_from_indices  # noqa: E402
+from svitlo.engine.batch.result import BatchResult  # noqa: E402
+from svitlo.engine.viability import ViabilityOptions  # noqa: E402
+from svitlo.errors import InputError, MissingDependencyError  # noqa: E402
+from svitlo.model.compiled import CompiledGrid  # noqa: E402
+from svitlo.model.tiers import default_tier_weights, tier_weight_array  # noqa: E402
 
 __all__ = [
     "BatchResult",

@@ -16,10 +16,9 @@ For one outage set ``K`` (removed branches, plus the branches of destroyed buses
 Anything the fast path cannot prove exact (net-negative island, near-singular Woodbury matrix, two large
 parts of one component, too high a rank) sets a flag; the caller re-solves those scenarios exactly.
 
-Compiled kernels are cached on disk (``cache=True``). numba checks only this file's timestamp for the cache of
-:func:`run_batch`: after editing ``components.py``, ``island_rule.py``, ``viability_rule.py``, ``woodbury.py`` or
-the scalar functions of :mod:`svitlo.engine.frequency` in a development
-checkout, delete ``__pycache__/*.nbi`` and ``*.nbc`` of this package.
+Compiled kernels are cached on disk (``cache=True``). numba checks only the defining file's timestamp, so
+:mod:`svitlo.engine.batch.cache_guard` drops the package's cache files whenever any source the kernels compile
+from changes (this package, the scalar functions of :mod:`svitlo.engine.frequency`, the output constants).
 """
 
 from __future__ import annotations
