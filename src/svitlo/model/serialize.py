@@ -38,6 +38,26 @@ def jsonable(v: Any) -> Any:
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a table as JSON-ready dicts."""
-    cols = list(df.columns)
-    return [{c: jsonable(v) for c, v in zip(cols, row)} for row in df.itertuples(index=False, name=None)]
+    """Rows of a table as JSON-ready dicts (column by column: numeric columns convert in one ``tolist``).
+
+    >>> records(pd.DataFrame({"a": [1.5, float("nan")], "b": [1, 2], "c": [True, False], "d": ["x", None]}))
+    [{'a': 1.5, 'b': 1, 'c': True, 'd': 'x'}, {'a': None, 'b': 2, 'c': False, 'd': None}]
+    """
+    cols = [str(c) for c in df.columns]
+    values = [_column(df.iloc[:, i]) for i in range(df.shape[1])]
+    return [dict(zip(cols, row)) for row in zip(*values)] if cols else [{} for _ in range(len(df))]
+
+
+def _column(col: pd.Series) -> list[Any]:
+    """One column's JSON-ready values."""
+    kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else ""
+    if kind in "biu":
+        return col.to_numpy().tolist()
+    if kind == "f":
+        a = col.to_numpy()
+        out = a.tolist()
+        bad = np.flatnonzero(~np.isfinite(a))
+        for i in bad.tolist():
+            out[i] = None
+        return out
+    return [jsonable(v) for v in col.to_numpy(dtype=object)]
