@@ -29,7 +29,6 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from svitlo.errors import ScenarioError
 from svitlo.model.compiled import CompiledGrid
@@ -73,6 +72,8 @@ def bus_sites(cg: CompiledGrid, *, sites: Sequence[SiteSpec] = (), site_radius_m
     if ok.size and site_radius_m > 0:
         lat0 = float(np.mean(cg.bus_lat[ok]))
         xy = np.column_stack([cg.bus_lon[ok] * _M_PER_DEG * np.cos(np.radians(lat0)), cg.bus_lat[ok] * _M_PER_DEG])
+        from scipy.spatial import cKDTree  # lazily: scipy.spatial costs ~0.1 s of every command's start
+
         pairs = cKDTree(xy).query_pairs(r=float(site_radius_m), output_type="ndarray")
         if pairs.size:
             rows.append(ok[pairs[:, 0]])
