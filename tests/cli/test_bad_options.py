@@ -62,3 +62,25 @@ def test_deprecated_alias_errors_are_one_line(tmp_path, capsys):
     assert main(["report-html", str(tmp_path / "missing.yaml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:")
+
+
+def _out_options():
+    cmd = typer.main.get_command(app)
+    return sorted(name for name, sub in cmd.commands.items()
+                  if any("--out" in getattr(p, "opts", ()) for p in sub.params)
+                  and name in ("assess", "simulate", "sweep", "rank", "harden", "restore", "site"))
+
+
+@pytest.mark.parametrize("command", _out_options())
+def test_empty_out_is_refused_not_read_as_the_current_folder(command, tmp_path, monkeypatch, capsys):
+    y = tmp_path / "s.yaml"
+    y.write_text("grid: case9\nstrikes:\n  - random: {k: 1}\n")
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    extra = {"rank": ["--k", "1"], "harden": ["--budget", "1", "--n", "4"], "sweep": ["--n", "4"]}
+    code = main([command, str(y), *extra.get(command, []), "--out", ""])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--out" in err and "Traceback" not in err
+    assert not any(work.iterdir())

@@ -31,7 +31,7 @@ def harden_cmd(
     attack_k: int | None = typer.Option(None, "--k", min=1, max=MAX_BEAM, help="attack size for --method dad"),
     kinds: str = typer.Option("line,trafo", "--kinds", help="asset kinds attacked and protected with --method dad"),
     costs: Path | None = typer.Option(None, "--costs", help="CSV with columns id,cost; --budget is then money"),
-    out: Path | None = typer.Option(None, "--out", help="folder: in-sample rows (resumable sweep) and harden.json"),
+    out_arg: str | None = typer.Option(None, "--out", help="folder: in-sample rows (resumable sweep) and harden.json"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
     html: Path | None = typer.Option(None, "--html", help="write the plan, before/after with CI and the "
                                                           "baselines as one self-contained HTML page"),
@@ -45,10 +45,11 @@ def harden_cmd(
     from svitlo.analyses.sweep.evaluate import make_context
     from svitlo.io.scenario_file import load_scenario
 
-    if out is not None:
+    out: Path | None = None
+    if out_arg is not None:  # taken as text: typer would read an empty value as the current folder
         from svitlo.io.outputs import check_output_dir
 
-        check_output_dir(out, option="--out")
+        out = check_output_dir(out_arg, option="--out")
     if html is not None:
         from svitlo.io.outputs import check_output_file
 

@@ -36,7 +36,7 @@ def rank_cmd(
                                help="shed_mw, weighted_shed_mw, people_without_power or facilities_without_grid"),
     method: str = typer.Option("auto", "--method", help="auto, exhaustive (k<=2), enumeration, milp or heuristic"),
     top: int = typer.Option(10, "--top", min=1, max=MAX_TOP, help="worst sets shown"),
-    out: Path | None = typer.Option(None, "--out", help="run folder (exhaustive rows resumable, Parquet tables)"),
+    out_arg: str | None = typer.Option(None, "--out", help="run folder (exhaustive rows resumable, Parquet tables)"),
     beam: int = typer.Option(8, "--beam", min=1, max=MAX_BEAM, help="beam width of the heuristic"),
     time_limit: float | None = typer.Option(None, "--time-limit", min=0, max=MAX_SECONDS,
                                              callback=finite_seconds, help="seconds for local search or the MILP"),
@@ -54,10 +54,11 @@ def rank_cmd(
     from svitlo.analyses.rank import rank
     from svitlo.io.scenario_file import load_scenario
 
-    if out is not None:
+    out: Path | None = None
+    if out_arg is not None:  # taken as text: typer would read an empty value as the current folder
         from svitlo.io.outputs import check_output_dir
 
-        check_output_dir(out, option="--out")
+        out = check_output_dir(out_arg, option="--out")
     if html is not None:
         from svitlo.io.outputs import check_output_file
 
