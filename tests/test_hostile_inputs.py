@@ -470,7 +470,10 @@ def test_report_on_a_damaged_rank_folder(tmp_path, data):
 
 
 @pytest.mark.parametrize("edit, must", [
-    (("line", "from_bus", 10**9), "line.from_bus = 1000000000: not a bus of the network"),
+    (("line", "from_bus", 10**9), "line.from_bus = 1000000000: expected a bus index"),
+    (("line", "to_bus", 12345), "line.to_bus = 12345: not a bus of the network"),
+    (("line", "from_bus", 2**40), "line.from_bus = 1099511627776: expected a bus index"),
+    (("load", "bus", -2**40), "load.bus = -1099511627776: expected a bus index"),
     (("gen", "bus", 99), "gen.bus = 99: not a bus"), (("load", "bus", "x"), "load.bus = 'x': not a bus"),
     (("bus", "index", 2**40), "bus.index = 1099511627776"), (("bus", "index", "dup"), "duplicate bus index"),
 ])

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from svitlo.errors import GridError
-from svitlo.io.pandapower_net import DEFAULT_PEOPLE_PER_MW, from_pandapower
+from svitlo.io.pandapower_net import DEFAULT_PEOPLE_PER_MW, check_json_references, from_pandapower
 from svitlo.model.grid import Grid
 
 __all__ = ["CASES", "GEOGRAPHIC_CASES", "load_grid", "read_pandapower_json"]
@@ -57,7 +57,8 @@ def read_pandapower_json(path: str | os.PathLike, *, name: str | None = None,
 
     p = Path(path)
     text = read_text(p, error=GridError)  # exists, UTF-8, not oversized
-    load_json(text, source=str(p), error=GridError, max_depth=256)  # well-formed, not absurdly deep
+    doc = load_json(text, source=str(p), error=GridError, max_depth=256)  # well-formed, not absurdly deep
+    check_json_references(doc, str(p))  # before pandapower's reader narrows oversized references
     try:
         net = pp.from_json_string(text)
     except Exception as exc:  # pandapower raises many kinds on a bad file

@@ -26,7 +26,7 @@ from svitlo.errors import GridError
 from svitlo.model.costs import pwl_to_text
 from svitlo.model.grid import Grid, make_grid
 
-__all__ = ["from_pandapower", "DEFAULT_PEOPLE_PER_MW", "UNBOUNDED_EXPORT_MW"]
+__all__ = ["check_json_references", "from_pandapower", "DEFAULT_PEOPLE_PER_MW", "UNBOUNDED_EXPORT_MW"]
 
 #: People served per MW of load when a source carries no population: an indicative default (about 2.3 people
 #: per household and a mixed residential/commercial average draw near 1.1 kW per household). Override per
@@ -93,6 +93,47 @@ def _check_references(net: Any, source: str) -> None:
             if not ok and et in ("b", "l", "t"):
                 raise GridError(f"switch {sw.index[i]} names no {dict(b='bus', l='line', t='trafo')[et]} of the "
                                 "network", source=source, field="switch.element", value=el)
+
+
+def check_json_references(doc: Any, source: str) -> None:
+    """The bus references of a parsed pandapower JSON document, checked before pandapower reads it.
+
+    pandapower's reader casts these columns to fixed-width integers, so a reference like ``2**40`` would reach
+    svitlo as ``0`` (a real bus) and the network would be silently rewired. Values outside 0 …
+    :data:`MAX_BUS_INDEX` are refused here, naming table, column and value; anything else is left to
+    :func:`from_pandapower`'s checks on the frames.
+
+    >>> check_json_references({"_object": {"line": {"_object": '{"columns": ["from_bus"], "data": [[1099511627776]]}'}}},
+    ...                       "g.json")
+    Traceback (most recent call last):
+    ...
+    svitlo.errors.GridError: g.json: line.from_bus = 1099511627776: expected a bus index 0 … 10,000,000
+    """
+    obj = doc.get("_object", doc) if isinstance(doc, dict) else None
+    if not isinstance(obj, dict):
+        return
+    for table, cols in _BUS_COLUMNS.items():
+        entry = obj.get(table)
+        raw = entry.get("_object") if isinstance(entry, dict) else None
+        if not isinstance(raw, str):
+            continue
+        try:
+            frame = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue  # pandapower names a frame it cannot read
+        if not isinstance(frame, dict) or not isinstance(frame.get("columns"), list):
+            continue
+        rows = frame.get("data") if isinstance(frame.get("data"), list) else []
+        for col in cols:
+            if col not in frame["columns"]:
+                continue
+            j = frame["columns"].index(col)
+            for row in rows:
+                v = row[j] if isinstance(row, list) and j < len(row) else None
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) \
+                        and v == int(v) and not 0 <= v <= MAX_BUS_INDEX:
+                    raise GridError(f"expected a bus index 0 … {MAX_BUS_INDEX:,}", source=source,
+                                    field=f"{table}.{col}", value=v)
 
 
 def _ppc_of(net: Any, source: str) -> tuple[dict, dict, Any]:
