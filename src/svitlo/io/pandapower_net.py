@@ -123,7 +123,8 @@ def check_json_references(doc: Any, source: str) -> None:
             continue  # pandapower names a frame it cannot read
         if not isinstance(frame, dict) or not isinstance(frame.get("columns"), list):
             continue
-        rows = frame.get("data") if isinstance(frame.get("data"), list) else []
+        data = frame.get("data")
+        rows: list[Any] = data if isinstance(data, list) else []
         for col in cols:
             if col not in frame["columns"]:
                 continue
