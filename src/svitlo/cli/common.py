@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from svitlo.engine.impact import Impact
 
-__all__ = ["ModeChoice", "console", "err_console", "impact_tables", "fmt_mw", "fmt_people", "physics_rows", "physics_tables",
+__all__ = ["ModeChoice", "checked_outputs", "console", "err_console", "impact_tables", "fmt_mw", "fmt_people", "physics_rows", "physics_tables",
            "title_of", "lost_with_destroyed_buses", "distinct_decimals"]
 
 
@@ -23,6 +24,16 @@ class ModeChoice(StrEnum):
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def checked_outputs(out: str | None, html: Path | None) -> Path | None:
+    """Check ``--out`` (a folder, taken as text: typer would read an empty value as the current folder) and
+    ``--html`` (a file) before any work; return the ``--out`` folder."""
+    from svitlo.io.outputs import check_output_dir, check_output_file
+
+    if html is not None:
+        check_output_file(html, option="--html")
+    return check_output_dir(out, option="--out") if out is not None else None
 
 
 def fmt_mw(v: float) -> str:

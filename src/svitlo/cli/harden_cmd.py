@@ -8,7 +8,7 @@ import typer
 
 from svitlo.cli.app import app
 from svitlo.cli.bounds import MAX_BEAM, MAX_SAMPLES
-from svitlo.cli.common import console
+from svitlo.cli.common import checked_outputs, console
 from svitlo.cli.rank_cmd import scenario_source
 from svitlo.scenarios.geo import MAX_SEED
 
@@ -45,15 +45,7 @@ def harden_cmd(
     from svitlo.analyses.sweep.evaluate import make_context
     from svitlo.io.scenario_file import load_scenario
 
-    out: Path | None = None
-    if out_arg is not None:  # taken as text: typer would read an empty value as the current folder
-        from svitlo.io.outputs import check_output_dir
-
-        out = check_output_dir(out_arg, option="--out")
-    if html is not None:
-        from svitlo.io.outputs import check_output_file
-
-        check_output_file(html, option="--html")
+    out = checked_outputs(out_arg, html)
     sc = load_scenario(scenario)
     with scenario_source(scenario):
         cost = read_costs(costs, make_context(sc)) if costs is not None else None

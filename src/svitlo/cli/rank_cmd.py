@@ -11,7 +11,7 @@ import typer
 from svitlo.analyses.sweep.results import MAX_TOP
 from svitlo.cli.app import app
 from svitlo.cli.bounds import MAX_BEAM, MAX_SECONDS, finite_seconds
-from svitlo.cli.common import console, err_console
+from svitlo.cli.common import checked_outputs, console, err_console
 
 
 @contextlib.contextmanager
@@ -54,15 +54,7 @@ def rank_cmd(
     from svitlo.analyses.rank import rank
     from svitlo.io.scenario_file import load_scenario
 
-    out: Path | None = None
-    if out_arg is not None:  # taken as text: typer would read an empty value as the current folder
-        from svitlo.io.outputs import check_output_dir
-
-        out = check_output_dir(out_arg, option="--out")
-    if html is not None:
-        from svitlo.io.outputs import check_output_file
-
-        check_output_file(html, option="--html")
+    out = checked_outputs(out_arg, html)
     sc = load_scenario(scenario)
     bar = Progress(TextColumn("[bold]rank"), BarColumn(), MofNCompleteColumn(), TextColumn("sets"),
                    console=err_console, disable=quiet or as_json, transient=True)
