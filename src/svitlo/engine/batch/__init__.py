@@ -96,7 +96,7 @@ def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray
     if order.size:
         shed0[order] = np.maximum(p[order], 0.0) * fac.comp_frac[lc[order], load_tcol[order]]
     shed0[orphan] = p[orphan]
-    comp_out5 = np.zeros((fac.comp_out.shape[0], 6))
+    comp_out5 = np.zeros((fac.comp_out.shape[0], 7))
     comp_out5[:, : fac.comp_out.shape[1]] = fac.comp_out
     G = (fac.adj_ptr, fac.adj_bus, fac.adj_br, cg.br_f.astype(np.int64), cg.br_t.astype(np.int64),
          cg.br_b_pu.astype(np.float64), fac.br_pfinj_pu, cg.br_rate_mw.astype(np.float64), fac.br_alive0,
@@ -116,7 +116,7 @@ def _kernel_inputs(cg: CompiledGrid, fac, tiers: np.ndarray, weights: np.ndarray
     pop = np.where(cg.load_in_service, cg.load_population, 0.0)
     out_t = np.r_[fac.comp_out[:, 1].sum(), fac.comp_out[:, 2].sum(),
                   fac.comp_out[:, 3].sum() + pop[orphan].sum(), shed_t, comp_out5[:, 4].sum(),
-                  comp_out5[:, 5].sum()].astype(np.float64)
+                  comp_out5[:, 5].sum(), comp_out5[:, 6].sum()].astype(np.float64)
     out_i = np.array([n_comp, int(round(fac.comp_out[:, 0].sum()))], dtype=np.int64)
     return G, out_t, out_i
 
@@ -174,7 +174,7 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     tiers = np.unique(cg.load_tier).astype(np.int64)
     weights = tier_weight_array(tiers, tier_weights)
     nt = tiers.size
-    out_f = np.zeros((n, 11 + nt))  # metrics, shed per tier, units decommitted, islands collapsed
+    out_f = np.zeros((n, 12 + nt))  # metrics, shed per tier, units decommitted, islands collapsed, UFLS shed
     out_v = np.zeros((n, 3))  # islands_collapsed, ufls_shed_mw, units_decommitted (exact path only)
     via = viability if viability is not None and viability.enabled else None
     flags = np.ones(n, dtype=np.int64)
@@ -228,7 +228,7 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     for k in ("islands", "energised_islands", "overloaded_branches"):
         cols[k] = np.rint(cols[k]).astype(np.int64)
     cols["islands_collapsed"] = np.rint(np.where(exact, out_v[:, 0], out_f[:, 10 + nt])).astype(np.int64)
-    cols["ufls_shed_mw"] = out_v[:, 1].copy()
+    cols["ufls_shed_mw"] = np.where(exact, out_v[:, 1], out_f[:, 11 + nt])
     cols["units_decommitted"] = np.rint(np.where(exact, out_v[:, 2], out_f[:, 9 + nt])).astype(np.int64)
     # load_mw = served + shed: positive demand plus the injection negative loads deliver (build_impact)
     return BatchResult(load_mw=cols["served_mw"] + cols["shed_mw"], exact=exact, shed_mw_by_tier=out_f[:, 9:9 + nt].copy(),

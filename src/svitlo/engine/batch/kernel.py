@@ -302,6 +302,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     n_en = out_i[1]
     n_dec = out_t[3 + n_tiers]
     n_col = out_t[4 + n_tiers]
+    n_ufls = out_t[5 + n_tiers]
     sh = frac_tmp
     for t in range(n_tiers):
         sh[t] = out_t[3 + t]
@@ -314,6 +315,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         n_en -= int(comp_out[c, 0])
         n_dec -= comp_out[c, 4]
         n_col -= comp_out[c, 5]
+        n_ufls -= comp_out[c, 6]
         for t in range(n_tiers):
             sh[t] -= feat_comp[c, POS + t] * comp_frac[c, t]
         if m_count[i] > 0:
@@ -324,6 +326,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
             n_en += int(m_out[i, 0])
             n_dec += m_out[i, 4]
             n_col += m_out[i, 5]
+            n_ufls += m_out[i, 6]
             for t in range(n_tiers):
                 sh[t] += m_feat[i, POS + t] * m_frac[i, t]
     for g in range(ng):
@@ -336,6 +339,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
         n_en += int(g_out[g, 0])
         n_dec += g_out[g, 4]
         n_col += g_out[g, 5]
+        n_ufls += g_out[g, 6]
         for t in range(n_tiers):
             sh[t] += g_alive[g, POS + t] * g_frac[g, t]
     for k in range(nd):
@@ -363,6 +367,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
     out_f[s, 6] = n_en
     out_f[s, 9 + n_tiers] = n_dec
     out_f[s, 10 + n_tiers] = n_col
+    out_f[s, 11 + n_tiers] = max(n_ufls, 0.0) if abs(n_ufls) > 1e-9 else 0.0
 
     # ---- 4. angles: images, bus corrections, Woodbury --------------------------------------------------
     for i in range(theta.size):
@@ -548,11 +553,11 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
              np.zeros(max(n_gen, 1), np.int64), np.zeros(max(n_load, 1), np.int64), np.zeros(n_comp, np.int64),
              np.zeros(cap, np.int64), np.zeros(cap, np.bool_), np.zeros(cap, np.int64), np.zeros(cap, np.int64),
              np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros((cap, nf)), np.zeros((cap, nf)),
-             np.zeros((cap, nf)), np.zeros((cap, nt1)), np.zeros((cap, 6)), np.zeros((n_comp, nf)),
-             np.zeros((n_comp, nf)), np.zeros((n_comp, nt1)), np.zeros((n_comp, 6)), np.zeros(n_comp, np.int64),
+             np.zeros((cap, nf)), np.zeros((cap, nt1)), np.zeros((cap, 7)), np.zeros((n_comp, nf)),
+             np.zeros((n_comp, nf)), np.zeros((n_comp, nt1)), np.zeros((n_comp, 7)), np.zeros(n_comp, np.int64),
              np.zeros(n_bus), np.zeros(n_bus), np.zeros(cap + n_gen + n_load, np.int64),
              np.zeros(3 * cap + n_comp, np.int64), np.zeros(MAX_RANK, np.int64),
-             np.empty((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(6),
+             np.empty((MAX_RANK, MAX_RANK)), np.zeros(MAX_RANK), np.zeros(nf), np.zeros(nt1), np.zeros(7),
              np.empty((n_vrows, n_bus), G[25].dtype), G[36].copy(), G[6].copy(),
              np.zeros(n_bus, np.int64), np.zeros(MAX_RANK, np.int64), np.zeros(n_comp, np.int64),
              np.zeros(n_comp, np.int64), np.zeros(n_comp, np.int64),

@@ -89,7 +89,7 @@ def viability_factor(cg: CompiledGrid, fac: BatchFactor, opts: ViabilityOptions)
 
     vp = viability_params(opts, np.unique(cg.load_tier).astype(np.int64))
     coef0 = np.zeros((n_comp, nf))
-    comp_out = np.zeros((n_comp, 6))
+    comp_out = np.zeros((n_comp, 7))
     comp_frac = np.zeros((n_comp, max(nt, 1)))
     ok = fac.intact_ok
     for c in range(n_comp):

@@ -20,19 +20,25 @@ per-state rules would do. An island with a single unit that fails a rule clearly
 UFLS, load below its minimum — a generator bus cut off alone is the commonest case) goes dark here, and so does
 any island whose peak frequency after a surplus clearly exceeds the over-frequency protection (no unit choice:
 every unit trips):
-``out[4]`` counts the unit if decommitted, ``out[5]`` the island if it had load (``islands_collapsed``).
-When any other rule acts (UFLS, a choice among units to decommit, an adequacy failure with several units) — or
-the island lies within a hair of a threshold — it returns a non-zero code and the scenario is solved on the
-exact path. Otherwise no rule acts, and the plain rule applies with generators moving down by their room above
-``p_min``.
+``out[4]`` counts the unit if decommitted, ``out[5]`` the island if it had load (``islands_collapsed``),
+``out[6]`` the load UFLS shed (MW). When any other rule acts (a choice among units to decommit, an adequacy
+failure with several units) — or the island lies within a hair of a threshold — it returns a non-zero code and
+the scenario is solved on the exact path. Otherwise the plain rule applies with generators moving down by their
+room above ``p_min``.
 
 ``vp`` (float array, :func:`svitlo.engine.batch.viability_params`): ``[enabled, min_share, min_inertia_s,
 frequency, r, d, km, fh, tr, f_nominal, first_stage_hz, collapse_hz, over_frequency, lfsm_delta_pu,
 lfsm_droop, trip_pu, n_stages, delay_s, hz..., fraction..., exempt per tier...]`` (``lfsm_delta_pu``,
 ``trip_pu``: thresholds as rises over nominal, p.u.; then the UFLS schedule and, per tier index, 1 where UFLS
 exempts it). An island whose nadir crosses the first UFLS stage is simulated with the schedule acting (the same
-code as :func:`~svitlo.engine.frequency.ufls_response`): if it collapses anyway it goes dark here, else the
-exact path sheds.
+code as :func:`~svitlo.engine.frequency.ufls_response`): if it collapses anyway it goes dark here. If it
+survives, the island settles here as in :func:`~svitlo.engine.viability.island_viability`: every non-exempt
+load loses the schedule's shed share ``u`` (feeders by stage, not by priority), the commitment check sees the
+demand left, and the plain rule re-dispatches by priority what remains (:func:`_after_ufls`); the coefficients,
+shed shares and people are then stated on the island's features before UFLS (a load's shed share is
+``1 - (1 - u)(1 - φ)``). A stage count that a perturbation of ``1e-8`` of the deficit or of the sheddable load
+would change (the per-state path sums the same MW in another order), or a nadir within 1e-6 Hz of the first
+stage or of collapse, goes to the exact path.
 
 Examples
 --------
@@ -43,7 +49,7 @@ Examples
 >>> f[v0 + PMIN] = 20; f[v0 + GFCAP] = 100; f[v0 + KE] = 400; f[v0 + SB] = 100; f[v0 + P0] = 10
 >>> vp = np.array([1, 0.2, 1.0, 1, 0.05, 1, 0.95, 0.3, 8, 50, 49.0, 47.5, 1, 0.004, 0.05, 0.03, 0, 0.1, 0])
 >>> f[v0 + NGEN] = 2
->>> coef = np.zeros(f.size); frac = np.zeros(1); out = np.zeros(6)
+>>> coef = np.zeros(f.size); frac = np.zeros(1); out = np.zeros(7)
 >>> island_rule_v(f, 1, vp, coef, frac, out), float(out[1])   # 10 MW surplus: units move down within p_min
 (0, 50.0)
 >>> round(float(60 * coef[BASE] + 20 * coef[v0 + PMIN]), 9)
@@ -51,6 +57,14 @@ Examples
 >>> f[v0 + PMIN] = 55                                      # minimums above the 50 MW load: exact path
 >>> island_rule_v(f, 1, vp, coef, frac, out)
 10
+>>> from svitlo.engine.batch import viability_params
+>>> from svitlo.engine.viability import ViabilityOptions
+>>> vp = viability_params(ViabilityOptions(enabled=True), np.array([1]))  # NC ER schedule
+>>> f[v0 + PMIN] = 20; f[v0 + P0] = -30                  # 30 MW imported and lost at separation
+>>> island_rule_v(f, 1, vp, coef, frac, out), round(float(out[6]), 6), round(float(out[2]), 6)
+(0, 7.5, 42.5)
+>>> round(float(frac[0]), 6)                              # the load's shed share, UFLS included
+0.15
 """
 
 from __future__ import annotations
@@ -84,11 +98,38 @@ def _dark(f, n_tiers, coef, frac, out, decommitted, with_load):  # pragma: no co
 
 
 @nb.njit(cache=True)
+def _after_ufls(f, n_tiers, vp, coef, frac, out, pmin_col, keep):  # pragma: no cover - numba
+    """The plain rule on what UFLS left (each non-exempt tier's load times ``keep``), then coefficients, shed
+    shares and people on the island's features before UFLS: a load's shed share is ``1 - keep (1 - φ)``, with
+    ``φ`` the operator's priority shed of what remained (as the per-state path computes it from its loads)."""
+    ns = int(vp[16])
+    u0 = 18 + 2 * ns
+    saved = np.empty(max(n_tiers, 1))
+    for t in range(n_tiers):
+        saved[t] = f[POS + t]
+        if vp[u0 + t] < 0.5:
+            f[POS + t] = saved[t] * keep
+    rc = island_rule(f, n_tiers, coef, frac, out, pmin_col)
+    for t in range(n_tiers):
+        f[POS + t] = saved[t]
+    pwp = 0.0
+    for t in range(n_tiers):
+        k = keep if vp[u0 + t] < 0.5 else 1.0
+        if f[POS + t] > 0.0:
+            frac[t] = 1.0 - k * (1.0 - frac[t])
+        coef[POS + t] *= k
+        pwp += f[POS + n_tiers + t] * frac[t]
+    out[3] = pwp
+    return rc
+
+
+@nb.njit(cache=True)
 def island_rule_v(f, n_tiers, vp, coef, frac, out):  # pragma: no cover - numba
     """:func:`~svitlo.engine.batch.island_rule.island_rule` under the viability rules (see the module
     docstring). Returns 0, or a code > 0 that sends the scenario to the exact path."""
     out[4] = 0.0
     out[5] = 0.0
+    out[6] = 0.0
     if vp[0] < 0.5 or f[FORMS] < 0.5:
         return island_rule(f, n_tiers, coef, frac, out, -1)
     v0 = POS + 2 * n_tiers + 1
@@ -110,6 +151,8 @@ def island_rule_v(f, n_tiers, vp, coef, frac, out):  # pragma: no cover - numba
             return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
         return 8
     deficit = -f[v0 + P0]
+    keep = 1.0  # share of each non-exempt load left after UFLS
+    dem0 = demand
     if vp[3] > 0.5 and deficit > 0.0 and not ke_inf and f[NINF] < 0.5 and f[v0 + SB] > 0.0:
         sb = f[v0 + SB]
         drop, _t = _nadir(deficit / sb, f[v0 + KE] / sb, vp[4], vp[5] * pos / sb, vp[6], vp[7], vp[8])
@@ -125,11 +168,27 @@ def island_rule_v(f, n_tiers, vp, coef, frac, out):  # pragma: no cover - numba
             for t in range(n_tiers):
                 if vp[u0 + t] < 0.5:
                     shed += f[POS + t]
-            low, _st, _sh = _ufls(deficit / sb, f[v0 + KE] / sb, vp[4], vp[5] * pos / sb, vp[6], vp[7], vp[8],
-                                  vp[9], vp[18:18 + ns], vp[18 + ns:18 + 2 * ns], vp[17], shed / sb, 60.0, 0.01)
+            ps, hs, ds = deficit / sb, f[v0 + KE] / sb, vp[5] * pos / sb
+            hz, fr = vp[18:18 + ns], vp[18 + ns:18 + 2 * ns]
+            low, st, sh = _ufls(ps, hs, vp[4], ds, vp[6], vp[7], vp[8], vp[9], hz, fr, vp[17], shed / sb, 60.0,
+                                0.01)
             if low < vp[11] - 1e-6:  # collapses even with UFLS acting: dark, nothing shed by UFLS counts
                 return _dark(f, n_tiers, coef, frac, out, 0.0, demand > tol)
-            return 9  # UFLS acts and the island survives: the exact path sheds and re-dispatches
+            if nadir >= vp[10] - 1e-6 or low < vp[11] + 1e-6:
+                return 9  # within a hair of the first stage or of collapse: the exact path decides
+            # the island survives: the stages tripped must not hang on the last bits of the sums (which the
+            # per-state path adds in another order)
+            e = 1e-8
+            _l, st_a, _s = _ufls(ps * (1 + e), hs, vp[4], ds, vp[6], vp[7], vp[8], vp[9], hz, fr, vp[17],
+                                 shed / sb * (1 - e), 60.0, 0.01)
+            _l, st_b, _s = _ufls(ps * (1 - e), hs, vp[4], ds, vp[6], vp[7], vp[8], vp[9], hz, fr, vp[17],
+                                 shed / sb * (1 + e), 60.0, 0.01)
+            if st_a != st or st_b != st:
+                return 9
+            if sh > 0.0:  # each non-exempt load loses the same share (feeders by stage, not by priority)
+                keep = 1.0 - sh
+                out[6] = shed * sh
+                demand -= shed * sh
     elif vp[3] > 0.5 and vp[12] > 0.5 and deficit < 0.0 and not ke_inf and f[NINF] < 0.5 and f[v0 + SB] > 0.0:
         sb = f[v0 + SB]
         k_o = max(f[CAPFIN] - sb, 0.0) / sb / vp[14]
@@ -143,7 +202,9 @@ def island_rule_v(f, n_tiers, vp, coef, frac, out):  # pragma: no cover - numba
     pmin_all = f[v0 + PMIN] + f[v0 + PMINE]
     if pmin_all > tol and pmin_all > demand - tol * (abs(demand) + 1.0):
         if one and pmin_all > demand + tol * (abs(demand) + 1.0):
-            return _dark(f, n_tiers, coef, frac, out, 1.0, demand > tol)
+            return _dark(f, n_tiers, coef, frac, out, 1.0, dem0 > tol)  # out[6]: what UFLS shed before counts
         return 10
+    if keep < 1.0:
+        return _after_ufls(f, n_tiers, vp, coef, frac, out, v0 + PMIN, keep)
     # the plain rule, the non-external units moving down by their room above p_min
     return island_rule(f, n_tiers, coef, frac, out, v0 + PMIN)
