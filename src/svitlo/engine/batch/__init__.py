@@ -153,9 +153,11 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
         they fit). None: when this batch removes each branch about twice or more. A sweep decides once per
         run, so that part sizes do not change the speed.
     viability
-        Island viability rules (:mod:`svitlo.engine.viability`). The kernel checks them on every island
-        (:mod:`~svitlo.engine.batch.viability_rule`) and keeps the scenarios where no rule acts; those where one
-        does (decommitment, UFLS, a dark island by adequacy or collapse) are solved on the exact path, flagged.
+        Island viability rules (:mod:`svitlo.engine.viability`). The kernel applies them on every island
+        (:mod:`~svitlo.engine.batch.viability_rule`): it settles islands that need no choice among units (UFLS
+        that saves or fails to save an island, then the priority re-dispatch; collapse; a single unit failing
+        a rule); scenarios with a choice of units to decommit, an adequacy failure with several units or a
+        threshold within a hair are solved on the exact path, flagged.
     options
         ``opf`` options (:func:`svitlo.scenarios.dispatch_spec.dispatch_options`: strict priority, ``p_min``,
         ``on_infeasible``); default: the tier weights with strict priority.
