@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from svitlo.engine.impact import Impact
 
-__all__ = ["ModeChoice", "checked_outputs", "console", "err_console", "impact_tables", "fmt_mw", "fmt_people", "physics_rows", "physics_tables",
+__all__ = ["ModeChoice", "checked_outputs", "print_run_outcome", "console", "err_console", "impact_tables", "fmt_mw", "fmt_people", "physics_rows", "physics_tables",
            "title_of", "lost_with_destroyed_buses", "distinct_decimals"]
 
 
@@ -34,6 +35,24 @@ def checked_outputs(out: str | None, html: Path | None) -> Path | None:
     if html is not None:
         check_output_file(html, option="--html")
     return check_output_dir(out, option="--out") if out is not None else None
+
+
+def print_run_outcome(res: Any, outcome: dict[str, Any], *, as_json: bool, noun: str, computed: str) -> None:
+    """Tell what a sweep run did (``computed``: the line for a run that computed rows), or print ``outcome``
+    as one JSON object."""
+    if as_json:
+        import json
+
+        print(json.dumps(outcome))
+        return
+    if res.computed:
+        console.print(f"{computed}; run {res.run_id} in {res.path}")
+    elif res.finished:
+        console.print(f"run {res.run_id} in {res.path}: all {res.n:,} {noun} were already stored; its summary "
+                      "tables are now written and the run is complete")
+    else:
+        console.print(f"run {res.run_id} in {res.path} was already complete ({res.n:,} {noun})")
+    console.print(f"summary: svitlo report {res.path}")
 
 
 def fmt_mw(v: float) -> str:

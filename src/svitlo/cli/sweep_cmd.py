@@ -8,7 +8,7 @@ import typer
 
 from svitlo.analyses.sweep.plan import MAX_SCENARIOS
 from svitlo.cli.app import app
-from svitlo.cli.common import console, err_console
+from svitlo.cli.common import err_console, print_run_outcome
 from svitlo.scenarios.geo import MAX_SEED
 
 
@@ -31,7 +31,6 @@ def sweep_cmd(
                                          "rolling outages) or evaluate the hour-0 strikes only"),
 ) -> None:
     """Monte Carlo sweep: N strike scenarios, one Parquet row each, resumable; then `svitlo report DIR`."""
-    import json
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -77,15 +76,6 @@ def sweep_cmd(
                "finished": res.finished,
                "seconds": round(res.seconds, 3), "scenarios_per_second": round(res.scenarios_per_second, 1),
                "engine": res.engine}
-    if as_json:
-        print(json.dumps(outcome))
-        return
-    if res.computed:
-        console.print(f"{res.computed:,} scenarios computed in {res.seconds:,.1f} s "
-                      f"({res.scenarios_per_second:,.0f}/s, engine {res.engine}); run {res.run_id} in {res.path}")
-    elif res.finished:
-        console.print(f"run {res.run_id} in {res.path}: all {res.n:,} scenarios were already stored; its summary "
-                      "tables are now written and the run is complete")
-    else:
-        console.print(f"run {res.run_id} in {res.path} was already complete ({res.n:,} scenarios)")
-    console.print(f"summary: svitlo report {res.path}")
+    print_run_outcome(res, outcome, as_json=as_json, noun="scenarios",
+                      computed=f"{res.computed:,} scenarios computed in {res.seconds:,.1f} s "
+                               f"({res.scenarios_per_second:,.0f}/s, engine {res.engine})")

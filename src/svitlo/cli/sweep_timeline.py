@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from svitlo.cli.common import console, err_console
+from svitlo.cli.common import err_console, print_run_outcome
 
 
 def run_timeline_sweep(sc: Any, *, n: int, out: Path, seed: int | None, chunk_size: int | None,
@@ -26,15 +25,6 @@ def run_timeline_sweep(sc: Any, *, n: int, out: Path, seed: int | None, chunk_si
     outcome = {"run_dir": str(res.path), "run_id": res.run_id, "n": res.n, "computed": res.computed,
                "seconds": round(res.seconds, 3), "timelines_per_second": round(res.timelines_per_second, 1),
                "finished": res.finished, "engine": "timeline"}
-    if as_json:
-        print(json.dumps(outcome))
-        return
-    if res.computed:
-        console.print(f"{res.computed:,} timelines of {sc.horizon_h} h computed in {res.seconds:,.1f} s "
-                      f"({res.timelines_per_second:,.0f}/s); run {res.run_id} in {res.path}")
-    elif res.finished:
-        console.print(f"run {res.run_id} in {res.path}: all {res.n:,} timelines were already stored; its summary "
-                      "tables are now written and the run is complete")
-    else:
-        console.print(f"run {res.run_id} in {res.path} was already complete ({res.n:,} timelines)")
-    console.print(f"summary: svitlo report {res.path}")
+    print_run_outcome(res, outcome, as_json=as_json, noun="timelines",
+                      computed=f"{res.computed:,} timelines of {sc.horizon_h} h computed in {res.seconds:,.1f} s "
+                               f"({res.timelines_per_second:,.0f}/s)")
