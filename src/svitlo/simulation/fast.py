@@ -211,7 +211,7 @@ def _grid_path(m: TimelineModel, states: GridStates, seed: int, rep: Repairs | N
                     last_plan[p.key] = (p.start, len(p.queues))
         if changed or (new_off is not off and not np.array_equal(new_off, off)):
             off = new_off
-            sid = states.sid(node, off)
+            sid = states.sid(node, off, mid)
         out[h] = sid
         if pickup:
             ps = states.pickup_after(ps, sid)
