@@ -71,6 +71,8 @@ class Islands:
     gens: list[np.ndarray]
     loads: list[np.ndarray]
     forming: np.ndarray
+    all_gens: np.ndarray    # the surviving units island by island (``gens`` joined)
+    all_loads: np.ndarray
 
 
 def split_islands(cg: CompiledGrid, damage: DamageState) -> Islands:
@@ -79,15 +81,16 @@ def split_islands(cg: CompiledGrid, damage: DamageState) -> Islands:
     g_isl = np.where(damage.gen_alive, lab[cg.gen_bus], -1)
     l_isl = np.where(damage.load_alive, lab[cg.load_bus], -1)
 
-    def groups(isl: np.ndarray) -> list[np.ndarray]:
+    def groups(isl: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         order = np.argsort(isl, kind="stable")
         cuts = np.searchsorted(isl[order], np.arange(n + 1))
-        return [order[cuts[i]:cuts[i + 1]] for i in range(n)]
+        return [order[cuts[i]:cuts[i + 1]] for i in range(n)], order[cuts[0]:]
 
     forming = np.zeros(max(n, 1), dtype=bool)
     forming[g_isl[(g_isl >= 0) & cg.gen_forms_island]] = True
-    return Islands(labels=lab, n=n, buses=groups(lab), gens=groups(g_isl), loads=groups(l_isl),
-                   forming=forming[:n])
+    (gens, all_g), (loads, all_l) = groups(g_isl), groups(l_isl)
+    return Islands(labels=lab, n=n, buses=groups(lab)[0], gens=gens, loads=loads, forming=forming[:n],
+                   all_gens=all_g, all_loads=all_l)
 
 
 #: One island's outcome: energised, capacity (MW), then per unit of the island: dispatch (MW), alive, tripped;
@@ -157,34 +160,31 @@ class IslandMemo:
     def _assemble(self, damage: DamageState, isl: Islands, parts: list[_Part]
                   ) -> tuple[StateResult, np.ndarray | None]:
         cg, n = self.cg, isl.n
-        energised = np.zeros(n, dtype=bool)
-        capacity = np.zeros(n)
+        g, ld = isl.all_gens, isl.all_loads
+
+        def join(c: int) -> np.ndarray:
+            return np.concatenate([p[c] for p in parts])
+
+        energised = np.array([p[0] for p in parts], dtype=bool)
+        capacity = np.array([p[1] for p in parts], dtype=float)
         gen_p = np.zeros(cg.n_gen)
         served = np.zeros(cg.n_load)
         gen_alive = damage.gen_alive.copy()
         load_alive = damage.load_alive.copy()
-        tripped = None if any(p[4] is None for p in parts) or not parts else np.zeros(cg.n_gen, dtype=bool)
-        via = parts[0][7] is not None if parts else False
-        if via:
-            cols = {f: [] for f in _PER_ISLAND}
+        gen_p[g], gen_alive[g], served[ld], load_alive[ld] = join(2), join(3), join(5), join(6)
+        tripped = None
+        if all(p[4] is not None for p in parts):
+            tripped = np.zeros(cg.n_gen, dtype=bool)
+            tripped[g] = join(4)
+        v = None
+        if parts[0][7] is not None:
+            dt = {"lit": bool, "reason": np.int64, "ufls_stages": np.int64, "decommitted": np.int64}
+            cols = {f: np.array([p[7][0][c] for p in parts], dtype=dt.get(f, float)) for c, f in enumerate(_PER_ISLAND)}
             committed = np.zeros(cg.n_gen, dtype=bool)
             load_p = np.zeros(cg.n_load)
-        for i, p in enumerate(parts):
-            g, ld = isl.gens[i], isl.loads[i]
-            energised[i], capacity[i] = p[0], p[1]
-            gen_p[g], gen_alive[g] = p[2], p[3]
-            if tripped is not None:
-                tripped[g] = p[4]
-            served[ld], load_alive[ld] = p[5], p[6]
-            if via:
-                for f, x in zip(_PER_ISLAND, p[7][0]):
-                    cols[f].append(x)
-                committed[g], load_p[ld] = p[7][1], p[7][2]
-        v = None
-        if via:
-            dt = {"lit": bool, "reason": np.int64, "ufls_stages": np.int64, "decommitted": np.int64}
-            v = IslandViability(**{f: np.array(cols[f], dtype=dt.get(f, float)) for f in _PER_ISLAND},
-                                committed=committed, load_p_mw=load_p)
+            committed[g] = np.concatenate([p[7][1] for p in parts])
+            load_p[ld] = np.concatenate([p[7][2] for p in parts])
+            v = IslandViability(**cols, committed=committed, load_p_mw=load_p)
         d = replace(damage, gen_alive=gen_alive, load_alive=load_alive)
         r = StateResult(damage=d, labels=isl.labels, n_islands=n, energised=energised, capacity_mw=capacity,
                         gen_p_mw=gen_p, load_served_mw=served, p_bus_mw=np.zeros(cg.n_bus),

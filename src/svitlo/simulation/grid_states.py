@@ -28,9 +28,9 @@ from svitlo.scenarios.spec import Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_damage
 from svitlo.simulation import pickup as pk
 from svitlo.simulation import viability as vi
+from svitlo.simulation.by_island import IslandMemo, Islands, split_islands
 from svitlo.simulation.facilities import facility_on_grid
-from svitlo.simulation.by_island import IslandMemo, split_islands
-from svitlo.simulation.lean import island_labels, lean_state
+from svitlo.simulation.lean import lean_state
 from svitlo.simulation.rolling import plan_rolling
 from svitlo.simulation.sampling import run_fail_prob
 from svitlo.simulation.strikes_fast import StrikeResolver
@@ -138,6 +138,7 @@ class GridStates:
         self.tiers = np.unique(cg.load_tier)
         self.tw = tier_weight_array(self.tiers.astype(np.int64), self.weights)
         self.w_load = tier_weight_array(cg.load_tier, self.weights)
+        self.tier_masks = [cg.load_tier == t for t in self.tiers]
         self.t1 = cg.load_tier == 1
         self.targets = _facility_targets(cg, m.facilities) if len(m.facilities) else None
         self._flows: list[np.ndarray] = [] if m.flows is None else [m.flows]
@@ -171,8 +172,8 @@ class GridStates:
         # the multipliers a solve sees: 1 where a load's demand cannot matter (dead, or in an island with no
         # grid-forming unit; :meth:`_solve_mid`), so that histories differing only there share one evaluation
         self.lean = m.sc.mode == "balance"
-        self.rel_of_key: dict[frozenset, tuple[DamageState, int]] = {}   # damage key -> (damage, relevance id)
-        self.rel_of_node: dict[int, int] = {}      # per node: relevance id of its damage, tripped units off
+        self.rel_of_key: dict[frozenset, tuple] = {}   # damage key -> (damage, relevance id, islands)
+        self.rel_of_node: dict[int, tuple] = {}    # per node: relevance id and islands, tripped units off
         self.rel_masks: list[np.ndarray] = []
         self.rel_index: dict[bytes, int] = {}
         self.solve_mids: dict[tuple[int, int], int] = {}  # (hour's multiplier id, relevance id) -> solve's id
@@ -252,7 +253,7 @@ class GridStates:
             j = self.ps_index[k] = len(self.ps) - 1
         return j
 
-    def _relevance(self, damage: DamageState) -> int:
+    def _relevance(self, damage: DamageState, isl: Islands | None = None) -> int:
         """Id of the mask of loads whose demand can change a solve of ``damage`` (``balance`` mode): alive, on a
         live bus, in an island that holds a surviving grid-forming unit. Every other load is dark whatever its
         demand, and the rules never read its demand (:func:`svitlo.engine.viability.island_viability` and
@@ -261,14 +262,11 @@ class GridStates:
         damage stays valid for the solves that switch units off. Not in ``opf`` mode: all loads count there."""
         cg = self.m.cg
         if not self.lean:
-            rel = damage.load_alive | True
+            rel = np.ones(cg.n_load, dtype=bool)
         else:
-            lab, n = island_labels(cg, damage)
-            g = np.where(damage.gen_alive & cg.gen_forms_island, lab[cg.gen_bus], -1)
-            gf = np.zeros(max(n, 1), dtype=bool)
-            gf[g[g >= 0]] = True
-            li = np.where(damage.load_alive, lab[cg.load_bus], -1)
-            rel = (li >= 0) & gf[np.maximum(li, 0)]
+            isl = split_islands(cg, damage) if isl is None else isl
+            li = np.where(damage.load_alive, isl.labels[cg.load_bus], -1)
+            rel = (li >= 0) & (isl.forming[np.maximum(li, 0)] if isl.n else False)
         k = rel.tobytes()
         j = self.rel_index.get(k)
         if j is None:
@@ -287,11 +285,12 @@ class GridStates:
             self.solve_mids[k] = j
         return j
 
-    def _damage(self, key: frozenset, order: list[str]) -> tuple[DamageState, int]:
+    def _damage(self, key: frozenset, order: list[str]) -> tuple[DamageState, int, Islands | None]:
         got = self.rel_of_key.get(key)
         if got is None:
             d = apply_damage(self.m.cg, order)
-            got = self.rel_of_key[key] = (d, self._relevance(d))
+            isl = split_islands(self.m.cg, d) if self.lean else None
+            got = self.rel_of_key[key] = (d, self._relevance(d, isl), isl)
         return got
 
     def pickup_start(self) -> int:
@@ -356,7 +355,7 @@ class GridStates:
         before (-1: none); with cold-load pickup, under the hour's demand multipliers ``mid`` and rationed.
         Cached per ``(damage, injections before, energised buses before, multipliers where they can matter)``
         (:meth:`_solve_mid`)."""
-        dmg, rel = self._damage(key, order)
+        dmg, rel, isl = self._damage(key, order)
         smid = self._solve_mid(mid, rel)
         k = ("v", key, -1 if prev < 0 else self.inj[prev], live, smid)
         b = self.base_index.get(k)
@@ -378,7 +377,7 @@ class GridStates:
         if self.islands is None:
             r, tripped = run(dmg)
         else:   # what an island's outcome depends on: its demand, its injections before, its buses live before
-            isl = split_islands(self.m.cg, dmg)
+            assert isl is not None
             mult, (g0, l0) = self.mults[smid], pre
             r, tripped = self.islands.solve(dmg, run, tag="change", isl=isl, extra=lambda i: (
                 mult[isl.loads[i]].tobytes() if isl.forming[i] else None, g0[isl.gens[i]].tobytes(),
@@ -393,9 +392,11 @@ class GridStates:
         base, tripped = self.bases[b], self.tripped[b]
         assert tripped is not None and self.via is not None
         dmg = replace(base.damage, gen_alive=base.damage.gen_alive & ~tripped)
-        rel = self.rel_of_node.get(b)
-        if rel is None:
-            rel = self.rel_of_node[b] = self._relevance(dmg)
+        got = self.rel_of_node.get(b)
+        if got is None:
+            isl = split_islands(self.m.cg, dmg) if self.lean else None
+            got = self.rel_of_node[b] = (self._relevance(dmg, isl), isl)
+        rel, isl = got
         smid = self._solve_mid(mid, rel)
         v = base.viability
         if (smid == 0 and self.node_mid[b] == 0 and not tripped.any()
@@ -417,13 +418,15 @@ class GridStates:
         def run(d: DamageState) -> tuple[StateResult, None]:
             return self._ration(self.evaluate(d, via, pre, cg), tripped, via, pre, smid), None
 
-        r = run(dmg)[0] if self.islands is None else self._plain_islands(dmg, run, "settle", smid)
+        r = run(dmg)[0] if self.islands is None else self._plain_islands(dmg, run, "settle", smid, isl)
         return self._add_base(k, r, tripped, smid)
 
-    def _plain_islands(self, dmg: DamageState, run: Any, tag: str, mid: int) -> StateResult:
-        """``run(dmg)`` assembled island by island, for rules that read only each island's demand."""
+    def _plain_islands(self, dmg: DamageState, run: Any, tag: str, mid: int, isl: Islands | None = None
+                       ) -> StateResult:
+        """``run(dmg)`` assembled island by island (:mod:`svitlo.simulation.by_island`), for rules that read
+        only each island's members and demand (``isl``: the islands of ``dmg`` when known)."""
         assert self.islands is not None
-        isl = split_islands(self.m.cg, dmg)
+        isl = split_islands(self.m.cg, dmg) if isl is None else isl
         mult = self.mults[mid]
         return self.islands.solve(dmg, run, tag=tag, isl=isl,
                                   extra=lambda i: mult[isl.loads[i]].tobytes() if isl.forming[i] else None)[0]
@@ -485,7 +488,7 @@ class GridStates:
         shed = np.clip(shed, 0.0, np.maximum(demand, 0.0))
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(demand > 0, shed / demand, 0.0)
-        by_tier = [float(shed[cg.load_tier == t].sum()) for t in self.tiers]
+        by_tier = [float(shed[m].sum()) for m in self.tier_masks]
         weighted = float(sum(w * s for w, s in zip(self.tw, by_tier)))
         load = np.where(demand > 0, demand, served)  # negative loads: the injection they deliver
         row = [float(load.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
