@@ -306,9 +306,10 @@ def grid_paths(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = Fal
     return (on if down is None else on | down), path
 
 
-def state_cache(model: TimelineModel) -> GridStates:
-    """A cache of evaluated grid states to share between calls of :func:`run_timelines` on ``model``."""
-    return GridStates(model)
+def state_cache(model: TimelineModel, *, shared: bool = True) -> GridStates:
+    """A cache of evaluated grid states to share between calls of :func:`run_timelines` on ``model``
+    (``shared=False``: every distinct state solved whole, the reference of the shared solves)."""
+    return GridStates(model, shared=shared)
 
 
 def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = False,

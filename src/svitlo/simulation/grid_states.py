@@ -121,10 +121,16 @@ def timeline_model(prepared: Any) -> TimelineModel:
 
 
 class GridStates:
-    """Distinct grid states of a batch, each evaluated once and reduced to the numbers a timeline records."""
+    """Distinct grid states of a batch, each evaluated once and reduced to the numbers a timeline records.
 
-    def __init__(self, m: TimelineModel) -> None:
+    ``shared=False`` turns off the sharing of solves across states (multipliers cut to the loads that can
+    matter, states assembled from islands solved once: :meth:`_solve_mid`, :mod:`svitlo.simulation.by_island`):
+    every distinct state is then solved whole under the hour's multipliers, the reference the tests hold the
+    shared solves to, bit for bit."""
+
+    def __init__(self, m: TimelineModel, *, shared: bool = True) -> None:
         self.m = m
+        self.shared = shared
         cg = m.cg
         self.protected = protected_assets(cg, m.sc.protected) if m.sc.protected else frozenset()
         self.weights = tier_weights(m.sc.dispatch)
@@ -179,7 +185,7 @@ class GridStates:
         self.solve_mids: dict[tuple[int, int], int] = {}  # (hour's multiplier id, relevance id) -> solve's id
         self.evals: dict[tuple, StateResult] = {}         # (node, loads rotated off) -> settled state
         # balance mode: states assembled from islands, each distinct island settled once (simulation.by_island)
-        self.islands = IslandMemo(cg) if self.lean else None
+        self.islands = IslandMemo(cg) if self.lean and shared else None
 
     def flows(self) -> np.ndarray:
         if not self._flows:
@@ -281,7 +287,7 @@ class GridStates:
         j = self.solve_mids.get(k)
         if j is None:
             mult = self.mults[mid]
-            j = 0 if mid == 0 else self._mult_id(np.where(self.rel_masks[rel], mult, 1.0))
+            j = mid if mid == 0 or not self.shared else self._mult_id(np.where(self.rel_masks[rel], mult, 1.0))
             self.solve_mids[k] = j
         return j
 
@@ -412,7 +418,7 @@ class GridStates:
         via = replace(self.via, frequency=False)
         # without the frequency step the injections before only fill ``deficit_mw``, which nothing reads after a
         # settle: the intact grid's (cached once) stand in for those of the raised-demand grid
-        pre = pre_event(self.m.cg)
+        pre = pre_event(self.m.cg) if self.shared else None
         cg = self.cgs[smid]
 
         def run(d: DamageState) -> tuple[StateResult, None]:
