@@ -130,7 +130,8 @@ class IslandMemo:
         ``run(sub)`` settles a damage state (its result and the units it holds off, or None) and is called
         with one island alive at a time, for islands not met before; ``tag`` names the rules ``run`` applies
         and ``extra(i)`` gives what else island ``i``'s outcome depends on (its loads' demand, the injections
-        before, live buses): both are part of the island's key with its buses, surviving units and loads.
+        before, live buses) when it holds a surviving grid-forming unit: both are part of the island's key with
+        its buses, surviving units and loads.
         """
         cg = self.cg
         isl = split_islands(cg, damage) if isl is None else isl
@@ -139,7 +140,10 @@ class IslandMemo:
             return run(damage)
         parts: list[_Part] = []
         for i in range(n):
-            k = (tag, isl.buses[i].tobytes(), isl.gens[i].tobytes(), isl.loads[i].tobytes(), extra(i))
+            # an island without a surviving grid-forming unit stays dark whatever its demand, its injections
+            # before or the buses live before: its members alone decide its outcome
+            k = (tag, isl.buses[i].tobytes(), isl.gens[i].tobytes(), isl.loads[i].tobytes(),
+                 extra(i) if isl.forming[i] else None)
             part = self.memo.get(k)
             if part is None:
                 self.misses += 1

@@ -16,7 +16,7 @@ import pandas as pd
 from svitlo.engine.damage import DamageState, apply_damage
 from svitlo.engine.settle import partial_loads
 from svitlo.engine.state import StateResult, evaluate_state, intact_flows
-from svitlo.engine.viability import pre_event, viability_options
+from svitlo.engine.viability import pre_event, unit_inertia_mws, viability_options
 from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.facilities.supply import FacilityIndex, facility_index
@@ -186,6 +186,7 @@ class GridStates:
         self.evals: dict[tuple, StateResult] = {}         # (node, loads rotated off) -> settled state
         # balance mode: states assembled from islands, each distinct island settled once (simulation.by_island)
         self.islands = IslandMemo(cg) if self.lean and shared else None
+        self.ibr = (unit_inertia_mws(cg) == 0) & np.isfinite(np.maximum(cg.gen_p_max_mw, 0.0))  # no inertia: LFSM-O
 
     def flows(self) -> np.ndarray:
         if not self._flows:
@@ -384,10 +385,17 @@ class GridStates:
             r, tripped = run(dmg)
         else:   # what an island's outcome depends on: its demand, its injections before, its buses live before
             assert isl is not None
-            mult, (g0, l0) = self.mults[smid], pre
-            r, tripped = self.islands.solve(dmg, run, tag="change", isl=isl, extra=lambda i: (
-                mult[isl.loads[i]].tobytes() if isl.forming[i] else None, g0[isl.gens[i]].tobytes(),
-                l0[isl.loads[i]].tobytes(), None if lm is None else lm[isl.buses[i]].tobytes()))
+            mult, (g0, l0), ibr = self.mults[smid], pre, self.ibr
+
+            def extra(i: int) -> tuple:
+                # the rules read the injections before only through the island's sudden deficit and the output
+                # of its inverter-based units (engine.viability.island_viability: the UFLS and LFSM-O steps)
+                g = isl.gens[i]
+                return (mult[isl.loads[i]].tobytes(),
+                        float(g0[g].sum() + l0[isl.loads[i]].sum()), float(g0[g[ibr[g]]].sum()),
+                        None if lm is None else lm[isl.buses[i]].tobytes())
+
+            r, tripped = self.islands.solve(dmg, run, tag="change", isl=isl, extra=extra)
         assert tripped is not None
         return self._add_base(k, r, tripped, smid)
 
@@ -435,7 +443,7 @@ class GridStates:
         isl = split_islands(self.m.cg, dmg) if isl is None else isl
         mult = self.mults[mid]
         return self.islands.solve(dmg, run, tag=tag, isl=isl,
-                                  extra=lambda i: mult[isl.loads[i]].tobytes() if isl.forming[i] else None)[0]
+                                  extra=lambda i: mult[isl.loads[i]].tobytes())[0]
 
     def state_id(self, key: frozenset, order: list[str], off: np.ndarray | None) -> int:
         """State id of ``order`` out with loads ``off`` rotated off (no viability: restore's view)."""

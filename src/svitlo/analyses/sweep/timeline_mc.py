@@ -134,11 +134,12 @@ def _init_worker(model: TimelineModel) -> None:
 
 def _chunk_cache(model: TimelineModel, cache: Any) -> Any:
     """The state cache to use for the next chunk: ``cache`` while it stays under :data:`CACHE_MAX_BYTES`
-    (about 48 bytes per bus, branch, unit and load of each state kept; timelines of one scenario revisit the
+    (about 48 bytes per bus, branch, unit and load of each state, settled state and island kept; timelines of one scenario revisit the
     same grid states, so later chunks mostly look states up)."""
     cg = model.cg
     per_state = 48 * (cg.n_bus + cg.n_branch + cg.n_gen + cg.n_load)
-    if cache is None or (len(cache.rows) + len(cache.bases)) * per_state > CACHE_MAX_BYTES:
+    kept = len(cache.rows) + len(cache.bases) + len(cache.evals) + len(cache.islands or ()) if cache is not None else 0
+    if cache is None or kept * per_state > CACHE_MAX_BYTES:
         return state_cache(model)
     return cache
 
