@@ -13,7 +13,9 @@ refuels and their delays, rolling outage blocks, generator starts and breakdowns
    distinct grid state ``(assets out, loads rotated off)`` is evaluated once for the whole batch
    (:func:`svitlo.engine.state.evaluate_state`) and reduced to a few numbers (energy not served, weighted,
    people without power, tier-1 demand and supply) and the facilities it supplies. Timelines of one
-   scenario revisit the same few states, so almost every hour is a table look-up.
+   scenario revisit the same few states, so almost every hour is a table look-up. A new state (``balance``
+   mode) is assembled from its islands, each distinct island settled once (:mod:`svitlo.simulation.by_island`):
+   states are many (repair times, cold-load pickup), their islands far fewer.
 2. **Facilities of all seeds at once**: the backup step of :mod:`svitlo.facilities.backup` on arrays of shape
    ``seeds x facilities`` (flattened), one call per hour; a damaged facility draws no power and runs no
    backup (state code :data:`svitlo.simulation.steps.DAMAGED`).
