@@ -14,7 +14,11 @@ repair durations and generator breakdowns added (``--random-inputs``, default on
   ``--workers`` processes (everything after the scenario is compiled: worker start, every timeline, writing
   the parts, the per-facility and band tables),
 
-checks that the kernel's figures equal ``simulate``'s on the sampled seeds, and prints the ratio.
+checks that the kernel's figures equal ``simulate``'s on the sampled seeds, and prints the ratio. In between, the
+kernel in one process on ``--kernel-n`` seeds (cold state cache, then as many again warm), CPU per timeline:
+solves shared across grid states (the default: demand multipliers only where a load's demand can matter,
+states assembled from islands each settled once), every distinct state solved whole (the path before), and
+the same scenario with cold-load pickup off; the shared and whole-state figures are compared.
 """
 
 from __future__ import annotations
@@ -37,12 +41,21 @@ RANDOM_INPUTS = {
 }
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished child processes (the sweep's workers)."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--chunk-size", type=int, default=500)
     ap.add_argument("--sim-sample", type=int, default=20)
+    ap.add_argument("--kernel-n", type=int, default=500, help="seeds per in-process kernel run (cold, then warm)")
     ap.add_argument("--no-random-inputs", action="store_true")
     a = ap.parse_args()
 
@@ -75,23 +88,51 @@ def main() -> None:
     print(f"svitlo.simulate: {per_sim * 1e3:.0f} ms per 72-h timeline -> {per_sim * a.n:,.0f} s for {a.n:,} "
           f"(extrapolated from {len(seeds)}); kernel vs simulate on those seeds: max diff {worst:.1e}")
 
-    cache = state_cache(m)   # a sweep worker keeps its grid states between chunks: cold, then warm
-    k = min(a.n, 500)
-    for what, start in (("cold", 10_000), ("warm", 10_000 + k)):
-        c0, t0 = time.process_time(), time.perf_counter()
-        run_timelines(m, [scenario_seed(sc.seed, i) for i in range(start, start + k)], cache=cache)
-        cpu = (time.process_time() - c0) / k
-        print(f"kernel in this process ({what} state cache, {k} seeds): {cpu * 1e3:.1f} ms CPU per timeline "
-              f"({(time.perf_counter() - t0) / k * 1e3:.1f} ms wall) -> {cpu * a.n / 2:.0f} s for {a.n:,} on 2 "
-              f"idle cores; {len(cache.rows):,} grid states so far")
+    # the kernel in this process, cold then warm state cache (a sweep worker keeps its cache between chunks):
+    # solves shared across states (the default), every distinct state solved whole (the path before), and the
+    # same scenario with cold-load pickup off (factor 1)
+    k = min(a.n, a.kernel_n)
+    off = svitlo.parse_scenario({**sc.model_dump(), "viability": {**sc.viability.model_dump(),
+                                                                  "cold_load_pickup": {"factor": 1.0}}},
+                                base_dir=sc.base_dir)
+    m_off = timeline_model(svitlo.prepare(grid, off))
+    runs = [("pickup on, shared solves (new)", m, True), ("pickup on, whole states (old)", m, False),
+            ("pickup off, shared solves", m_off, True)]
+    warm: dict[str, float] = {}
+    for name, model, shared in runs:
+        cache = state_cache(model, shared=shared)
+        got = []
+        for what, start in (("cold", 10_000), ("warm", 10_000 + k)):
+            seeds_k = [scenario_seed(sc.seed, i) for i in range(start, start + k)]
+            c0, t0 = time.process_time(), time.perf_counter()
+            got.append(run_timelines(model, seeds_k, cache=cache))
+            cpu = (time.process_time() - c0) / k
+            warm[name] = cpu
+            print(f"kernel, {name}, {what} state cache, {k} seeds: {cpu * 1e3:.1f} ms CPU per timeline "
+                  f"({(time.perf_counter() - t0) / k * 1e3:.1f} ms wall) -> {cpu * a.n / 2:.0f} s for {a.n:,} on 2 "
+                  f"idle cores; {len(cache.rows):,} grid states, {len(cache.bases):,} solved nodes so far")
+        if name.endswith("(old)"):
+            ref = got
+        elif model is m:
+            new = got
+    diff = max(float(np.nanmax(np.abs(getattr(x, f) - getattr(y, f)), initial=0.0))
+               for x, y in zip(new, ref) for f in HOURLY_METRICS)
+    print(f"shared vs whole-state solves on the same {2 * k} seeds: max diff {diff:.1e}; warm speed-up "
+          f"{warm[runs[1][0]] / warm[runs[0][0]]:.2f}x; pickup on costs {warm[runs[0][0]] / warm[runs[2][0]]:.2f}x "
+          f"pickup off (was {warm[runs[1][0]] / warm[runs[2][0]]:.2f}x)")
+    print(machine())
 
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
+        c0 = _cpu()
         out = sweep_timelines(sc, n=a.n, out=Path(d) / "run", workers=a.workers, chunk_size=a.chunk_size, model=m)
-        wall = time.perf_counter() - t
+        wall, cpu = time.perf_counter() - t, _cpu() - c0
     print(f"timeline Monte Carlo: {a.n:,} timelines in {wall:.1f} s wall ({a.workers} workers; "
-          f"{a.n / wall:,.0f}/s; computing {out.seconds:.1f} s)")
+          f"{a.n / wall:,.0f}/s; computing {out.seconds:.1f} s); CPU of this process and its workers "
+          f"{cpu:.1f} s ({cpu / a.n * 1e3:.1f} ms per timeline -> {cpu / a.n * 10_000 / 2:.0f} s for 10,000 on 2 "
+          f"idle cores)")
     print(f"ratio: {per_sim * a.n / wall:,.0f}x faster than a simulate loop")
+    print(machine())
 
 
 if __name__ == "__main__":

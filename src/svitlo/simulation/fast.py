@@ -13,7 +13,9 @@ refuels and their delays, rolling outage blocks, generator starts and breakdowns
    distinct grid state ``(assets out, loads rotated off)`` is evaluated once for the whole batch
    (:func:`svitlo.engine.state.evaluate_state`) and reduced to a few numbers (energy not served, weighted,
    people without power, tier-1 demand and supply) and the facilities it supplies. Timelines of one
-   scenario revisit the same few states, so almost every hour is a table look-up.
+   scenario revisit the same few states, so almost every hour is a table look-up. A new state (``balance``
+   mode) is assembled from its islands, each distinct island settled once (:mod:`svitlo.simulation.by_island`):
+   states are many (repair times, cold-load pickup), their islands far fewer.
 2. **Facilities of all seeds at once**: the backup step of :mod:`svitlo.facilities.backup` on arrays of shape
    ``seeds x facilities`` (flattened), one call per hour; a damaged facility draws no power and runs no
    backup (state code :data:`svitlo.simulation.steps.DAMAGED`).
@@ -211,7 +213,7 @@ def _grid_path(m: TimelineModel, states: GridStates, seed: int, rep: Repairs | N
                     last_plan[p.key] = (p.start, len(p.queues))
         if changed or (new_off is not off and not np.array_equal(new_off, off)):
             off = new_off
-            sid = states.sid(node, off)
+            sid = states.sid(node, off, mid)
         out[h] = sid
         if pickup:
             ps = states.pickup_after(ps, sid)
@@ -306,9 +308,10 @@ def grid_paths(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = Fal
     return (on if down is None else on | down), path
 
 
-def state_cache(model: TimelineModel) -> GridStates:
-    """A cache of evaluated grid states to share between calls of :func:`run_timelines` on ``model``."""
-    return GridStates(model)
+def state_cache(model: TimelineModel, *, shared: bool = True) -> GridStates:
+    """A cache of evaluated grid states to share between calls of :func:`run_timelines` on ``model``
+    (``shared=False``: every distinct state solved whole, the reference of the shared solves)."""
+    return GridStates(model, shared=shared)
 
 
 def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = False,

@@ -6,6 +6,7 @@ settled grid states (interned per damage state and the state before it) that eve
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,7 +16,7 @@ import pandas as pd
 from svitlo.engine.damage import DamageState, apply_damage
 from svitlo.engine.settle import partial_loads
 from svitlo.engine.state import StateResult, evaluate_state, intact_flows
-from svitlo.engine.viability import viability_options
+from svitlo.engine.viability import pre_event, unit_inertia_mws, viability_options
 from svitlo.errors import ScenarioError
 from svitlo.facilities import backup as bk
 from svitlo.facilities.supply import FacilityIndex, facility_index
@@ -27,6 +28,7 @@ from svitlo.scenarios.spec import Scenario
 from svitlo.scenarios.strikes import protected_assets, resolve_damage
 from svitlo.simulation import pickup as pk
 from svitlo.simulation import viability as vi
+from svitlo.simulation.by_island import IslandMemo, Islands, split_islands
 from svitlo.simulation.facilities import facility_on_grid
 from svitlo.simulation.lean import lean_state
 from svitlo.simulation.rolling import plan_rolling
@@ -34,7 +36,8 @@ from svitlo.simulation.sampling import run_fail_prob
 from svitlo.simulation.strikes_fast import StrikeResolver
 from svitlo.simulation.timeline import _facility_targets
 
-__all__ = ["TimelineModel", "TimelineBatch", "timeline_model", "HOURLY_METRICS", "GridStates", "held_dark"]
+__all__ = ["TimelineModel", "TimelineBatch", "timeline_model", "HOURLY_METRICS", "GridStates", "held_dark",
+           "with_demand"]
 
 #: Per-hour metrics of a :class:`TimelineBatch` (arrays ``seeds x hours``), as in ``Timeline.hourly``.
 HOURLY_METRICS = ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw",
@@ -118,10 +121,16 @@ def timeline_model(prepared: Any) -> TimelineModel:
 
 
 class GridStates:
-    """Distinct grid states of a batch, each evaluated once and reduced to the numbers a timeline records."""
+    """Distinct grid states of a batch, each evaluated once and reduced to the numbers a timeline records.
 
-    def __init__(self, m: TimelineModel) -> None:
+    ``shared=False`` turns off the sharing of solves across states (multipliers cut to the loads that can
+    matter, states assembled from islands solved once: :meth:`_solve_mid`, :mod:`svitlo.simulation.by_island`):
+    every distinct state is then solved whole under the hour's multipliers, the reference the tests hold the
+    shared solves to, bit for bit."""
+
+    def __init__(self, m: TimelineModel, *, shared: bool = True) -> None:
         self.m = m
+        self.shared = shared
         cg = m.cg
         self.protected = protected_assets(cg, m.sc.protected) if m.sc.protected else frozenset()
         self.weights = tier_weights(m.sc.dispatch)
@@ -134,6 +143,8 @@ class GridStates:
         self.pop = np.where(cg.load_in_service, cg.load_population, 0.0)
         self.tiers = np.unique(cg.load_tier)
         self.tw = tier_weight_array(self.tiers.astype(np.int64), self.weights)
+        self.w_load = tier_weight_array(cg.load_tier, self.weights)
+        self.tier_masks = [cg.load_tier == t for t in self.tiers]
         self.t1 = cg.load_tier == 1
         self.targets = _facility_targets(cg, m.facilities) if len(m.facilities) else None
         self._flows: list[np.ndarray] = [] if m.flows is None else [m.flows]
@@ -164,6 +175,18 @@ class GridStates:
         self.ps_index: dict[bytes, int] = {}
         self.ps_mid: list[int] = []
         self.ps_next: dict[tuple[int, int], int] = {}
+        # the multipliers a solve sees: 1 where a load's demand cannot matter (dead, or in an island with no
+        # grid-forming unit; :meth:`_solve_mid`), so that histories differing only there share one evaluation
+        self.lean = m.sc.mode == "balance"
+        self.rel_of_key: dict[frozenset, tuple] = {}   # damage key -> (damage, relevance id, islands)
+        self.rel_of_node: dict[int, tuple] = {}    # per node: relevance id and islands, tripped units off
+        self.rel_masks: list[np.ndarray] = []
+        self.rel_index: dict[bytes, int] = {}
+        self.solve_mids: dict[tuple[int, int], int] = {}  # (hour's multiplier id, relevance id) -> solve's id
+        self.evals: dict[tuple, StateResult] = {}         # (node, loads rotated off) -> settled state
+        # balance mode: states assembled from islands, each distinct island settled once (simulation.by_island)
+        self.islands = IslandMemo(cg) if self.lean and shared else None
+        self.ibr = (unit_inertia_mws(cg) == 0) & np.isfinite(np.maximum(cg.gen_p_max_mw, 0.0))  # no inertia: LFSM-O
 
     def flows(self) -> np.ndarray:
         if not self._flows:
@@ -218,8 +241,7 @@ class GridStates:
         j = self.mult_index.get(k)
         if j is None:
             self.mults.append(mult)
-            cg = self.m.cg
-            self.cgs.append(replace(cg, load_p_mw=cg.load_p_mw * mult))
+            self.cgs.append(with_demand(self.m.cg, self.m.cg.load_p_mw * mult))
             j = self.mult_index[k] = len(self.mults) - 1
         return j
 
@@ -237,6 +259,46 @@ class GridStates:
             self.ps_mid.append(self._mult_id(mult))
             j = self.ps_index[k] = len(self.ps) - 1
         return j
+
+    def _relevance(self, damage: DamageState, isl: Islands | None = None) -> int:
+        """Id of the mask of loads whose demand can change a solve of ``damage`` (``balance`` mode): alive, on a
+        live bus, in an island that holds a surviving grid-forming unit. Every other load is dark whatever its
+        demand, and the rules never read its demand (:func:`svitlo.engine.viability.island_viability` and
+        :func:`svitlo.engine.dispatch.balance_dispatch` zero it; rolling plans and partial facility loads look
+        at energised islands only). Fewer units alive (tripped, held dark) only shrink the mask, so the mask of a
+        damage stays valid for the solves that switch units off. Not in ``opf`` mode: all loads count there."""
+        cg = self.m.cg
+        if not self.lean:
+            rel = np.ones(cg.n_load, dtype=bool)
+        else:
+            isl = split_islands(cg, damage) if isl is None else isl
+            li = np.where(damage.load_alive, isl.labels[cg.load_bus], -1)
+            rel = (li >= 0) & (isl.forming[np.maximum(li, 0)] if isl.n else False)
+        k = rel.tobytes()
+        j = self.rel_index.get(k)
+        if j is None:
+            self.rel_masks.append(rel)
+            j = self.rel_index[k] = len(self.rel_masks) - 1
+        return j
+
+    def _solve_mid(self, mid: int, rel: int) -> int:
+        """The multiplier id a solve uses: the hour's multipliers ``mid`` where they can matter (relevance
+        ``rel``), 1 elsewhere. Solves under both give the same state bit for bit."""
+        k = (mid, rel)
+        j = self.solve_mids.get(k)
+        if j is None:
+            mult = self.mults[mid]
+            j = mid if mid == 0 or not self.shared else self._mult_id(np.where(self.rel_masks[rel], mult, 1.0))
+            self.solve_mids[k] = j
+        return j
+
+    def _damage(self, key: frozenset, order: list[str]) -> tuple[DamageState, int, Islands | None]:
+        got = self.rel_of_key.get(key)
+        if got is None:
+            d = apply_damage(self.m.cg, order)
+            isl = split_islands(self.m.cg, d) if self.lean else None
+            got = self.rel_of_key[key] = (d, self._relevance(d, isl), isl)
+        return got
 
     def pickup_start(self) -> int:
         """Pickup state id of a timeline's start (every load served before)."""
@@ -262,7 +324,7 @@ class GridStates:
 
         def solve(scale: np.ndarray) -> StateResult:
             d = replace(r.damage, gen_alive=r.damage.gen_alive & ~tripped)
-            return self.evaluate(d, via, pre, replace(cg, load_p_mw=cg.load_p_mw * scale))
+            return self.evaluate(d, via, pre, with_demand(cg, cg.load_p_mw * scale))
 
         return vi.ration_pickup(cg, r, mult, solve, opts=self.via)[0]
 
@@ -298,55 +360,114 @@ class GridStates:
         against the injections of node ``prev`` (-1: none, hour 0), then the black-start gate
         (:func:`svitlo.simulation.viability.black_start_gate`) against the energised buses ``live`` of the hour
         before (-1: none); with cold-load pickup, under the hour's demand multipliers ``mid`` and rationed.
-        Cached per ``(damage, injections before, energised buses before, multipliers)``."""
-        k = ("v", key, -1 if prev < 0 else self.inj[prev], live, mid)
+        Cached per ``(damage, injections before, energised buses before, multipliers where they can matter)``
+        (:meth:`_solve_mid`)."""
+        dmg, rel, isl = self._damage(key, order)
+        smid = self._solve_mid(mid, rel)
+        k = ("v", key, -1 if prev < 0 else self.inj[prev], live, smid)
         b = self.base_index.get(k)
         if b is not None:
             return b
-        cg = self.cgs[mid]
-        pre = None if prev < 0 else vi.injections(self.bases[prev])
-        r = self.evaluate(apply_damage(cg, order), self.via, pre, cg)
-        r = self._ration(r, np.zeros(cg.n_gen, dtype=bool), self.via, pre, mid)
-        held = np.zeros(cg.n_gen, dtype=bool) if live < 0 else held_dark(cg, r, self.live_masks[live])
-        if held.any():
-            r = self._evaluate_once(replace(r.damage, gen_alive=r.damage.gen_alive & ~held), self.via, pre, cg)
-        return self._add_base(k, r, vi.collapsed_units(cg, r) | held, mid)
+        cg = self.cgs[smid]
+        # hour 0: the pre-strike injections (of the hour's demand, all loads served before: multipliers 1)
+        pre = pre_event(self.cgs[mid]) if prev < 0 else vi.injections(self.bases[prev])
+        lm = None if live < 0 else self.live_masks[live]
+
+        def run(d: DamageState) -> tuple[StateResult, np.ndarray]:
+            r = self.evaluate(d, self.via, pre, cg)
+            r = self._ration(r, np.zeros(cg.n_gen, dtype=bool), self.via, pre, smid)
+            held = np.zeros(cg.n_gen, dtype=bool) if lm is None else held_dark(cg, r, lm)
+            if held.any():
+                r = self._evaluate_once(replace(r.damage, gen_alive=r.damage.gen_alive & ~held), self.via, pre, cg)
+            return r, vi.collapsed_units(cg, r) | held
+
+        if self.islands is None:
+            r, tripped = run(dmg)
+        else:   # what an island's outcome depends on: its demand, its injections before, its buses live before
+            assert isl is not None
+            mult, (g0, l0), ibr = self.mults[smid], pre, self.ibr
+
+            def extra(i: int) -> tuple:
+                # the rules read the injections before only through the island's sudden deficit and the output
+                # of its inverter-based units (engine.viability.island_viability: the UFLS and LFSM-O steps)
+                g = isl.gens[i]
+                return (mult[isl.loads[i]].tobytes(),
+                        float(g0[g].sum() + l0[isl.loads[i]].sum()), float(g0[g[ibr[g]]].sum()),
+                        None if lm is None else lm[isl.buses[i]].tobytes())
+
+            r, tripped = self.islands.solve(dmg, run, tag="change", isl=isl, extra=extra)
+        assert tripped is not None
+        return self._add_base(k, r, tripped, smid)
 
     def via_settle(self, b: int, mid: int = 0) -> int:
         """Node the hour after a change with viability on (UFLS-shed load back, collapsed and held units off),
-        or after the cold-load pickup multipliers moved to ``mid`` (re-solved under them, rationed)."""
+        or after the cold-load pickup multipliers moved to ``mid`` (re-solved under them where they can matter,
+        rationed)."""
         base, tripped = self.bases[b], self.tripped[b]
         assert tripped is not None and self.via is not None
+        dmg = replace(base.damage, gen_alive=base.damage.gen_alive & ~tripped)
+        got = self.rel_of_node.get(b)
+        if got is None:
+            isl = split_islands(self.m.cg, dmg) if self.lean else None
+            got = self.rel_of_node[b] = (self._relevance(dmg, isl), isl)
+        rel, isl = got
+        smid = self._solve_mid(mid, rel)
         v = base.viability
-        if (mid == 0 and self.node_mid[b] == 0 and not tripped.any()
+        if (smid == 0 and self.node_mid[b] == 0 and not tripped.any()
                 and (v is None or not (v.ufls_shed_mw > 0).any())):
             # nothing shed by frequency and no unit off: the rules without the frequency step commit and
             # dispatch exactly as with it (engine.viability: the step only cuts load or darkens islands)
             return b
-        dmg = replace(base.damage, gen_alive=base.damage.gen_alive & ~tripped)
         k = ("s", dmg.gen_alive.tobytes(), dmg.bus_alive.tobytes(), dmg.branch_alive.tobytes(),
-             dmg.load_alive.tobytes(), tripped.tobytes(), mid)
+             dmg.load_alive.tobytes(), tripped.tobytes(), smid)
         got = self.base_index.get(k)
         if got is not None:
             return got
         via = replace(self.via, frequency=False)
-        r = self._ration(self.evaluate(dmg, via, None, self.cgs[mid]), tripped, via, None, mid)
-        return self._add_base(k, r, tripped, mid)
+        # without the frequency step the injections before only fill ``deficit_mw``, which nothing reads after a
+        # settle: the intact grid's (cached once) stand in for those of the raised-demand grid
+        pre = pre_event(self.m.cg) if self.shared else None
+        cg = self.cgs[smid]
+
+        def run(d: DamageState) -> tuple[StateResult, None]:
+            return self._ration(self.evaluate(d, via, pre, cg), tripped, via, pre, smid), None
+
+        r = run(dmg)[0] if self.islands is None else self._plain_islands(dmg, run, "settle", smid, isl)
+        return self._add_base(k, r, tripped, smid)
+
+    def _plain_islands(self, dmg: DamageState, run: Any, tag: str, mid: int, isl: Islands | None = None
+                       ) -> StateResult:
+        """``run(dmg)`` assembled island by island (:mod:`svitlo.simulation.by_island`), for rules that read
+        only each island's members and demand (``isl``: the islands of ``dmg`` when known)."""
+        assert self.islands is not None
+        isl = split_islands(self.m.cg, dmg) if isl is None else isl
+        mult = self.mults[mid]
+        return self.islands.solve(dmg, run, tag=tag, isl=isl,
+                                  extra=lambda i: mult[isl.loads[i]].tobytes())[0]
 
     def state_id(self, key: frozenset, order: list[str], off: np.ndarray | None) -> int:
         """State id of ``order`` out with loads ``off`` rotated off (no viability: restore's view)."""
         return self.sid(self.plain_base(key, order), off)
 
-    def sid(self, b: int, off: np.ndarray | None) -> int:
-        """State id of node ``b`` with loads ``off`` rotated off (each evaluated once per batch)."""
-        okey = (b, None if off is None or not off.any() else off.tobytes())
+    def sid(self, b: int, off: np.ndarray | None, mid: int = 0) -> int:
+        """State id of node ``b`` with loads ``off`` rotated off in an hour with demand multipliers ``mid``
+        (cold-load pickup): each settled state evaluated once per batch, its summary once per multipliers."""
+        offk = None if off is None or not off.any() else off.tobytes()
+        okey = (b, offk, mid)
         i = self.index.get(okey)
         if i is not None:
             return i
-        base, mid = self.bases[b], self.node_mid[b]
+        r = self.evals.get((b, offk))
+        if r is None:
+            base = self.bases[b]
+            if off is None or offk is None:
+                r = base
+            else:
+                d, smid = replace(base.damage, load_alive=base.damage.load_alive & ~off), self.node_mid[b]
+                r = self.evaluate(d, cg=self.cgs[smid]) if self.islands is None else self._plain_islands(
+                    d, lambda sub: (self.evaluate(sub, cg=self.cgs[smid]), None), "plain", smid)
+            self.evals[(b, offk)] = r
         cg = self.cgs[mid]
-        r = base if off is None or okey[1] is None else self.evaluate(
-            replace(base.damage, load_alive=base.damage.load_alive & ~off), cg=cg)
         self.rows.append(self._summary(r, mid))
         self.on.append(facility_on_grid(cg, r, self.m.fidx) if self.m.fidx is not None
                        else np.zeros(0, bool))
@@ -381,7 +502,7 @@ class GridStates:
         shed = np.clip(shed, 0.0, np.maximum(demand, 0.0))
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(demand > 0, shed / demand, 0.0)
-        by_tier = [float(shed[cg.load_tier == t].sum()) for t in self.tiers]
+        by_tier = [float(shed[m].sum()) for m in self.tier_masks]
         weighted = float(sum(w * s for w, s in zip(self.tw, by_tier)))
         load = np.where(demand > 0, demand, served)  # negative loads: the injection they deliver
         row = [float(load.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
@@ -390,7 +511,7 @@ class GridStates:
         if mid and (mult != 1.0).any():
             extra = (mult - 1.0) * self.demand
             surge = served * (1.0 - 1.0 / mult)
-            w = tier_weight_array(cg.load_tier, self.weights)
+            w = self.w_load
             row[0] -= float(extra.sum())
             row[1] -= float((extra - surge).sum())
             row[2] -= float((w * (extra - surge)).sum())
@@ -406,6 +527,17 @@ class GridStates:
                                       starts=starts)
             got = self.plans[pkey] = (off, tuple(plans))
         return got
+
+
+def with_demand(cg: CompiledGrid, load_p_mw: np.ndarray) -> CompiledGrid:
+    """``cg`` with another demand per load (MW; read-only from then on): ``dataclasses.replace`` without
+    re-running the read-only pass over every array (they are shared, already read-only), and with a fingerprint
+    of its own (computed on demand)."""
+    g = copy.copy(cg)
+    load_p_mw.flags.writeable = False
+    object.__setattr__(g, "load_p_mw", load_p_mw)
+    object.__setattr__(g, "_fingerprint", [])
+    return g
 
 
 def held_dark(cg: CompiledGrid, r: StateResult, live: np.ndarray) -> np.ndarray:

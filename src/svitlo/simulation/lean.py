@@ -106,6 +106,24 @@ def island_labels(cg: CompiledGrid, damage: DamageState) -> tuple[np.ndarray, in
     return lab, int(lab.max()) + 1 if lab.size and lab.max() >= 0 else 0
 
 
+_UNITS: dict[int, tuple] = {}
+
+
+def _unit_arrays(cg: CompiledGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``effective_p_min``, ``external_units`` and ``export_limit_mw`` of ``cg``'s units, computed once per set
+    of (read-only) unit arrays: grids that differ only in demand (cold-load pickup) share them."""
+    arrays = (cg.gen_p_min_mw, cg.gen_p_max_mw, cg.gen_external)
+    k = id(cg.gen_p_min_mw)
+    got = _UNITS.get(k)
+    if got is None or any(a is not b for a, b in zip(got[0], arrays)) or any(a.flags.writeable for a in arrays):
+        got = (arrays, (effective_p_min(cg), external_units(cg), export_limit_mw(cg)))
+        if not any(a.flags.writeable for a in arrays):   # held by reference: the id cannot be reused
+            if len(_UNITS) > 64:
+                _UNITS.clear()
+            _UNITS[k] = got
+    return got[1]
+
+
 def lean_state(cg: CompiledGrid, damage: DamageState, *, viability: ViabilityOptions | None = None,
                pre_event: tuple[np.ndarray, np.ndarray] | None = None) -> StateResult:
     """``evaluate_state(cg, damage, mode="balance", viability=, pre_event=)`` without the DC flows
@@ -115,12 +133,13 @@ def lean_state(cg: CompiledGrid, damage: DamageState, *, viability: ViabilityOpt
     labels, n = island_labels(cg, damage)
     on = viability is not None and viability.enabled
     v = island_viability(cg, damage, labels, n, viability, pre=pre_event) if viability is not None and on else None
+    p_min, external, export = _unit_arrays(cg)
     d = balance_dispatch(labels=labels, n_islands=n, gen_bus=cg.gen_bus, gen_p_mw=cg.gen_p_mw,
                          gen_p_max_mw=cg.gen_p_max_mw, gen_forms=cg.gen_forms_island,
                          gen_alive=damage.gen_alive if v is None else v.committed, load_bus=cg.load_bus,
                          load_p_mw=cg.load_p_mw if v is None else v.load_p_mw, load_tier=cg.load_tier,
-                         load_alive=damage.load_alive, gen_p_min_mw=effective_p_min(cg) if on else None,
-                         gen_external=external_units(cg), gen_export_mw=export_limit_mw(cg))
+                         load_alive=damage.load_alive, gen_p_min_mw=p_min if on else None,
+                         gen_external=external, gen_export_mw=export)
     return StateResult(damage=damage, labels=labels, n_islands=n, energised=d.energised, capacity_mw=d.capacity_mw,
                        gen_p_mw=d.gen_p_mw, load_served_mw=d.load_served_mw, p_bus_mw=np.zeros(cg.n_bus),
                        theta_rad=np.zeros(cg.n_bus), flow_mw=np.zeros(cg.n_branch), mode="balance", viability=v)

@@ -92,7 +92,9 @@ def plan_rolling(cg: CompiledGrid, r: StateResult, queue: np.ndarray, *, n_queue
         key = int(first_bus[i])
         start = int(starts.get(key, 0)) % n_queues
         qs = pick_queues(qmw, shortfall_mw=float(demand[i] - r.capacity_mw[i]), start=start)
-        off |= sel & np.isin(queue, qs)
+        chosen = np.zeros(n_queues + 1, dtype=bool)   # by queue (the last entry: loads in no queue)
+        chosen[qs] = True
+        off |= sel & chosen[queue]
         plans.append(IslandPlan(key=key, island=int(i), shortfall_mw=float(demand[i] - r.capacity_mw[i]),
                                 queues=tuple(qs), start=start))
     return off, plans

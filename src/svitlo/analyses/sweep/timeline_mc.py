@@ -134,13 +134,16 @@ def _init_worker(model: TimelineModel) -> None:
 
 def _chunk_cache(model: TimelineModel, cache: Any) -> Any:
     """The state cache to use for the next chunk: ``cache`` while it stays under :data:`CACHE_MAX_BYTES`
-    (about 48 bytes per bus, branch, unit and load of each state kept; timelines of one scenario revisit the
-    same grid states, so later chunks mostly look states up)."""
+    (about 48 bytes per bus, branch, unit and load of each settled state kept, a few hundred bytes per
+    recorded state and per island outcome; timelines of one scenario revisit the same grid states and islands,
+    so later chunks mostly look them up)."""
     cg = model.cg
     per_state = 48 * (cg.n_bus + cg.n_branch + cg.n_gen + cg.n_load)
-    if cache is None or (len(cache.rows) + len(cache.bases)) * per_state > CACHE_MAX_BYTES:
+    small = 200 + len(model.facilities) + 16 * (cg.n_gen + cg.n_load) // 4
+    if cache is None:
         return state_cache(model)
-    return cache
+    kept = (len(cache.bases) + len(cache.evals)) * per_state + (len(cache.rows) + len(cache.islands or ())) * small
+    return state_cache(model) if kept > CACHE_MAX_BYTES else cache
 
 
 def _worker_chunk(c: int, root: int, start: int, stop: int) -> tuple[int, pa.Table]:
