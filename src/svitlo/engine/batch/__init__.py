@@ -132,7 +132,8 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     Parameters
     ----------
     mode
-        ``"balance"`` (the fast path) or ``"opf"`` (every scenario on the exact path, HiGHS per island).
+        ``"balance"`` (the fast path) or ``"opf"`` (scenario by scenario: :mod:`svitlo.engine.opf_fast` where
+        it applies, else :func:`svitlo.engine.opf.opf_dispatch`; ``engine="exact"`` forces the latter).
     dtype
         ``np.float64`` (exact to ~1e-9 MW) or ``np.float32`` (half the memory traffic; flows approximate, see
         the module docstring).
@@ -214,8 +215,14 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
                    {"tier_weights": dict(tier_weights) if tier_weights is not None else default_tier_weights()}) \
         if mode == "opf" else None
     for s in np.flatnonzero(exact):
-        m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights, options=opf_options,
-                           viability=via)
+        if mode == "opf":  # the fast opf path where it applies (svitlo.engine.opf_fast), else the reference
+            from svitlo.engine.batch.opf_batch import opf_scenario
+
+            m = opf_scenario(cg, outages, int(s), tier_weights=tier_weights, options=opf_options, viability=via,
+                             engine=engine)
+        else:
+            m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights, options=opf_options,
+                               viability=via)
         out_v[s] = [m["islands_collapsed"], m["ufls_shed_mw"], m["units_decommitted"]]
         out_f[s, :9] = [m["served_mw"], m["shed_mw"], m["weighted_shed_mw"], m["generation_mw"],
                         m["people_without_power"], m["islands"], m["energised_islands"],

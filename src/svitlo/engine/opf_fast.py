@@ -1,0 +1,394 @@
+"""Fast ``opf`` states for sweeps: the semantics of :func:`svitlo.engine.opf.opf_dispatch` (lexicographic
+shed by priority under branch ratings, then minimum generation cost), solved on a small LP in generation space: the branch
+ratings enter as rows of injection-to-flow factors (:mod:`svitlo.engine.opf_net`) for a *monitored* set of
+branches only, the flows of the solution are checked on every rated branch, and any branch found over its rating
+joins the set (kept for later states) before the LP is solved again. A relaxation whose optimum meets every rating
+is optimal for the whole problem, so the answer is exact, and the full network LP is never built.
+
+Per state:
+
+1. the ``balance`` rule's priority shed per island (capacity against load, least critical weight first, no
+   network) is a lower bound of every lexicographic shed stage, island by island. The cost LP is solved first
+   with every island's shed held at that bound (tiers shed in full or not at all are fixed; the one partly shed
+   tier per island is held by its stage row). When it is feasible its optimum is the lexicographic optimum:
+   one warm-started LP instead of one per tier plus the cost stage;
+2. otherwise (ratings bind the shed) the shed stages and the cost stage run on the same model, as
+   :func:`~svitlo.engine.opf.opf_dispatch` runs them (same stage tolerances), each warm-started from the last.
+
+Anything this path does not model goes to :func:`~svitlo.engine.state.evaluate_state` (``mode="opf"``):
+``p_min="case"``, a non-positive tier weight, an infeasible state (ratings that cannot hold however much is
+shed: :func:`~svitlo.engine.opf.opf_dispatch` raises or relaxes them by ``on_infeasible``), and any stage HiGHS
+does not solve. :func:`fallback_reason` names the first; viability rules and cascades are routed to the exact
+path by their callers. Flows of a cost optimum need not be unique: shed per tier, generation and cost equal the
+reference; flows are feasible (within ratings), not necessarily the reference's.
+
+Examples
+--------
+>>> import svitlo
+>>> from svitlo.model.compiled import compile_grid
+>>> from svitlo.engine.damage import apply_damage
+>>> cg = compile_grid(svitlo.load_grid("case30"))
+>>> r = opf_state(cg, apply_damage(cg, ["line:3", "line:10"]))
+>>> r.info["opf"]["fast"], round(float(r.gen_p_mw.sum()), 3)
+('bound', 189.2)
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from svitlo.engine.damage import DamageState, damage_from_indices
+from svitlo.engine.dcflow import slack_references
+from svitlo.engine.dispatch import energised_islands, export_limit_mw
+from svitlo.engine.opf import STAGE2_FEAS_TOL, STAGE2_REL_TOL, STAGE_ABS_TOL, _new_highs, _status_name
+from svitlo.engine.opf_net import Network
+from svitlo.engine.state import StateResult, bus_injections_mw, evaluate_state
+from svitlo.model.compiled import CompiledGrid
+from svitlo.model.costs import marginal_cost_bound
+from svitlo.model.tiers import tier_weight_array
+from svitlo.topology.islands import islands
+
+__all__ = ["FastOpf", "fallback_reason", "fast_opf", "opf_state"]
+
+#: A branch whose checked flow exceeds its rating by more than this (relative to ``1 + rating``) is monitored.
+VIOLATION_TOL = 1e-7
+#: Rounds of adding monitored branches before a state goes to the reference path.
+MAX_ROUNDS = 30
+
+_LOCAL = threading.local()
+
+
+def fallback_reason(cg: CompiledGrid, options: dict | None) -> str | None:
+    """Why ``options`` (of :func:`~svitlo.engine.opf.opf_dispatch`) on ``cg`` need the reference path, or None.
+
+    >>> import svitlo
+    >>> cg = svitlo.compile_grid(svitlo.load_grid("case9"))
+    >>> fallback_reason(cg, {"p_min": "case"}), fallback_reason(cg, None)
+    ("p_min='case'", None)
+    """
+    o = dict(options or {})
+    if o.get("p_min", "zero") != "zero":
+        return "p_min='case'"
+    w = tier_weight_array(np.unique(np.asarray(cg.load_tier, dtype=np.int64)), o.get("tier_weights"))
+    if np.any(w <= 0):
+        return "a tier weight <= 0"
+    if cg.gen_pwl:
+        return "piecewise-linear cost curves"
+    unknown = set(o) - {"tier_weights", "p_min", "on_infeasible", "strict_priority", "cost_stage", "tolerance"}
+    if unknown:
+        return f"options {sorted(unknown)}"
+    return None
+
+
+class FastOpf:
+    """Fast opf states of one grid under one set of options (one per thread: a HiGHS instance is not shared).
+    :meth:`solve` returns a :class:`~svitlo.engine.state.StateResult` or None (then use the reference)."""
+
+    def __init__(self, cg: CompiledGrid, options: dict | None = None):
+        o = dict(options or {})
+        self.cg = cg
+        self.options = o
+        self.strict = bool(o.get("strict_priority", True))
+        self.cost_stage = bool(o.get("cost_stage", True))
+        self.tol = float(o.get("tolerance", 1e-9))
+        self.w = tier_weight_array(np.asarray(cg.load_tier, dtype=np.int64), o.get("tier_weights"))
+        p = np.asarray(cg.load_p_mw, dtype=float)
+        self.groups = np.unique(self.w[p > 0])[::-1]  # distinct weights, most critical first
+        self.group = np.searchsorted(-self.groups, -self.w)
+        self.pmax = np.maximum(np.where(np.isnan(cg.gen_p_max_mw), 0.0, cg.gen_p_max_mw), 0.0)
+        export = export_limit_mw(cg)
+        self.lo_g = np.where(export > 0, -export, 0.0)
+        self.c1 = np.nan_to_num(np.asarray(cg.gen_cost, dtype=float))
+        self.q = 2.0 * np.nan_to_num(np.asarray(cg.gen_cost_c2, dtype=float))
+        self.c_curt = marginal_cost_bound(cg, np.arange(cg.n_gen), self.pmax) + 1.0
+        self.has_cost = bool(np.any(self.c1 != 0) or np.any(self.q != 0) or np.any(p < 0))
+        self.watch = np.zeros(cg.n_branch, dtype=bool)  # branches binding at some past optimum (grows)
+        self.h = _new_highs()
+        self.h.setOptionValue("presolve", "off")  # small LPs, re-solved warm as rows are added
+        self.rounds = 0
+        self.solve(damage_from_indices(cg))  # the intact state seeds the monitored set
+
+    # -- one state --------------------------------------------------------------------------------------
+    def solve(self, damage: DamageState) -> StateResult | None:
+        """The opf state of ``damage`` (islands, dispatch, shed, flows), or None where the reference must run."""
+        cg = self.cg
+        labels, n = islands(cg.n_bus, cg.br_f, cg.br_t, damage.branch_alive, damage.bus_alive)
+        energised = energised_islands(labels, n, cg.gen_bus, cg.gen_forms_island, damage.gen_alive)
+        ok = labels >= 0
+        bus_en = np.zeros(cg.n_bus, dtype=bool)
+        bus_en[ok] = energised[labels[ok]]
+        g_on = damage.gen_alive & bus_en[cg.gen_bus]
+        gens = np.flatnonzero(g_on)
+        g_isl = labels[cg.gen_bus[gens]]
+        fin = np.isfinite(self.pmax[gens])
+        cap = np.bincount(g_isl[fin], weights=self.pmax[gens][fin], minlength=n).astype(float)
+        cap[g_isl[~fin]] = np.inf
+        p = cg.load_p_mw
+        l_on = damage.load_alive & bus_en[cg.load_bus]
+        loads = np.flatnonzero(l_on & (p != 0))
+        l_isl = labels[cg.load_bus[loads]]
+        demand = np.bincount(l_isl, weights=p[loads], minlength=n)
+        pos = loads[p[loads] > 0]
+        neg = loads[p[loads] < 0]
+        pi = labels[cg.load_bus[pos]]
+        ngrp = self.groups.size
+        lt = np.zeros((n, ngrp))
+        np.add.at(lt, (pi, self.group[pos]), p[pos])
+        remaining = np.where(energised, np.maximum(np.nan_to_num(demand - cap, neginf=0.0), 0.0), 0.0)
+        cut = np.zeros((n, ngrp))
+        for k in range(ngrp - 1, -1, -1):  # least critical (smallest weight) first
+            cut[:, k] = np.minimum(lt[:, k], remaining)
+            remaining = remaining - cut[:, k]
+        full = (cut >= lt) & (lt > 0)
+        part = (cut > 0) & ~full
+        refs = slack_references(cg, labels, n, damage.gen_alive)
+        net = Network(cg, damage, labels, refs)
+        br_en = np.zeros(cg.n_branch, dtype=bool)
+        br_en[net.br] = bus_en[cg.br_f[net.br]] & np.isfinite(cg.br_rate_mw[net.br])
+        st = _State(self, net, labels, n, energised, gens, pos, neg, br_en)
+
+        # 1. every island's shed at the balance bound: the cost LP alone
+        fb = full[pi, self.group[pos]]
+        mb = part[pi, self.group[pos]]
+        z = (cut * part).sum(axis=0)
+        x = st.run(shed_fixed=np.where(fb, p[pos], 0.0), shed_free=mb, z=z)
+        stage = "bound"
+        if x is False:  # 2. ratings bind the shed: the stages of opf_dispatch
+            x = st.run(shed_fixed=np.zeros(pos.size), shed_free=np.ones(pos.size, dtype=bool), z=None)
+            stage = "staged"
+        if x is None or x is False:
+            return None
+        gen_p, served, flow, theta = x
+        info = {"opf": {"status": "optimal", "solver": "highs", "fast": stage, "strict_priority": self.strict,
+                        "p_min": "zero", "monitored_branches": int(self.watch.sum())}}
+        return StateResult(damage=damage, labels=labels, n_islands=n, energised=energised, capacity_mw=cap,
+                           gen_p_mw=gen_p, load_served_mw=served, p_bus_mw=bus_injections_mw(cg, gen_p, served),
+                           theta_rad=theta, flow_mw=flow, mode="opf", info=info, extras={})
+
+
+class _State:
+    """One state's small LP: generators, free sheds and curtailments, one balance row per energised island,
+    stage rows, and rating rows of the monitored branches, added as overloads are found (warm-started)."""
+
+    def __init__(self, fo: FastOpf, net: Network, labels, n, energised, gens, pos, neg, br_en):
+        self.fo, self.net, self.labels, self.n = fo, net, labels, n
+        self.energised, self.gens, self.pos, self.neg, self.br_en = energised, gens, pos, neg, br_en
+
+    def run(self, *, shed_fixed: np.ndarray, shed_free: np.ndarray, z: np.ndarray | None):
+        """Solve until the flows meet every rating. ``z``: shed per weight group held (bound mode) or None
+        (run the shed stages). Returns (gen_p, served, flow, theta), False when infeasible, None on failure."""
+        fo = self.fo
+        rate = fo.cg.br_rate_mw
+        lim = np.where(self.br_en, rate, np.inf)
+        mon = fo.watch & self.br_en  # past binding branches, then this state's overloads
+        self._build(shed_fixed, shed_free, z, np.flatnonzero(mon))
+        for _ in range(MAX_ROUNDS):
+            x = self._solve(z)
+            if x is None or x is False:
+                return x
+            gen_p, served, p_bus = x
+            flow = self.net.flows(p_bus)
+            with np.errstate(invalid="ignore"):
+                over = self.br_en & (np.abs(flow) > lim + VIOLATION_TOL * (1 + rate))
+            new = over & ~mon
+            if not over.any():
+                with np.errstate(invalid="ignore"):
+                    fo.watch |= self.br_en & (np.abs(flow) >= lim - 1e-6 * (1 + rate))  # binding at the optimum
+                return gen_p, served, flow, self.net.theta(p_bus)
+            if not new.any():
+                return None  # a monitored row the LP holds is over its rating: numerical trouble
+            mon |= new
+            self._add_ratings(np.flatnonzero(new))
+            fo.rounds += 1
+        return None
+
+    def _build(self, shed_fixed, shed_free, z, mon):
+        import highspy
+
+        fo, cg = self.fo, self.fo.cg
+        gens, pos, neg = self.gens, self.pos, self.neg
+        self.sv = sv = pos[shed_free]
+        self.shed_fixed = shed_fixed
+        ng, ns, nc = gens.size, sv.size, neg.size
+        self.nv = nv = ng + ns + nc
+        p = cg.load_p_mw
+        isl_of = np.cumsum(self.energised) - 1  # energised island -> balance row
+        ne = int(self.energised.sum())
+        # base injection per bus: every served load at its demand, less fixed shed
+        base = -np.bincount(cg.load_bus[pos], weights=p[pos] - shed_fixed, minlength=cg.n_bus)
+        base -= np.bincount(cg.load_bus[neg], weights=p[neg], minlength=cg.n_bus)
+        self.base = base
+        self.bus_v = bus_v = np.r_[cg.gen_bus[gens], cg.load_bus[sv], cg.load_bus[neg]]
+        self.sign_v = sign_v = np.r_[np.ones(ng), np.ones(ns), -np.ones(nc)]  # injection per unit
+        # balance: Σ P + Σ s - Σ c = demand - fixed shed (per energised island)
+        bal = np.zeros((ne, nv))
+        bal[isl_of[self.labels[bus_v]], np.arange(nv)] = sign_v
+        nzb = np.flatnonzero(base)
+        rhs = -np.bincount(isl_of[self.labels[nzb]], weights=base[nzb], minlength=ne) if ne else np.zeros(0)
+        self.grp = grp = fo.group[sv]
+        ngrp = fo.groups.size
+        if fo.strict:
+            st = np.zeros((ngrp, nv))
+            st[grp, ng + np.arange(ns)] = 1.0
+        else:
+            st = np.zeros((1, nv))
+            st[0, ng:ng + ns] = fo.w[sv]
+        self.r_st = ne
+        self.n_st = st.shape[0]
+        ub = self._stage_bound(z)
+        a = np.vstack([bal, st])
+        row_lo = np.r_[rhs, np.full(st.shape[0], -np.inf)]
+        row_hi = np.r_[rhs, ub]
+        col_hi = np.r_[fo.pmax[gens], p[sv], -p[neg]]
+        self.cost = np.r_[fo.c1[gens], np.zeros(ns), np.full(nc, fo.c_curt)]
+        self.q = np.r_[fo.q[gens], np.zeros(ns + nc)]
+        inf = highspy.kHighsInf
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = nv, a.shape[0]
+        lp.col_cost_ = self.cost
+        lp.col_lower_ = np.r_[fo.lo_g[gens], np.zeros(ns + nc)]
+        lp.col_upper_ = np.where(np.isinf(col_hi), inf, col_hi)
+        lp.row_lower_ = np.where(np.isinf(row_lo), -inf, row_lo)
+        lp.row_upper_ = np.where(np.isinf(row_hi), inf, row_hi)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = _csc(a)
+        fo.h.passModel(lp)
+        self.quad = bool(np.any(self.q != 0) and fo.cost_stage)
+        if self.quad:
+            qn = np.flatnonzero(self.q)
+            start = np.searchsorted(qn, np.arange(nv + 1)).astype(np.int32)
+            fo.h.passHessian(nv, int(qn.size), int(highspy.HessianFormat.kTriangular), start,
+                             qn.astype(np.int32), self.q[qn].astype(float))
+        self._tolerances(self.quad)
+        self._add_ratings(mon)
+
+    def _add_ratings(self, mon):
+        if not mon.size:
+            return
+        import highspy
+
+        cg, net = self.fo.cg, self.net
+        h = net.ptdf(mon)
+        const = h @ (self.base - net.shift) + net.off[net.pos[mon]]
+        rows = h[:, self.bus_v] * self.sign_v
+        rows[np.abs(rows) < 1e-9] = 0.0  # HiGHS drops these; |Δflow| < 1e-9 MW per MW of injection
+        rate = cg.br_rate_mw[mon]
+        m = _csc(rows.T)  # row-wise = the transpose column-wise
+        inf = highspy.kHighsInf
+        self.fo.h.addRows(int(mon.size), np.maximum(-rate - const, -inf), np.minimum(rate - const, inf),
+                          int(m[0][-1]), m[0], m[1], m[2])
+
+    def _solve(self, z):
+        import highspy
+
+        fo, h_, nv = self.fo, self.fo.h, self.nv
+        ng, ns = self.gens.size, self.sv.size
+        if z is None:  # the shed stages, most critical first (or the weighted one)
+            inf = highspy.kHighsInf
+            ngrp = fo.groups.size
+            objs = ([np.where(self.grp == k, 1.0, 0.0) for k in range(ngrp)] if fo.strict else [fo.w[self.sv]])
+            idx = np.arange(nv, dtype=np.int32)
+            rs = np.arange(self.r_st, self.r_st + self.n_st, dtype=np.int32)
+            h_.changeRowsBounds(rs.size, rs, np.full(rs.size, -inf), np.full(rs.size, inf))
+            if self.quad:
+                h_.passHessian(nv, 0, int(highspy.HessianFormat.kTriangular), np.zeros(nv + 1, np.int32),
+                               np.zeros(0, np.int32), np.zeros(0))
+                self._tolerances(False)
+            for k, ob in enumerate(objs):
+                if not ob.any():
+                    continue
+                c = np.zeros(nv)
+                c[ng:ng + ns] = ob
+                h_.changeColsCost(nv, idx, c)
+                status = self._run()
+                if status != "optimal":
+                    return None
+                zk = float(ob @ np.asarray(h_.getSolution().col_value)[ng:ng + ns])
+                h_.changeRowBounds(self.r_st + (k if fo.strict else 0), -inf,
+                                   zk + STAGE2_REL_TOL * abs(zk) + STAGE_ABS_TOL)
+            if not (fo.cost_stage and fo.has_cost):
+                return self._unpack(np.asarray(h_.getSolution().col_value))
+            h_.changeColsCost(nv, idx, self.cost)
+            if self.quad:
+                qn = np.flatnonzero(self.q)
+                start = np.searchsorted(qn, np.arange(nv + 1)).astype(np.int32)
+                h_.passHessian(nv, int(qn.size), int(highspy.HessianFormat.kTriangular), start,
+                               qn.astype(np.int32), self.q[qn].astype(float))
+                self._tolerances(True)
+        status = self._run()
+        if status != "optimal":
+            return False if ("infeasible" in status and z is not None) else None
+        return self._unpack(np.asarray(h_.getSolution().col_value))
+
+    def _stage_bound(self, z):
+        fo = self.fo
+        n_rows = fo.groups.size if fo.strict else 1
+        if z is None:
+            return np.full(n_rows, np.inf)
+        if not fo.strict:
+            z = np.array([float(fo.groups @ z)])
+        return z + STAGE2_REL_TOL * np.abs(z) + STAGE_ABS_TOL
+
+    def _tolerances(self, qp: bool):
+        h, tol = self.fo.h, self.fo.tol
+        t = max(tol, STAGE2_FEAS_TOL) if qp else tol
+        for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(opt, t)
+        if qp:
+            h.setOptionValue("qp_regularization_value", 1e-10)
+            h.setOptionValue("qp_iteration_limit", 20_000)
+
+    def _run(self) -> str:
+        h = self.fo.h
+        h.run()
+        status = _status_name(h)
+        if status not in ("optimal", "infeasible"):  # a warm start HiGHS could not continue: solve afresh
+            h.clearSolver()
+            h.run()
+            status = _status_name(h)
+        return status
+
+    def _unpack(self, x):
+        cg = self.fo.cg
+        gens, pos, neg, sv = self.gens, self.pos, self.neg, self.sv
+        ng, ns = gens.size, sv.size
+        p = cg.load_p_mw
+        gen_p = np.zeros(cg.n_gen)
+        gen_p[gens] = np.clip(x[:ng], self.fo.lo_g[gens], self.fo.pmax[gens])
+        shed = self.shed_fixed.copy()
+        shed[np.searchsorted(pos, sv)] = np.clip(x[ng:ng + ns], 0.0, p[sv])
+        served = np.zeros(cg.n_load)
+        served[pos] = p[pos] - shed
+        served[neg] = p[neg] + np.clip(x[ng + ns:], 0.0, -p[neg])
+        return gen_p, served, bus_injections_mw(cg, gen_p, served)
+
+
+def _csc(a: np.ndarray):
+    import scipy.sparse as sp
+
+    m = sp.csc_matrix(a)
+    return m.indptr.astype(np.int32), m.indices.astype(np.int32), m.data.astype(float)
+
+
+def fast_opf(cg: CompiledGrid, options: dict | None = None) -> FastOpf:
+    """This thread's :class:`FastOpf` for ``cg`` and ``options`` (built once, reused while they stay the same)."""
+    key = (id(cg), repr(sorted((k, repr(v)) for k, v in dict(options or {}).items())))
+    cached = getattr(_LOCAL, "model", None)
+    if cached is not None and cached[0] == key and cached[1].cg is cg:
+        return cached[1]
+    fo = FastOpf(cg, options)
+    _LOCAL.model = (key, fo)
+    return fo
+
+
+def opf_state(cg: CompiledGrid, damage: DamageState, options: dict[str, Any] | None = None) -> StateResult:
+    """``evaluate_state(cg, damage, mode="opf", options=options)`` on the fast path where it applies (same
+    shed per tier, generation and cost; see the module docstring), else on the reference path."""
+    if fallback_reason(cg, options) is None:
+        r = fast_opf(cg, options).solve(damage)
+        if r is not None:
+            return r
+    return evaluate_state(cg, damage, mode="opf", options=options)
