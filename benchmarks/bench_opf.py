@@ -1,8 +1,13 @@
-"""Time per scenario of ``opf`` vs ``balance`` on case2869pegase, k random branch outages per scenario.
+"""Scenarios per second of ``opf`` mode, the reference path against the fast path, on one grid with k random
+branch outages per scenario, in one run (with the machine's load average).
 
-Each scenario is evaluated in both modes on the same compiled grid (islands → dispatch/shedding → DC flows);
-``opf`` is also timed without its cost stage (stage 1 only: minimum priority-weighted shed). Prints a table and
-the ratio. Run::
+* reference: :func:`svitlo.engine.batch.exact.exact_scenario` (``evaluate_state(mode="opf")`` →
+  :func:`svitlo.engine.opf.opf_dispatch`, the path every opf scenario took before the fast path);
+* fast: :func:`svitlo.engine.batch.opf_batch.opf_scenario` (:mod:`svitlo.engine.opf_fast`, reference where it
+  does not apply), as ``evaluate_batch(mode="opf")`` and so ``svitlo sweep`` with ``mode: opf`` run it;
+* balance: the same scenarios on the exact ``balance`` path, for scale.
+
+Both opf paths get the same scenarios; shed per scenario is compared. Run::
 
     python benchmarks/bench_opf.py --case case2869pegase --k 10 --n 40
 """
@@ -10,13 +15,16 @@ the ratio. Run::
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
 
 import svitlo
-from svitlo.engine.damage import apply_damage
-from svitlo.engine.state import evaluate_state
+from svitlo.engine.batch import outages_from_ids
+from svitlo.engine.batch.exact import exact_scenario
+from svitlo.engine.batch.opf_batch import opf_scenario
+from svitlo.engine.opf_fast import fast_opf
 from svitlo.model.tiers import default_tier_weights
 
 
@@ -25,38 +33,50 @@ def main() -> None:
     ap.add_argument("--case", default="case2869pegase")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--n", type=int, default=40)
+    ap.add_argument("--n-ref", type=int, default=None, help="scenarios for the reference path (default n)")
     ap.add_argument("--seed", type=int, default=2869)
+    ap.add_argument("--tiers", action="store_true", help="random tiers 1-4 on the loads")
     a = ap.parse_args()
     cg = svitlo.compile_grid(svitlo.load_grid(a.case))
     rng = np.random.default_rng(a.seed)
+    if a.tiers:
+        import dataclasses
+
+        cg = dataclasses.replace(cg, load_tier=rng.integers(1, 5, cg.n_load))
     pool = cg.branch_ids[cg.br_in_service]
-    scen = [apply_damage(cg, [str(b) for b in rng.choice(pool, a.k, replace=False)]) for _ in range(a.n)]
-    w = default_tier_weights()
-    evaluate_state(cg, scen[0], mode="opf", options={"tier_weights": w})  # warm-up (imports)
-    runs = {
-        "balance": lambda d: evaluate_state(cg, d, mode="balance"),
-        "opf": lambda d: evaluate_state(cg, d, mode="opf", options={"tier_weights": w}),
-        "opf (stage 1 only)": lambda d: evaluate_state(cg, d, mode="opf",
-                                                       options={"tier_weights": w, "cost_stage": False}),
-    }
-    times: dict[str, np.ndarray] = {}
+    out = outages_from_ids(cg, [[str(b) for b in rng.choice(pool, a.k, replace=False)] for _ in range(a.n)])
+    opts = {"tier_weights": default_tier_weights()}
+    n_ref = min(a.n, a.n_ref or a.n)
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    fo = fast_opf(cg, opts)  # built once per grid and thread (the intact state seeds the monitored set)
+    t_build = time.perf_counter() - t0
+    exact_scenario(cg, out, 0, mode="opf", options=opts)  # warm-up (imports)
+    times: dict[str, float] = {}
     shed: dict[str, np.ndarray] = {}
-    for name, f in runs.items():
-        t = np.empty(a.n)
-        s = np.empty(a.n)
-        for i, d in enumerate(scen):
-            t0 = time.perf_counter()
-            r = f(d)
-            t[i] = time.perf_counter() - t0
-            s[i] = float(np.where(d.load_alive, cg.load_p_mw - r.load_served_mw, cg.load_p_mw).clip(0).sum())
-        times[name], shed[name] = t, s
-    split = np.mean([evaluate_state(cg, d).n_islands > 1 for d in scen])
-    print(f"{a.case}: {a.n} scenarios of {a.k} random branch outages ({split:.0%} split the grid)")
-    print(f"{'mode':<20} {'median ms':>10} {'mean ms':>9} {'p95 ms':>8} {'scen/s':>8} {'mean shed MW':>13}")
+    runs = {
+        "opf reference": (n_ref, lambda s: exact_scenario(cg, out, s, mode="opf", options=opts)),
+        "opf fast": (a.n, lambda s: opf_scenario(cg, out, s, options=opts)),
+        "balance (exact path)": (a.n, lambda s: exact_scenario(cg, out, s)),
+    }
+    for name, (n, f) in runs.items():
+        sh = np.empty(n)
+        t = time.perf_counter()
+        for s in range(n):
+            sh[s] = f(s)["shed_mw"]
+        times[name] = (time.perf_counter() - t) / n
+        shed[name] = sh
+    load1 = os.getloadavg()[0]
+    print(f"{a.case}: {a.n} scenarios of {a.k} random branch outages; load average {load0:.1f} -> {load1:.1f} "
+          f"on {os.cpu_count()} cores")
+    print(f"fast path set-up (once per grid and thread): {t_build:.2f} s; monitored branches now "
+          f"{int(fo.watch.sum())}; rounds {fo.rounds}")
+    print(f"{'path':<22} {'scenarios':>9} {'ms/scen':>9} {'scen/s':>8} {'mean shed MW':>13}")
     for name, t in times.items():
-        print(f"{name:<20} {1e3 * np.median(t):10.1f} {1e3 * t.mean():9.1f} {1e3 * np.percentile(t, 95):8.1f} "
-              f"{1 / t.mean():8.1f} {shed[name].mean():13.1f}")
-    print(f"opf / balance time ratio (mean): {times['opf'].mean() / times['balance'].mean():.0f}x")
+        print(f"{name:<22} {shed[name].size:9d} {1e3 * t:9.1f} {1 / t:8.1f} {shed[name].mean():13.2f}")
+    d = np.abs(shed["opf fast"][:n_ref] - shed["opf reference"])
+    print(f"fast / reference speed-up: {times['opf reference'] / times['opf fast']:.1f}x; "
+          f"max |shed fast - shed reference| = {d.max():.2e} MW over {n_ref} scenarios")
 
 
 if __name__ == "__main__":

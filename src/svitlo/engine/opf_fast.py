@@ -11,9 +11,14 @@ Per state:
    network) is a lower bound of every lexicographic shed stage, island by island. The cost LP is solved first
    with every island's shed held at that bound (tiers shed in full or not at all are fixed; the one partly shed
    tier per island is held by its stage row). When it is feasible its optimum is the lexicographic optimum:
-   one warm-started LP instead of one per tier plus the cost stage;
-2. otherwise (ratings bind the shed) the shed stages and the cost stage run on the same model, as
-   :func:`~svitlo.engine.opf.opf_dispatch` runs them (same stage tolerances), each warm-started from the last.
+   one LP instead of one per tier plus the cost stage;
+2. otherwise (ratings bind the shed) the shed stages and the cost stage run on the same small LP, as
+   :func:`~svitlo.engine.opf.opf_dispatch` runs them (same stage tolerances), each warm-started from the last
+   (the cost stage with primal simplex: the shed optimum is primal feasible).
+
+Rating rows found in a round are added to the LP in place (dual simplex from the last basis). A QP optimum that
+HiGHS reports a hair outside its feasibility tolerance is accepted within :data:`QP_FEAS_TOL` MW, as the
+reference accepts its cost stage at :data:`svitlo.engine.opf.STAGE2_FEAS_TOL`.
 
 Anything this path does not model goes to :func:`~svitlo.engine.state.evaluate_state` (``mode="opf"``):
 ``p_min="case"``, a non-positive tier weight, an infeasible state (ratings that cannot hold however much is
@@ -314,6 +319,7 @@ class _State:
             if not (fo.cost_stage and fo.has_cost):
                 return self._unpack(np.asarray(h_.getSolution().col_value))
             h_.changeColsCost(nv, idx, self.cost)
+            h_.setOptionValue("simplex_strategy", 4)  # the shed optimum is primal feasible: primal simplex
             if self.quad:
                 qn = np.flatnonzero(self.q)
                 start = np.searchsorted(qn, np.arange(nv + 1)).astype(np.int32)
@@ -321,6 +327,7 @@ class _State:
                                qn.astype(np.int32), self.q[qn].astype(float))
                 self._tolerances(True)
         status = self._run()
+        h_.setOptionValue("simplex_strategy", 1)
         if status != "optimal":
             return False if ("infeasible" in status and z is not None) else None
         return self._unpack(np.asarray(h_.getSolution().col_value))
