@@ -93,8 +93,10 @@ def split_islands(cg: CompiledGrid, damage: DamageState) -> Islands:
                    all_gens=all_g, all_loads=all_l)
 
 
-#: One island's outcome: energised, capacity (MW), then per unit of the island: dispatch (MW), alive, tripped;
-#: per load: served (MW), alive; the viability verdict (per-island scalars, committed per unit, demand per load).
+#: One island's outcome, packed as floats: a row (energised, capacity in MW, then the viability verdict's
+#: per-island scalars), per unit of the island a row (dispatch in MW, alive, tripped, then committed), per load a
+#: row (served in MW, alive, then demand left after UFLS in MW), whether tripped units were given, whether a
+#: verdict was.
 _Part = tuple
 
 
@@ -151,10 +153,18 @@ class IslandMemo:
                 assert r.n_islands == 1, "an island solved alone is one island"
                 g, ld = isl.gens[i], isl.loads[i]
                 v = r.viability
-                part = (bool(r.energised[0]), float(r.capacity_mw[0]), r.gen_p_mw[g], r.damage.gen_alive[g],
-                        None if tripped is None else tripped[g], r.load_served_mw[ld], r.damage.load_alive[ld],
-                        None if v is None else (tuple(getattr(v, f)[0] for f in _PER_ISLAND), v.committed[g],
-                                                v.load_p_mw[ld]))
+                trip = tripped is not None
+                # packed as floats (exact for the flags, counts and reason codes): per island one row, per unit
+                # and per load one row each, so that a state assembles with one concatenation per kind
+                row = (float(r.energised[0]), float(r.capacity_mw[0])) + (
+                    () if v is None else tuple(float(getattr(v, f)[0]) for f in _PER_ISLAND))
+                gcols = [r.gen_p_mw[g], r.damage.gen_alive[g], tripped[g] if trip else np.zeros(g.size)]
+                lcols = [r.load_served_mw[ld], r.damage.load_alive[ld]]
+                if v is not None:
+                    gcols.append(v.committed[g])
+                    lcols.append(v.load_p_mw[ld])
+                part = (row, np.column_stack(gcols).astype(float), np.column_stack(lcols).astype(float), trip,
+                        v is not None)
                 self.memo[k] = part
             else:
                 self.hits += 1
@@ -165,32 +175,29 @@ class IslandMemo:
                   ) -> tuple[StateResult, np.ndarray | None]:
         cg, n = self.cg, isl.n
         g, ld = isl.all_gens, isl.all_loads
-
-        def join(c: int) -> np.ndarray:
-            return np.concatenate([p[c] for p in parts])
-
-        energised = np.array([p[0] for p in parts], dtype=bool)
-        capacity = np.array([p[1] for p in parts], dtype=float)
+        rows = np.array([p[0] for p in parts], dtype=float)
+        gp = np.concatenate([p[1] for p in parts]) if n > 1 else parts[0][1]
+        lp = np.concatenate([p[2] for p in parts]) if n > 1 else parts[0][2]
         gen_p = np.zeros(cg.n_gen)
         served = np.zeros(cg.n_load)
         gen_alive = damage.gen_alive.copy()
         load_alive = damage.load_alive.copy()
-        gen_p[g], gen_alive[g], served[ld], load_alive[ld] = join(2), join(3), join(5), join(6)
+        gen_p[g], gen_alive[g], served[ld], load_alive[ld] = gp[:, 0], gp[:, 1] != 0, lp[:, 0], lp[:, 1] != 0
         tripped = None
-        if all(p[4] is not None for p in parts):
+        if all(p[3] for p in parts):
             tripped = np.zeros(cg.n_gen, dtype=bool)
-            tripped[g] = join(4)
+            tripped[g] = gp[:, 2] != 0
         v = None
-        if parts[0][7] is not None:
+        if parts[0][4]:
             dt = {"lit": bool, "reason": np.int64, "ufls_stages": np.int64, "decommitted": np.int64}
-            cols = {f: np.array([p[7][0][c] for p in parts], dtype=dt.get(f, float)) for c, f in enumerate(_PER_ISLAND)}
+            cols = {f: rows[:, 2 + c].astype(dt.get(f, float)) for c, f in enumerate(_PER_ISLAND)}
             committed = np.zeros(cg.n_gen, dtype=bool)
             load_p = np.zeros(cg.n_load)
-            committed[g] = np.concatenate([p[7][1] for p in parts])
-            load_p[ld] = np.concatenate([p[7][2] for p in parts])
+            committed[g] = gp[:, 3] != 0
+            load_p[ld] = lp[:, 2]
             v = IslandViability(**cols, committed=committed, load_p_mw=load_p)
         d = replace(damage, gen_alive=gen_alive, load_alive=load_alive)
-        r = StateResult(damage=d, labels=isl.labels, n_islands=n, energised=energised, capacity_mw=capacity,
+        r = StateResult(damage=d, labels=isl.labels, n_islands=n, energised=rows[:, 0] != 0, capacity_mw=rows[:, 1],
                         gen_p_mw=gen_p, load_served_mw=served, p_bus_mw=np.zeros(cg.n_bus),
                         theta_rad=np.zeros(cg.n_bus), flow_mw=np.zeros(cg.n_branch), mode="balance", viability=v)
         return r, tripped
