@@ -185,6 +185,12 @@ class _GeoTables:
         self.names = {kind: list(v) for kind, v in self.states.items()}
         self.log_medians: dict[tuple[str, int], tuple[WeaponClass, np.ndarray]] = {}
         self.bays: dict[int, list[str]] = {}
+        # the segments of every kind end to end, so that one pass measures an impact's distance to all of them
+        # (elementwise: the same floats as kind by kind)
+        ends = [(a, b) for _, idx, a, b in self.targets if idx.size]
+        self.seg_a = np.concatenate([a for a, _ in ends]) if ends else np.zeros((0, 2))
+        self.seg_b = np.concatenate([b for _, b in ends]) if ends else np.zeros((0, 2))
+        self.seg_cut = np.cumsum([0] + [idx.size for _, idx, _, _ in self.targets])
 
     def log_median(self, w: WeaponClass, kind: str) -> np.ndarray:
         got = self.log_medians.get((kind, id(w)))
@@ -201,14 +207,24 @@ class _GeoTables:
 
 _GEO_TABLES: dict[tuple, _GeoTables] = {}
 _GEO_TABLES_MAX = 32
+_COORDS: dict[int, tuple[CompiledGrid, str]] = {}   # id(grid) -> (grid, digest of its bus coordinates)
+
+
+def _coords_digest(cg: CompiledGrid) -> str:
+    """Digest of a grid's bus coordinates, computed once per grid object (its arrays are read-only)."""
+    got = _COORDS.get(id(cg))
+    if got is None or got[0] is not cg or cg.bus_lat.flags.writeable or cg.bus_lon.flags.writeable:
+        if len(_COORDS) >= _GEO_TABLES_MAX:
+            _COORDS.clear()
+        got = _COORDS[id(cg)] = (cg, hashlib.sha1(np.ascontiguousarray(cg.bus_lat).tobytes()
+                                                  + np.ascontiguousarray(cg.bus_lon).tobytes()).hexdigest())
+    return got[1]
 
 
 def _geo_tables(cg: CompiledGrid, kinds: set[str], model: DamageModel) -> _GeoTables:
     """The tables of :class:`_GeoTables`, cached per grid (its fingerprint and bus coordinates), kinds and damage
     model (by identity): a Monte Carlo draws thousands of strikes on one grid."""
-    coords = hashlib.sha1(np.ascontiguousarray(cg.bus_lat).tobytes()
-                          + np.ascontiguousarray(cg.bus_lon).tobytes()).hexdigest()
-    key = (cg.fingerprint, coords, tuple(sorted(kinds)), id(model))
+    key = (cg.fingerprint, _coords_digest(cg), tuple(sorted(kinds)), id(model))
     t = _GEO_TABLES.get(key)
     if t is None or t.model is not model:
         if len(_GEO_TABLES) >= _GEO_TABLES_MAX:
@@ -240,10 +256,11 @@ def geographic_damage(cg: CompiledGrid, spec: GeoStrike, rng: np.random.Generato
     wn = [p[2] for p in pts]
     beta = np.array([table[w].beta for w in wn])[:, None, None]
     z = rng.standard_normal((len(pts), n_site))
-    for k, (kind, idx, a, b) in enumerate(targets):
+    d_all = np.maximum(_segment_distances_m(plat, plon, tabs.seg_a, tabs.seg_b), 1e-9)  # (impacts, assets)
+    for k, (kind, idx, _, _) in enumerate(targets):
         if idx.size == 0:
             continue
-        d = np.maximum(_segment_distances_m(plat, plon, a, b), 1e-9)                  # (impacts, assets)
+        d = d_all[:, tabs.seg_cut[k]:tabs.seg_cut[k + 1]]
         by_w = {w: tabs.log_median(table[w], kind) for w in set(wn)}
         p = ndtr((np.stack([by_w[w] for w in wn])[:, None, :] - np.log(d)[:, :, None]) / beta)
         for i, w in enumerate(wn):
