@@ -263,12 +263,28 @@ def ufls_response(p_step_pu: float, *, h_s: float, params: SfrParams, schedule: 
     if schedule is None or not schedule.hz or fn * (1 - drop) >= schedule.hz[0]:
         nadir = fn * (1 - drop)
         return UflsOutcome(nadir_hz=nadir, stages=0, shed_fraction=0.0, collapsed=nadir < collapse_hz)
-    nadir, stages, shed = _ufls_scalar(float(p_step_pu), float(h_s), params.r_pu, params.d_pu, params.km, params.fh,
+    nadir, stages, shed = _ufls_compiled()(float(p_step_pu), float(h_s), params.r_pu, params.d_pu, params.km, params.fh,
                                        params.tr_s, fn, np.asarray(schedule.hz, dtype=np.float64),
                                        np.asarray(schedule.fraction, dtype=np.float64), float(schedule.delay_s),
                                        float(sheddable_pu), float(horizon_s), float(dt_s))
     return UflsOutcome(nadir_hz=float(nadir), stages=int(stages), shed_fraction=float(shed),
                        collapsed=bool(nadir < collapse_hz))
+
+
+_UFLS: list = []
+
+
+def _ufls_compiled():
+    """:func:`_ufls_scalar` compiled with numba when it is installed (the same floats: a test holds the two
+    equal), else the Python function; compiled on first use."""
+    if not _UFLS:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - depends on the environment
+            _UFLS.append(_ufls_scalar)
+        else:
+            _UFLS.append(numba.njit(cache=True)(_ufls_scalar))
+    return _UFLS[0]
 
 
 def _ufls_scalar(p, h, r, d, km, fh, tr, fn, hz, frac, delay, sheddable, horizon, dt):  # numba-compatible
