@@ -293,18 +293,29 @@ def geographic_damage(cg: CompiledGrid, spec: GeoStrike, rng: np.random.Generato
     return StrikeOutcome(tuple(units), _facility_damage(facilities, pts, table, model, rng))
 
 
-_FAC_KPA: dict[tuple[int, int], tuple[FacilityTargets, DamageModel, np.ndarray]] = {}
+_FAC_KPA: dict[tuple[int, int], tuple[FacilityTargets, DamageModel, np.ndarray, dict]] = {}
 
 
-def _facility_kpa(fac: FacilityTargets, model: DamageModel) -> np.ndarray:
-    """Overpressure threshold (kPa) of every facility, cached per facility table and model (by identity)."""
+def _facility_entry(fac: FacilityTargets, model: DamageModel) -> tuple[FacilityTargets, DamageModel, np.ndarray, dict]:
+    """Overpressure threshold (kPa) of every facility, cached per facility table and model (by identity), with
+    the distances per weapon of :func:`_facility_d50`."""
     got = _FAC_KPA.get((id(fac), id(model)))
     if got is None or got[0] is not fac or got[1] is not model:
         if len(_FAC_KPA) >= _GEO_TABLES_MAX:
             _FAC_KPA.clear()
         kpa = np.array([model.facility(str(k)).kpa for k in np.asarray(fac.kind, dtype=object)], dtype=float)
-        got = _FAC_KPA[(id(fac), id(model))] = (fac, model, kpa)
-    return got[2]
+        got = _FAC_KPA[(id(fac), id(model))] = (fac, model, kpa, {})
+    return got
+
+
+def _facility_d50(fac: FacilityTargets, model: DamageModel, w: WeaponClass) -> np.ndarray:
+    """Median damage distance (m) of every facility for weapon ``w``, cached with the thresholds per
+    weapon (by identity, as :meth:`_GeoTables.log_median`)."""
+    entry = _facility_entry(fac, model)
+    got = entry[3].get(id(w))
+    if got is None or got[0] is not w:
+        got = entry[3][id(w)] = (w, distance_for_overpressure_m(entry[2], w.charge_kg(model)))
+    return got[1]
 
 
 def _facility_damage(fac: FacilityTargets | None, pts, table: Mapping[str, WeaponClass], model: DamageModel,
@@ -314,8 +325,7 @@ def _facility_damage(fac: FacilityTargets | None, pts, table: Mapping[str, Weapo
     lat, lon = np.asarray(fac.lat, float), np.asarray(fac.lon, float)
     ok = np.isfinite(lat) & np.isfinite(lon)
     kinds = np.asarray(fac.kind, dtype=object)
-    kpa = _facility_kpa(fac, model)
-    d50s = {wn: distance_for_overpressure_m(kpa, table[wn].charge_kg(model)) for wn in {p[2] for p in pts}}
+    d50s = {wn: _facility_d50(fac, model, table[wn]) for wn in {p[2] for p in pts}}
     # all impacts at once (impacts x facilities): one uniform per impact and facility, impact by impact
     plat = np.array([p[0] for p in pts], dtype=float)[:, None]
     plon = np.array([p[1] for p in pts], dtype=float)[:, None]

@@ -117,7 +117,7 @@ def ration_pickup(cg: CompiledGrid, r: StateResult, mult: np.ndarray, solve: Cal
     if v is None or not r.n_islands:
         return r, off
     l_isl = np.where(r.damage.load_alive, r.labels[cg.load_bus], -1)
-    bad = ~v.lit & np.isin(v.reason, (GF_SHARE, INERTIA))
+    bad = ~v.lit & ((v.reason == GF_SHARE) | (v.reason == INERTIA))
     cold = (mult > 1.0) & (l_isl >= 0) & bad[np.maximum(l_isl, 0)]
     if not cold.any():
         return r, off
