@@ -75,9 +75,13 @@ class Islands:
     all_loads: np.ndarray
 
 
-def split_islands(cg: CompiledGrid, damage: DamageState) -> Islands:
-    """Islands of ``damage`` (numbered as :func:`svitlo.topology.islands.islands`) with their members."""
-    lab, n = island_labels(cg, damage)
+def split_islands(cg: CompiledGrid, damage: DamageState, *, labels: tuple[np.ndarray, int] | None = None
+                  ) -> Islands:
+    """Islands of ``damage`` (numbered as :func:`svitlo.topology.islands.islands`) with their members.
+
+    ``labels``: the island per bus and the count of a state with the same live buses and branches as
+    ``damage`` (they depend on nothing else), when known; else computed."""
+    lab, n = island_labels(cg, damage) if labels is None else labels
     g_isl = np.where(damage.gen_alive, lab[cg.gen_bus], -1)
     l_isl = np.where(damage.load_alive, lab[cg.load_bus], -1)
 

@@ -405,10 +405,11 @@ class GridStates:
         rationed)."""
         base, tripped = self.bases[b], self.tripped[b]
         assert tripped is not None and self.via is not None
-        dmg = replace(base.damage, gen_alive=base.damage.gen_alive & ~tripped)
+        bd = base.damage
+        dmg = DamageState(bd.bus_alive, bd.branch_alive, bd.gen_alive & ~tripped, bd.load_alive, bd.destroyed)
         got = self.rel_of_node.get(b)
-        if got is None:
-            isl = split_islands(self.m.cg, dmg) if self.lean else None
+        if got is None:   # units off leave the live buses and branches, and so the islands' labels, as they are
+            isl = split_islands(self.m.cg, dmg, labels=(base.labels, base.n_islands)) if self.lean else None
             got = self.rel_of_node[b] = (self._relevance(dmg, isl), isl)
         rel, isl = got
         smid = self._solve_mid(mid, rel)
@@ -463,9 +464,12 @@ class GridStates:
             if off is None or offk is None:
                 r = base
             else:
-                d, smid = replace(base.damage, load_alive=base.damage.load_alive & ~off), self.node_mid[b]
+                bd, smid = base.damage, self.node_mid[b]
+                d = DamageState(bd.bus_alive, bd.branch_alive, bd.gen_alive, bd.load_alive & ~off, bd.destroyed)
+                # loads off leave the live buses and branches, and so the islands' labels, as they are
                 r = self.evaluate(d, cg=self.cgs[smid]) if self.islands is None else self._plain_islands(
-                    d, lambda sub: (self.evaluate(sub, cg=self.cgs[smid]), None), "plain", smid)
+                    d, lambda sub: (self.evaluate(sub, cg=self.cgs[smid]), None), "plain", smid,
+                    split_islands(self.m.cg, d, labels=(base.labels, base.n_islands)))
             self.evals[(b, offk)] = r
         cg = self.cgs[mid]
         self.rows.append(self._summary(r, mid))
