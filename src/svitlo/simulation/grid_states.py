@@ -186,6 +186,7 @@ class GridStates:
         self.evals: dict[tuple, StateResult] = {}         # (node, loads rotated off) -> settled state
         # balance mode: states assembled from islands, each distinct island settled once (simulation.by_island)
         self.islands = IslandMemo(cg) if self.lean and shared else None
+        self.demands: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}   # per multiplier id (_summary)
         self.ibr = (unit_inertia_mws(cg) == 0) & np.isfinite(np.maximum(cg.gen_p_max_mw, 0.0))  # no inertia: LFSM-O
 
     def flows(self) -> np.ndarray:
@@ -498,17 +499,18 @@ class GridStates:
     def _summary(self, r: StateResult, mid: int = 0) -> tuple[float, ...]:
         # the definitions of svitlo.engine.impact.build_impact and the timeline's hourly row (steps.record_hour:
         # under cold-load pickup the impact sees the raised demand, the row counts in normal demand)
-        cg, demand = self.m.cg, self.demand
-        if mid:
-            demand = np.where(cg.load_in_service, self.cgs[mid].load_p_mw, 0.0)
+        got = self.demands.get(mid)
+        if got is None:   # per multipliers: the hour's demand, where it is positive, its positive part
+            demand = self.demand if not mid else np.where(self.m.cg.load_in_service, self.cgs[mid].load_p_mw, 0.0)
+            got = self.demands[mid] = (demand, demand > 0, np.maximum(demand, 0.0))
+        demand, pos, top = got
         served = np.where(r.damage.load_alive, r.load_served_mw, 0.0)
-        shed = np.where(demand > 0, demand - served, 0.0)
-        shed = np.clip(shed, 0.0, np.maximum(demand, 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(demand > 0, shed / demand, 0.0)
+        shed = np.where(pos, demand - served, 0.0)
+        shed = np.clip(shed, 0.0, top)
+        frac = np.divide(shed, demand, out=np.zeros_like(shed), where=pos)
         by_tier = [float(shed[m].sum()) for m in self.tier_masks]
         weighted = float(sum(w * s for w, s in zip(self.tw, by_tier)))
-        load = np.where(demand > 0, demand, served)  # negative loads: the injection they deliver
+        load = np.where(pos, demand, served)  # negative loads: the injection they deliver
         row = [float(load.sum()), float(shed.sum()), weighted, float((self.pop * frac).sum()),
                float(self.demand[self.t1].sum()), float(served[self.t1].sum()), 0.0]
         mult = self.mults[mid]
