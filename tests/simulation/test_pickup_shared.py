@@ -80,7 +80,12 @@ def test_shared_solves_equal_whole_state_solves(demo, v, seeds):
     assert a.pickup_mw.sum() > 0.0                      # the pickup does act in these timelines
     assert whole.islands is None and shared.islands is not None
     assert shared.islands.hits > shared.islands.misses  # islands are met again: most solves are shared
-    assert len(shared.bases) <= len(whole.bases)        # never more solves than the whole-state reference
+    # the same settled states, bit for bit (a node's fingerprint less the multipliers it was solved under: the
+    # shared path keys nodes on the multipliers that can matter, the reference on the hour's, so the two can
+    # split one settled state into different numbers of nodes, either way: seeds [0, 79, 64037741] give 94
+    # shared nodes against 93 whole, over the same 88 settled states)
+    settled = [{fp.rsplit(b"|m", 1)[0] for fp in c.node_of} for c in (shared, whole)]
+    assert settled[0] == settled[1]
 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
