@@ -162,7 +162,8 @@ class IslandMemo:
                 # and per load one row each, so that a state assembles with one concatenation per kind
                 row = (float(r.energised[0]), float(r.capacity_mw[0])) + (
                     () if v is None else tuple(float(getattr(v, f)[0]) for f in _PER_ISLAND))
-                gcols = [r.gen_p_mw[g], r.damage.gen_alive[g], tripped[g] if trip else np.zeros(g.size)]
+                gcols = [r.gen_p_mw[g], r.damage.gen_alive[g],
+                         tripped[g] if tripped is not None else np.zeros(g.size)]
                 lcols = [r.load_served_mw[ld], r.damage.load_alive[ld]]
                 if v is not None:
                     gcols.append(v.committed[g])

@@ -382,6 +382,7 @@ class GridStates:
                 r = self._evaluate_once(replace(r.damage, gen_alive=r.damage.gen_alive & ~held), self.via, pre, cg)
             return r, vi.collapsed_units(cg, r) | held
 
+        tripped: np.ndarray | None
         if self.islands is None:
             r, tripped = run(dmg)
         else:   # what an island's outcome depends on: its demand, its injections before, its buses live before
@@ -408,11 +409,11 @@ class GridStates:
         assert tripped is not None and self.via is not None
         bd = base.damage
         dmg = DamageState(bd.bus_alive, bd.branch_alive, bd.gen_alive & ~tripped, bd.load_alive, bd.destroyed)
-        got = self.rel_of_node.get(b)
-        if got is None:   # units off leave the live buses and branches, and so the islands' labels, as they are
+        rel_isl = self.rel_of_node.get(b)
+        if rel_isl is None:   # units off leave the live buses and branches, and so the islands' labels, as they are
             isl = split_islands(self.m.cg, dmg, labels=(base.labels, base.n_islands)) if self.lean else None
-            got = self.rel_of_node[b] = (self._relevance(dmg, isl), isl)
-        rel, isl = got
+            rel_isl = self.rel_of_node[b] = (self._relevance(dmg, isl), isl)
+        rel, isl = rel_isl
         smid = self._solve_mid(mid, rel)
         v = base.viability
         if (smid == 0 and self.node_mid[b] == 0 and not tripped.any()

@@ -245,7 +245,8 @@ def site(scenario: Any, *, add: str | tuple[Unit, int], n: int = 200, n_out: int
         Also solve the sample-average problem exactly (dynamic programme); default when it takes at most
         200 site evaluations.
     workers
-        Worker processes for the grid stories of the timelines (default: this process).
+        Worker processes for the grid stories of the timelines (default: one per available core for 2,000
+        timelines or more, :func:`svitlo.analyses.sweep.timeline_mc.auto_workers`; else this process).
     at
         ``"facilities"``: units join a facility's backup; ``"buses"``: generators are grid-forming hubs at buses
         (:mod:`svitlo.analyses.site.hubs`).

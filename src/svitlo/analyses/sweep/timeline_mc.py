@@ -162,8 +162,11 @@ def _worker_paths(seeds: np.ndarray) -> np.ndarray:
 
 def parallel_grid_paths(model: TimelineModel, seeds: np.ndarray, *, workers: int | None = None,
                         chunk: int = 250) -> np.ndarray:
-    """:func:`svitlo.simulation.fast.grid_paths` (facility grid supply ``(N, F, H)``) over worker processes."""
+    """:func:`svitlo.simulation.fast.grid_paths` (facility grid supply ``(N, F, H)``) over worker processes
+    (default: :func:`auto_workers` of the number of seeds)."""
     seeds = np.asarray(seeds, dtype=np.int64)
+    if workers is None:
+        workers = auto_workers(int(seeds.size))
     if not workers or workers <= 1 or seeds.size <= chunk:
         return grid_paths(model, seeds)[0]
     parts = [seeds[i:i + chunk] for i in range(0, seeds.size, chunk)]
@@ -196,6 +199,27 @@ def _results(model: TimelineModel, root: int, todo: list[tuple[int, int, int]],
                 yield f.result()
 
 
+#: Timelines left to compute from which a sweep without ``workers`` uses every available core (below, the
+#: worker processes' start and their cold state caches cost more than they save).
+AUTO_WORKERS_MIN = 2000
+
+
+def auto_workers(n_todo: int) -> int:
+    """Worker processes for ``n_todo`` timelines when none are asked: one per available core from
+    :data:`AUTO_WORKERS_MIN` on, else 1.
+
+    >>> auto_workers(10)
+    1
+    """
+    if n_todo < AUTO_WORKERS_MIN:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores)
+
+
 def sweep_timelines(scenario: Any, *, n: int, out: str | os.PathLike, root_seed: int | None = None,
                     chunk_size: int | None = None, workers: int | None = None,
                     progress: Callable[[int, int], None] | None = None, grid: Any = None,
@@ -215,7 +239,8 @@ def sweep_timelines(scenario: Any, *, n: int, out: str | os.PathLike, root_seed:
     chunk_size
         Timelines per part file and task (default 500); does not change results.
     workers
-        Worker processes (default: this process only).
+        Worker processes (default: one per available core when at least :data:`AUTO_WORKERS_MIN` timelines
+        remain to compute, else this process only; results do not depend on it).
     progress
         Called with ``(done, total)`` after each stored chunk.
     grid
@@ -251,6 +276,8 @@ def sweep_timelines(scenario: Any, *, n: int, out: str | os.PathLike, root_seed:
             progress(stored, plan.n)
         computed = 0
         t0 = time.perf_counter()
+        if workers is None:
+            workers = auto_workers(sum(stop - start for _, start, stop in todo))
         for c, table in _results(m, plan.root_seed, todo, workers):
             store.write_part(c, table)
             computed += table.num_rows
