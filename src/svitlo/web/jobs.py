@@ -146,6 +146,14 @@ class SweepJobs:
             sweep(scenario, n=job.n, out=out, progress=progress, grid=g, chunk_size=min(500, max(1, job.n)))
             job.state = "done"
         except _Cancelled:
+            # parts already queued are still stored when the writer closes (nothing computed is lost), so the
+            # job's count is read back from the run rather than from the last progress call
+            try:
+                from svitlo.analyses.sweep import open_run
+
+                job.done = int(open_run(out).rows())
+            except (SvitloError, OSError):
+                pass
             job.state = "cancelled"
         except SvitloError as exc:
             job.state, job.error = "failed", str(exc)
