@@ -191,6 +191,7 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     if fast and n:
         import numba
 
+        from svitlo.engine.batch.columns import branch_solves_for, empty_solves, removed_branches
         from svitlo.engine.batch.factor import DEFAULT_BOUND, branch_rows, factorise
         from svitlo.engine.batch.kernel import run_batch
 
@@ -204,7 +205,13 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
             reuse = (outages.branch_idx.size + 4 * outages.bus_idx.size > 2 * max(cg.n_branch, 1)
                      if branch_images is None else bool(branch_images))
             brows = branch_rows(cg, fac) if reuse else None
+            solves = empty_solves(cg.n_branch)
+            if fac.use_sparse and fac.sparse[-1][0] == 1:  # the removed branches' forward solves, once each
+                store = branch_solves_for(cg, fac)
+                store.ensure(fac, removed_branches(outages, fac.adj_ptr, fac.adj_br))
+                solves = store.arrays()
             G, out_t, out_i = _kernel_inputs(cg, fac, tiers, weights, brows, viability_params(via, tiers))
+            G = G + solves
             ob = (outages.bus_ptr, outages.bus_idx, outages.branch_ptr, outages.branch_idx, outages.gen_ptr,
                   outages.gen_idx, outages.load_ptr, outages.load_idx)
             n_chunks = max(1, min(n, 8 * numba.get_num_threads()))

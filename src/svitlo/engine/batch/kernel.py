@@ -80,7 +80,8 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
      tree_pbr, feat, feat_gen, feat_load, feat_comp, Z, img, theta0, coef0, comp_out, comp_frac,
      comp_load_ptr, comp_load_idx, load_shed0, tier_w, base_mva, br_w, br_ir, brows, has_brows, vp,
      use_sparse) = G[:42]
-    S = G[42:]  # the sparse path's factors (placeholders on the dense path), flat in G for the parallel loop
+    S = G[42:58]  # the sparse path's factors (placeholders on the dense path), flat in G for the parallel loop
+    C = G[58:62]  # the sparse path's per-branch forward solves (svitlo.engine.batch.columns)
     (bus_st, bus_lab, br_st, gen_st, load_st, comp_st, comp_slot, ok_st, fail_st, vis_st, path, queue,
      buf, klist, dead, gdest, ldest, aff, g_par, g_big, g_start, g_len, g_comp, g_seed, g_feat, g_alive,
      g_coef, g_frac, g_out, m_feat, m_coef, m_frac, m_out, m_count, theta, qbus, qlist, uf, rlist, mat, rhs,
@@ -443,7 +444,7 @@ def _scenario(s, ob, G, W, n_tiers, bound, want_flows, want_loads, out_f, out_t,
             rlist[nr] = l
             nr += 1
     if use_sparse:
-        rc = sparse_angles(theta, qbus, qlist, nq, rlist, nr, br_f, br_t, br_b, br_pfinj, base_mva, S, SW, mat,
+        rc = sparse_angles(theta, qbus, qlist, nq, rlist, nr, br_f, br_t, br_b, br_pfinj, base_mva, S, SW, C, mat,
                            rhs)
         if rc != 0:
             return rc
