@@ -545,7 +545,7 @@ def run_batch(ob, G, n_bus, n_branch, n_gen, n_load, n_comp, n_tiers, bound, wan
         nt1 = max(n_tiers, 1)
         cap = n_bus + 1
         n_vrows = 1 if use_sparse else MAX_RANK
-        sw = sparse_workspace(n_red, n_sw, MAX_RANK)
+        sw = sparse_workspace(n_red, n_sw, MAX_RANK, G[46][1] if use_sparse else 0)
         W = (np.zeros(n_bus, np.int64), np.zeros(n_bus, np.int64), np.zeros(n_branch, np.int64),
              np.zeros(max(n_gen, 1), np.int64), np.zeros(max(n_load, 1), np.int64), np.zeros(n_comp, np.int64),
              np.zeros(n_comp, np.int64), np.zeros(n_bus, np.int64), np.zeros(n_bus, np.int64),

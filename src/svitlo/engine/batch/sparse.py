@@ -129,13 +129,13 @@ def structures_bytes(s: tuple) -> int:
 
 
 @nb.njit(cache=True)
-def sparse_workspace(n, n_bus, max_rank):  # pragma: no cover - numba
-    """Per-thread scratch of :func:`sparse_angles` (``n`` reduced unknowns)."""
+def sparse_workspace(n, n_bus, max_rank, n_top):  # pragma: no cover - numba
+    """Per-thread scratch of :func:`sparse_angles` (``n`` reduced unknowns, a dense last block of ``n_top``)."""
     cap = min(2**23, max(2**16, 64 * max(n, 1)))
     return (np.zeros(max(n, 1)), np.zeros(max(n, 1), np.int64), np.zeros(max(n, 1), np.int64),
             np.ones(1, np.int64), np.empty(cap, np.int64), np.empty(cap), np.zeros(2 * max_rank + 2, np.int64),
             np.zeros(max(n, 1)), np.zeros(n_bus + 2 * max_rank + 2, np.int64), np.zeros(n_bus + 2 * max_rank + 2),
-            np.zeros(max_rank + 1, np.int64))
+            np.zeros(max_rank + 1, np.int64), np.zeros(max_rank + 1, np.int64), np.zeros((max_rank + 1) * n_top))
 
 
 @nb.njit(cache=True)
@@ -224,7 +224,7 @@ def _path_solve(ptr, idx, val, diag, top, dtop, rp, rv, nr, x, mk, stamp_box, no
     side's positions to the root of the factor's elimination tree (the parent of ``j`` is the first row of
     column ``j``): gathered by walking up, sorted, and solved by sparse updates up to ``n0``; the last ``T``
     positions, where every path ends, are solved on the dense block ``dtop`` (same updates in the same
-    order, so the same numbers). A factor whose pattern is not closed that way (an entry dropped) shows as an
+    order, so the same numbers) and written out whole, zeros included. A factor whose pattern is not closed that way (an entry dropped) shows as an
     update outside the paths: then nothing is written there and -2 is returned (the caller uses
     :func:`_lower_solve`). ``x`` must be zero and is left zero; -1 when ``out`` is full."""
     n0 = top[0]
@@ -266,19 +266,19 @@ def _path_solve(ptr, idx, val, diag, top, dtop, rp, rv, nr, x, mk, stamp_box, no
                 x[i2] -= val[p] * xj
             else:
                 closed = False
-    if reach_top:
+    if reach_top:  # every position of the block is written (zeros too), so that it can be read densely
         for jj in range(tt):
             j = n0 + jj
             xj = x[j] / diag[j]
             x[j] = 0.0
-            if xj == 0.0:
-                continue
             if o >= cap:
                 full = True
             else:
                 out_i[o] = j
                 out_v[o] = xj
                 o += 1
+            if xj == 0.0:
+                continue
             b = jj * tt
             _sub_scaled(x[j + 1: n0 + tt], xj, dtop[b + jj + 1: b + tt], tt - jj - 1)
     if not closed:
@@ -355,7 +355,7 @@ def sparse_angles(theta, qbus, qlist, nq, rlist, nr, br_f, br_t, br_b, br_pfinj,
     the exact path.
     """
     (lp, li, lx, ldiag, _top, _e, _dtop, udiag, urp, urj, urx, perm_r, perm_c, pos, active, sym) = S
-    (xw, mk, heap, stamp_box, pi, pv, vptr, yfull, rp, rv, _ksrc) = SW
+    (xw, mk, heap, stamp_box, pi, pv, vptr, yfull, rp, rv, _ksrc, _vtop, _wtop) = SW
     nc = 0
     for k in range(nq):
         b = qlist[k]
@@ -458,13 +458,35 @@ def _sdot_scaled(ia, va, a0, a1, ib, vb, b0, b1, d):  # pragma: no cover - numba
 
 
 @nb.njit(cache=True)
+def _top_start(ia, a0, a1, n0, tt):  # pragma: no cover - numba
+    """Where the whole last block (positions ``n0 .. n0+tt-1``) starts in a sparse vector, or ``a1``."""
+    if tt > 0 and a1 - a0 >= tt and ia[a1 - tt] == n0:
+        return a1 - tt
+    return a1
+
+
+@nb.njit(cache=True)
+def _dot_split(ia, va, a0, a1, at, ib, vb, b0, b1, bt, d, wtop, w0, tt):  # pragma: no cover - numba
+    """:func:`_sdot_scaled` of ``a`` and ``b``; where both end with the whole last block, that part is a dense
+    dot with ``a``'s scaled block ``wtop[w0:w0+tt]`` (the same terms, summed in the same order)."""
+    if at < a1 and bt < b1:
+        s = _sdot_scaled(ia, va, a0, at, ib, vb, b0, bt, d)
+        for i in range(tt):
+            s += wtop[w0 + i] * vb[bt + i]
+        return s
+    return _sdot_scaled(ia, va, a0, a1, ib, vb, b0, b1, d)
+
+
+@nb.njit(cache=True)
 def _symmetric_angles(theta, rlist, nr, br_f, br_t, br_b, nc, S, SW, C, mat, rhs):  # pragma: no cover - numba
     """:func:`sparse_angles` when ``U = diag(U) L^T``: ``W_k = diag(U)^{-1} Y_k``, so every product is a
     scaled dot of forward solves, and the Woodbury matrix is symmetric. A removed branch's ``Y_k`` comes from
     the cache ``C`` (solved once per branch before the batch) or, when absent, is solved here."""
     (lp, li, lx, ldiag, top, _e, dtop, udiag, urp, urj, urx, perm_r, perm_c, pos, active, _sym) = S
-    (xw, mk, heap, stamp_box, pi, pv, vptr, yfull, rp, rv, ksrc) = SW
+    (xw, mk, heap, stamp_box, pi, pv, vptr, yfull, rp, rv, ksrc, vtop, wtop) = SW
     (cptr, clen, cidx, cval) = C
+    n0 = top[0]
+    tt = top[1]
     o = _solve(lp, li, lx, ldiag, top, dtop, rp, rv, nc, xw, mk, heap, stamp_box, pi, pv, 0)
     if o < 0:
         return 9
@@ -485,15 +507,25 @@ def _symmetric_angles(theta, rlist, nr, br_f, br_t, br_b, nc, S, SW, C, mat, rhs
             vptr[nr + k] = o2
             o = o2
     if nr > 0:
+        # a vector that holds the whole last block ends with it: those products are dense dots, with
+        # W_k's part (Y_k / diag(U)) divided once; the same terms in the same order as the merged dot
+        y_top = _top_start(pi, 0, y1, n0, tt)
+        for k in range(nr):
+            ia, va = (cidx, cval) if ksrc[k] == 0 else (pi, pv)
+            vtop[k] = _top_start(ia, vptr[k], vptr[nr + k], n0, tt)
+            if vtop[k] < vptr[nr + k]:
+                for i in range(tt):
+                    wtop[k * tt + i] = va[vtop[k] + i] / udiag[n0 + i]
         scale = 0.0
         for k in range(nr):
             ia, va = (cidx, cval) if ksrc[k] == 0 else (pi, pv)
-            a0, a1 = vptr[k], vptr[nr + k]
+            a0, a1, at = vptr[k], vptr[nr + k], vtop[k]
             l = rlist[k]
-            rhs[k] = theta[br_f[l]] - theta[br_t[l]] + _sdot_scaled(ia, va, a0, a1, pi, pv, 0, y1, udiag)
+            rhs[k] = theta[br_f[l]] - theta[br_t[l]] + _dot_split(ia, va, a0, a1, at, pi, pv, 0, y1, y_top, udiag,
+                                                                 wtop, k * tt, tt)
             for j in range(k, nr):
                 ib, vb = (cidx, cval) if ksrc[j] == 0 else (pi, pv)
-                v = -_sdot_scaled(ia, va, a0, a1, ib, vb, vptr[j], vptr[nr + j], udiag)
+                v = -_dot_split(ia, va, a0, a1, at, ib, vb, vptr[j], vptr[nr + j], vtop[j], udiag, wtop, k * tt, tt)
                 mat[k, j] = v
                 mat[j, k] = v
             mat[k, k] += 1.0 / br_b[l]
