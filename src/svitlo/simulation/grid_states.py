@@ -41,7 +41,7 @@ __all__ = ["TimelineModel", "TimelineBatch", "timeline_model", "HOURLY_METRICS",
 
 #: Per-hour metrics of a :class:`TimelineBatch` (arrays ``seeds x hours``), as in ``Timeline.hourly``.
 HOURLY_METRICS = ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw",
-                  "critical_served_mw", "pickup_mw")
+                  "critical_served_mw", "critical_grid_mw", "pickup_mw")
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +79,7 @@ class TimelineBatch:
     people_without_power: np.ndarray
     critical_load_mw: np.ndarray
     critical_served_mw: np.ndarray
+    critical_grid_mw: np.ndarray
     pickup_mw: np.ndarray
     states: np.ndarray
     hours_dark: np.ndarray
