@@ -217,7 +217,10 @@ def pre_event(cg: CompiledGrid) -> tuple[np.ndarray, np.ndarray]:
 
 
 def effective_p_min(cg: CompiledGrid) -> np.ndarray:
-    """Minimum output per unit used by the rules: ``p_min_mw`` clipped to ``[0, p_max_mw]`` (MW)."""
+    """Minimum output per unit used by the rules: ``p_min_mw`` clipped to ``[0, p_max_mw]`` (MW).
+
+    External grids are units here too: a positive minimum import of an external grid counts as must-run in
+    the commitment check like a generator's ``p_min`` (a negative or absent minimum, the usual case, is 0)."""
     return np.clip(np.nan_to_num(cg.gen_p_min_mw), 0.0, np.maximum(cg.gen_p_max_mw, 0.0))
 
 

@@ -29,8 +29,9 @@ them re-solves the hour, and an island that cannot hold the surge picks cold loa
 
 A test holds it equal to :func:`svitlo.simulate` seed by seed. Metrics per hour match ``Timeline.hourly``
 (``ens_mwh``, ``ens_weighted_mwh``, ``people_without_power``, ``load_mw``, ``critical_load_mw``,
-``critical_served_mw``, ``pickup_mw``) and per facility ``Timeline.facilities`` (``hours_dark``, ``hours_on_backup``,
-``hours_until_dark``) and ``Timeline.facility_states`` (codes of :data:`svitlo.simulation.steps.FACILITY_STATES`).
+``critical_served_mw``, ``critical_grid_mw``, ``pickup_mw``) and per facility ``Timeline.facilities``
+(``hours_dark``, ``hours_on_backup``, ``hours_until_dark``) and ``Timeline.facility_states`` (codes of
+:data:`svitlo.simulation.steps.FACILITY_STATES`).
 
 Examples
 --------
@@ -345,7 +346,7 @@ def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = 
     path, down = _paths(model, states, seeds, rep, explicit, use_strike_seeds)
     table = np.asarray(states.rows, dtype=float).reshape(-1, 7)   # (a cache only grows: ids stay valid)
     hourly = {k: table[path, c] if table.size else np.zeros((N, H)) for c, k in enumerate(
-        ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw", "critical_grid",
+        ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw", "critical_grid_mw",
          "pickup_mw"))}
     n_f = len(model.facilities)
     if n_f and N:
@@ -362,7 +363,7 @@ def run_timelines(model: TimelineModel, seeds: Any, *, use_strike_seeds: bool = 
         until = np.full((N, n_f), np.nan)
         on_b = np.zeros((N, n_f))
         dark = np.zeros((N, n_f))
-    crit = hourly.pop("critical_grid") + crit_backup
+    crit = hourly["critical_grid_mw"] + crit_backup
     return TimelineBatch(seeds=seeds, facility_ids=model.facilities["id"].to_numpy(dtype=object),
                          critical_served_mw=crit, states=fstates, hours_dark=dark, hours_on_backup=on_b,
                          hours_until_dark=until, distinct_states=len(states.rows), **hourly)

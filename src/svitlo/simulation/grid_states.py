@@ -36,12 +36,12 @@ from svitlo.simulation.sampling import run_fail_prob
 from svitlo.simulation.strikes_fast import StrikeResolver
 from svitlo.simulation.timeline import _facility_targets
 
-__all__ = ["TimelineModel", "TimelineBatch", "timeline_model", "HOURLY_METRICS", "GridStates", "held_dark",
+__all__ = ["TimelineModel", "TimelineBatch", "timeline_model", "HOURLY_METRICS", "GridStates",
            "with_demand"]
 
 #: Per-hour metrics of a :class:`TimelineBatch` (arrays ``seeds x hours``), as in ``Timeline.hourly``.
 HOURLY_METRICS = ("load_mw", "ens_mwh", "ens_weighted_mwh", "people_without_power", "critical_load_mw",
-                  "critical_served_mw", "pickup_mw")
+                  "critical_served_mw", "critical_grid_mw", "pickup_mw")
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +79,7 @@ class TimelineBatch:
     people_without_power: np.ndarray
     critical_load_mw: np.ndarray
     critical_served_mw: np.ndarray
+    critical_grid_mw: np.ndarray
     pickup_mw: np.ndarray
     states: np.ndarray
     hours_dark: np.ndarray
@@ -377,7 +378,7 @@ class GridStates:
         def run(d: DamageState) -> tuple[StateResult, np.ndarray]:
             r = self.evaluate(d, self.via, pre, cg)
             r = self._ration(r, np.zeros(cg.n_gen, dtype=bool), self.via, pre, smid)
-            held = np.zeros(cg.n_gen, dtype=bool) if lm is None else held_dark(cg, r, lm)
+            held = np.zeros(cg.n_gen, dtype=bool) if lm is None else vi.held_dark(cg, r, lm)
             if held.any():
                 r = self._evaluate_once(replace(r.damage, gen_alive=r.damage.gen_alive & ~held), self.via, pre, cg)
             return r, vi.collapsed_units(cg, r) | held
@@ -545,17 +546,3 @@ def with_demand(cg: CompiledGrid, load_p_mw: np.ndarray) -> CompiledGrid:
     object.__setattr__(g, "load_p_mw", load_p_mw)
     object.__setattr__(g, "_fingerprint", [])
     return g
-
-
-def held_dark(cg: CompiledGrid, r: StateResult, live: np.ndarray) -> np.ndarray:
-    """The units :func:`svitlo.simulation.viability.black_start_gate` holds off: those of a lit island that was
-    dark the hour before (no bus of it in ``live``) and holds no black-start unit."""
-    held = np.zeros(cg.n_gen, dtype=bool)
-    g_isl = np.where(r.damage.gen_alive, r.labels[cg.gen_bus], -1)
-    for i in np.flatnonzero(r.energised):
-        if live[r.labels == i].any():
-            continue
-        units = np.flatnonzero(g_isl == i)
-        if not cg.gen_black_start[units].any():
-            held[units] = True
-    return held

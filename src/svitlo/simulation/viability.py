@@ -29,8 +29,8 @@ from svitlo.model.compiled import CompiledGrid
 from svitlo.simulation.events import EventLog
 from svitlo.simulation.pickup import ColdLoadPickup, PickupState
 
-__all__ = ["black_start_gate", "collapsed_units", "viability_events", "injections", "ration_pickup",
-           "pickup_events"]
+__all__ = ["black_start_gate", "held_dark", "restarting_islands", "collapsed_units", "viability_events",
+           "injections", "ration_pickup", "pickup_events"]
 
 
 def injections(r: StateResult) -> tuple[np.ndarray, np.ndarray]:
@@ -38,16 +38,30 @@ def injections(r: StateResult) -> tuple[np.ndarray, np.ndarray]:
     return r.gen_p_mw, -np.where(r.damage.load_alive, r.load_served_mw, 0.0)
 
 
+def restarting_islands(cg: CompiledGrid, r: StateResult, live: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """``(island, units)`` for every lit island of ``r`` with no bus in ``live`` (dark the hour before): the
+    islands the black-start rule decides on."""
+    g_isl = np.where(r.damage.gen_alive, r.labels[cg.gen_bus], -1)
+    return [(int(i), np.flatnonzero(g_isl == i)) for i in np.flatnonzero(r.energised)
+            if not live[r.labels == i].any()]  # else reconnected to (or still part of) a live island
+
+
+def held_dark(cg: CompiledGrid, r: StateResult, live: np.ndarray) -> np.ndarray:
+    """The units :func:`black_start_gate` holds off: those of a lit island that was dark the hour before and
+    holds no black-start unit."""
+    held = np.zeros(cg.n_gen, dtype=bool)
+    for _, units in restarting_islands(cg, r, live):
+        if not cg.gen_black_start[units].any():
+            held[units] = True
+    return held
+
+
 def black_start_gate(cg: CompiledGrid, r: StateResult, live: np.ndarray, ev: EventLog, h: int, **kw: Any
                      ) -> tuple[StateResult, np.ndarray]:
     """Keep dark an island that was dark in the previous hour unless it reconnects to a bus that was live or
     holds a black-start unit. Returns the state and the units held off (until the grid changes again)."""
     held = np.zeros(cg.n_gen, dtype=bool)
-    g_isl = np.where(r.damage.gen_alive, r.labels[cg.gen_bus], -1)
-    for i in np.flatnonzero(r.energised):
-        if live[r.labels == i].any():
-            continue  # reconnected to (or still part of) a live island
-        units = np.flatnonzero(g_isl == i)
+    for i, units in restarting_islands(cg, r, live):
         starters = units[cg.gen_black_start[units]]
         if starters.size:
             ev.add(h, "black_start", f"island:{i}", f"Island {i} black-started by {cg.gen_ids[starters[0]]}.")
