@@ -87,8 +87,10 @@ class BranchSolves:
             if 16 * end > self.budget:
                 self.full = True  # the rest is solved per use in the kernel
                 return
-            if end > self._idx.size:
-                cap = min(max(end, 2 * self._idx.size), self.budget // 16)
+            if end > self._idx.size:  # room for every in-service branch at this batch's mean length (pages
+                # are taken from the system as they are written), doubling when that estimate was short
+                guess = int(1.25 * int(self._alive.sum()) * max(1.0, float(lens.mean())))
+                cap = min(max(end, 2 * self._idx.size, guess), self.budget // 16)
                 self._idx = np.concatenate([self._idx[: self.size], np.empty(cap - self.size, np.int64)])
                 self._val = np.concatenate([self._val[: self.size], np.empty(cap - self.size)])
             at = self.size
