@@ -139,6 +139,16 @@ def sparse_workspace(n, n_bus, max_rank, n_top):  # pragma: no cover - numba
 
 
 @nb.njit(cache=True)
+def _put(out_i, out_v, o, j, v):  # pragma: no cover - numba
+    """Append entry ``(j, v)`` of a solve's output at ``o``; the new end (unchanged when the buffer is full)."""
+    if o >= out_i.size:
+        return o
+    out_i[o] = j
+    out_v[o] = v
+    return o + 1
+
+
+@nb.njit(cache=True)
 def _lower_solve(ptr, idx, val, diag, rp, rv, nr, x, mk, heap, stamp_box, out_i, out_v, off):
     # pragma: no cover - numba
     """Sparse ``L y = r`` (``L`` lower triangular by columns, strictly-lower part + diagonal) for a sparse
@@ -186,12 +196,8 @@ def _lower_solve(ptr, idx, val, diag, rp, rv, nr, x, mk, heap, stamp_box, out_i,
         x[j] = 0.0
         if xj == 0.0:
             continue
-        if o >= cap:
-            full = True
-        else:
-            out_i[o] = j
-            out_v[o] = xj
-            o += 1
+        full |= o >= cap
+        o = _put(out_i, out_v, o, j, xj)
         for p in range(ptr[j], ptr[j + 1]):
             i2 = idx[p]
             if mk[i2] != stamp:
@@ -254,12 +260,8 @@ def _path_solve(ptr, idx, val, diag, top, dtop, rp, rv, nr, x, mk, stamp_box, no
         x[j] = 0.0
         if xj == 0.0:
             continue
-        if o >= cap:
-            full = True
-        else:
-            out_i[o] = j
-            out_v[o] = xj
-            o += 1
+        full |= o >= cap
+        o = _put(out_i, out_v, o, j, xj)
         for p in range(ptr[j], ptr[j + 1]):
             i2 = idx[p]
             if i2 >= n0 or mk[i2] == stamp:
@@ -271,12 +273,8 @@ def _path_solve(ptr, idx, val, diag, top, dtop, rp, rv, nr, x, mk, stamp_box, no
             j = n0 + jj
             xj = x[j] / diag[j]
             x[j] = 0.0
-            if o >= cap:
-                full = True
-            else:
-                out_i[o] = j
-                out_v[o] = xj
-                o += 1
+            full |= o >= cap
+            o = _put(out_i, out_v, o, j, xj)
             if xj == 0.0:
                 continue
             b = jj * tt
@@ -297,14 +295,16 @@ def _solve(ptr, idx, val, diag, top, dtop, rp, rv, nr, x, mk, heap, stamp_box, o
 
 
 @nb.njit(cache=True)
-def _sdot(ia, va, a0, a1, ib, vb, b0, b1):  # pragma: no cover - numba
-    """Dot product of two sparse vectors stored by increasing position."""
+def _sdot(ia, va, a0, a1, ib, vb, b0, b1, d):  # pragma: no cover - numba
+    """``sum_i (a_i / d_i) b_i`` of two sparse vectors stored by increasing position (``d`` empty: no
+    scaling)."""
     s = 0.0
     i = a0
     j = b0
+    scaled = d.size > 0
     while i < a1 and j < b1:
         if ia[i] == ib[j]:
-            s += va[i] * vb[j]
+            s += (va[i] / d[ia[i]] if scaled else va[i]) * vb[j]
             i += 1
             j += 1
         elif ia[i] < ib[j]:
@@ -408,9 +408,9 @@ def sparse_angles(theta, qbus, qlist, nq, rlist, nr, br_f, br_t, br_b, br_pfinj,
         for k in range(nr):
             l = rlist[k]
             w0, w1 = vptr[1 + nr + k], vptr[2 + nr + k]
-            rhs[k] = theta[br_f[l]] - theta[br_t[l]] + _sdot(pi, pv, w0, w1, pi, pv, 0, vptr[1])
+            rhs[k] = theta[br_f[l]] - theta[br_t[l]] + _sdot(pi, pv, w0, w1, pi, pv, 0, vptr[1], xw[:0])
             for j in range(nr):
-                mat[k, j] = -_sdot(pi, pv, w0, w1, pi, pv, vptr[1 + j], vptr[2 + j])
+                mat[k, j] = -_sdot(pi, pv, w0, w1, pi, pv, vptr[1 + j], vptr[2 + j], xw[:0])
             mat[k, k] += 1.0 / br_b[l]
             scale = max(scale, abs(mat[k, k]))
         if not lu_solve_inplace(mat, rhs, nr, 1e-10 * scale):
@@ -440,24 +440,6 @@ def _finish(theta, urp, urj, urx, udiag, perm_c, active, yfull):  # pragma: no c
 
 
 @nb.njit(cache=True)
-def _sdot_scaled(ia, va, a0, a1, ib, vb, b0, b1, d):  # pragma: no cover - numba
-    """``sum_i (a_i / d_i) b_i`` of two sparse vectors stored by increasing position."""
-    s = 0.0
-    i = a0
-    j = b0
-    while i < a1 and j < b1:
-        if ia[i] == ib[j]:
-            s += va[i] / d[ia[i]] * vb[j]
-            i += 1
-            j += 1
-        elif ia[i] < ib[j]:
-            i += 1
-        else:
-            j += 1
-    return s
-
-
-@nb.njit(cache=True)
 def _top_start(ia, a0, a1, n0, tt):  # pragma: no cover - numba
     """Where the whole last block (positions ``n0 .. n0+tt-1``) starts in a sparse vector, or ``a1``."""
     if tt > 0 and a1 - a0 >= tt and ia[a1 - tt] == n0:
@@ -467,14 +449,14 @@ def _top_start(ia, a0, a1, n0, tt):  # pragma: no cover - numba
 
 @nb.njit(cache=True)
 def _dot_split(ia, va, a0, a1, at, ib, vb, b0, b1, bt, d, wtop, w0, tt):  # pragma: no cover - numba
-    """:func:`_sdot_scaled` of ``a`` and ``b``; where both end with the whole last block, that part is a dense
+    """:func:`_sdot` of ``a`` and ``b``; where both end with the whole last block, that part is a dense
     dot with ``a``'s scaled block ``wtop[w0:w0+tt]`` (the same terms, summed in the same order)."""
     if at < a1 and bt < b1:
-        s = _sdot_scaled(ia, va, a0, at, ib, vb, b0, bt, d)
+        s = _sdot(ia, va, a0, at, ib, vb, b0, bt, d)
         for i in range(tt):
             s += wtop[w0 + i] * vb[bt + i]
         return s
-    return _sdot_scaled(ia, va, a0, a1, ib, vb, b0, b1, d)
+    return _sdot(ia, va, a0, a1, ib, vb, b0, b1, d)
 
 
 @nb.njit(cache=True)
