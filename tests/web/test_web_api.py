@@ -16,44 +16,13 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
+from hostile import CASE9_M  # noqa: E402  (tests/ is on the path: tests/conftest.py)
 
 import svitlo  # noqa: E402
 from svitlo.engine.invariants import check_impact  # noqa: E402
 from svitlo.errors import InputError  # noqa: E402
 from svitlo.web.app import ServerConfig, create_app  # noqa: E402
 from svitlo.web.jobs import Busy, WorkerPool  # noqa: E402
-
-CASE9_M = """function mpc = case9
-mpc.version = '2';
-mpc.baseMVA = 100;
-mpc.bus = [
-1 3 0 0 0 0 1 1 0 345 1 1.1 0.9;
-2 2 0 0 0 0 1 1 0 345 1 1.1 0.9;
-3 2 0 0 0 0 1 1 0 345 1 1.1 0.9;
-4 1 0 0 0 0 1 1 0 345 1 1.1 0.9;
-5 1 90 30 0 0 1 1 0 345 1 1.1 0.9;
-6 1 0 0 0 0 1 1 0 345 1 1.1 0.9;
-7 1 100 35 0 0 1 1 0 345 1 1.1 0.9;
-8 1 0 0 0 0 1 1 0 345 1 1.1 0.9;
-9 1 125 50 0 0 1 1 0 345 1 1.1 0.9;
-];
-mpc.gen = [
-1 72.3 27.03 300 -300 1.04 100 1 250 10 0 0 0 0 0 0 0 0 0 0 0;
-2 163 6.54 300 -300 1.025 100 1 300 10 0 0 0 0 0 0 0 0 0 0 0;
-3 85 -10.95 300 -300 1.025 100 1 270 10 0 0 0 0 0 0 0 0 0 0 0;
-];
-mpc.branch = [
-1 4 0 0.0576 0 250 250 250 0 0 1 -360 360;
-4 5 0.017 0.092 0.158 250 250 250 0 0 1 -360 360;
-5 6 0.039 0.17 0.358 150 150 150 0 0 1 -360 360;
-3 6 0 0.0586 0 300 300 300 0 0 1 -360 360;
-6 7 0.0119 0.1008 0.209 150 150 150 0 0 1 -360 360;
-7 8 0.0085 0.072 0.149 250 250 250 0 0 1 -360 360;
-8 2 0 0.0625 0 250 250 250 0 0 1 -360 360;
-8 9 0.032 0.161 0.306 250 250 250 0 0 1 -360 360;
-9 4 0.01 0.085 0.176 250 250 250 0 0 1 -360 360;
-];
-"""
 
 
 @pytest.fixture(scope="module")
