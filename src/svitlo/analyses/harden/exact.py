@@ -35,6 +35,7 @@ import numpy as np
 
 from svitlo.analyses.harden.objective import ALPHA, objective
 from svitlo.analyses.harden.scenario_set import ScenarioSet
+from svitlo.analyses.milp import Rows, solve_milp
 from svitlo.analyses.rank.sets import evaluate_sets
 from svitlo.analyses.sweep.evaluate import SweepContext
 from svitlo.errors import ScenarioError, SolverError
@@ -61,9 +62,6 @@ def milp_plan(ctx: SweepContext, ss: ScenarioSet, *, budget: float, objective: s
               costs: np.ndarray | None = None, eligible: np.ndarray | None = None,
               time_limit_s: float = 300.0) -> MilpPlan:
     """Solve the SAA protection MILP (module docstring) with HiGHS through :func:`scipy.optimize.milp`."""
-    import scipy.sparse as sp
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
     t0 = time.perf_counter()
     mem = ss.member.tocsr()
     sets = [tuple(mem.indices[mem.indptr[s]:mem.indptr[s + 1]].tolist()) for s in range(ss.n)]
@@ -95,19 +93,8 @@ def milp_plan(ctx: SweepContext, ss: ScenarioSet, *, budget: float, objective: s
     n_extra = {"expected": 0, "cvar95": 1 + ng, "worst": 1}[objective]
     nv = ox + n_extra
     cvec = np.zeros(nv)
-    rows, cols, data, lo, hi = [], [], [], [], []
-    r = 0
-
-    def add(entries, lb, ub):
-        nonlocal r
-        for col, val in entries:
-            rows.append(r)
-            cols.append(col)
-            data.append(val)
-        lo.append(lb)
-        hi.append(ub)
-        r += 1
-
+    rows = Rows()
+    add = rows.add
     for j, o in enumerate(nz):  # z - Σ_T p + Σ_{D∖T} p ≥ 1 - |T|
         d, T = groups[out_g[o]], out_t[o]
         add([(oz + j, 1.0)] + [(op + a, -1.0) for a in T] + [(op + a, 1.0) for a in d if a not in T],
@@ -131,15 +118,13 @@ def milp_plan(ctx: SweepContext, ss: ScenarioSet, *, budget: float, objective: s
         raise ScenarioError("unknown objective", field="objective", value=objective)
     c = np.ones(na) if costs is None else np.asarray(costs, dtype=float)
     add([(op + a, float(c[a])) for a in range(na)], -np.inf, float(budget))
-    A = sp.csr_matrix((data, (rows, cols)), shape=(r, nv))
     ub = np.full(nv, np.inf)
     ub[:na] = 1.0 if eligible is None else np.asarray(eligible, dtype=float)
     lb = np.zeros(nv)
     if objective == "cvar95":
         lb[ox] = -np.inf
     integ = np.r_[np.ones(na), np.zeros(nv - na)]
-    res = milp(cvec, constraints=LinearConstraint(A, lo, hi), bounds=Bounds(lb, ub), integrality=integ,
-               options={"time_limit": float(time_limit_s), "mip_rel_gap": 1e-7, "disp": False})
+    res = solve_milp(cvec, rows, lb, ub, integ, time_limit_s=time_limit_s)
     if res.x is None:
         raise SolverError(f"HiGHS found no protection plan: {res.message}")
     chosen = [int(a) for a in np.flatnonzero(res.x[:na] > 0.5)]

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from svitlo.analyses.milp import Rows, solve_milp
 from svitlo.analyses.rank.search import TopSets
 from svitlo.analyses.rank.sets import Candidates, evaluate_sets
 from svitlo.analyses.sweep.evaluate import SweepContext
@@ -118,9 +119,6 @@ def milp_supported(ctx: SweepContext, cand: Candidates, metric: str) -> str | No
 def milp_worst_k(ctx: SweepContext, cand: Candidates, *, k: int, metric: str = "shed_mw",
                  time_limit_s: float = 300.0, mip_rel_gap: float = 1e-6) -> ExactResult:
     """Solve the attacker–defender MILP (module docstring) with HiGHS (through :func:`scipy.optimize.milp`)."""
-    import scipy.sparse as sp
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
     why = milp_supported(ctx, cand, metric)
     if why:
         raise ScenarioError(why, field="method", value="milp")
@@ -151,19 +149,8 @@ def milp_worst_k(ctx: SweepContext, cand: Candidates, *, k: int, metric: str = "
     c[ou:oz] = -cg.load_p_mw[L]
     np.add.at(c, op + cg.gen_bus[G], P)
     c[oz:] = -P
-    rows, cols, vals, lo, hi = [], [], [], [], []
-    r = 0
-
-    def add(entries, lb, ub):
-        nonlocal r
-        for col, v in entries:
-            rows.append(r)
-            cols.append(col)
-            vals.append(v)
-        lo.append(lb)
-        hi.append(ub)
-        r += 1
-
+    rows = Rows()
+    add = rows.add
     for e in E:  # ±(pi_f - pi_t) - wmax (x_e + x_f + x_t) <= 0
         f, t = int(cg.br_f[e]), int(cg.br_t[e])
         xs = [pos[1][e], pos[0][f], pos[0][t]]
@@ -177,12 +164,10 @@ def milp_worst_k(ctx: SweepContext, cand: Candidates, *, k: int, metric: str = "
         xs = [pos[2][g], pos[0][n]]
         add([(oz + i, 1.0)] + [(ox + x, -wmax) for x in xs if x >= 0], -np.inf, 0.0)
     add([(ox + j, 1.0) for j in range(nc)], 0.0, float(k))
-    A = sp.csr_matrix((vals, (rows, cols)), shape=(r, nv))
     lb = np.zeros(nv)
     ub = np.r_[np.ones(nc), np.full(nb, wmax), lw[L], np.full(G.size, wmax)]
     integrality = np.r_[np.ones(nc), np.zeros(nv - nc)]
-    res = milp(c, constraints=LinearConstraint(A, lo, hi), bounds=Bounds(lb, ub), integrality=integrality,
-               options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap), "disp": False})
+    res = solve_milp(c, rows, lb, ub, integrality, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     if res.x is None:
         from svitlo.errors import SolverError
 
