@@ -146,3 +146,32 @@ def test_path_solve_falls_back_when_the_tree_misses_an_entry():
     np.testing.assert_array_equal(av, bv)
     assert 2 in bi
     np.testing.assert_allclose(np.bincount(bi, bv, minlength=4), want, rtol=1e-12)
+
+
+def test_solves_fit_their_path_room_and_refuse_less(cg300):
+    """Each solve fits the room its elimination-tree paths give; one given less room is refused, not cut."""
+    from svitlo.engine.batch.sparse import branch_sizes, branch_solves
+
+    fac = factorise(cg300, path="sparse")
+    s = fac.sparse
+    f, t = cg300.br_f.astype(np.int64), cg300.br_t.astype(np.int64)
+    b = np.flatnonzero(fac.br_alive0)[:40].astype(np.int64)
+    room = branch_sizes(s, f, t, b)
+    starts = np.concatenate([[0], np.cumsum(room)[:-1]]).astype(np.int64)
+    idx, val = np.zeros(int(room.sum()), np.int64), np.zeros(int(room.sum()))
+    lens = np.zeros(b.size, np.int64)
+    branch_solves(s, f, t, b, starts, room, idx, val, lens)
+    assert np.all((lens >= 0) & (lens <= room)) and lens.max() > 0
+    n = s[3].size
+    for q in range(b.size):  # each equals the heap solve of e_f - e_t
+        rp, rv = np.zeros(2, np.int64), np.zeros(2)
+        m = _two(rp, rv, s[13][f[b[q]]], s[13][t[b[q]]], s[11])
+        ri, rvv = _run(_lower_solve, s, rp, rv, m, n)
+        want, got = np.zeros(n), np.zeros(n)
+        want[ri] = rvv
+        got[idx[starts[q]:starts[q] + lens[q]]] = val[starts[q]:starts[q] + lens[q]]
+        np.testing.assert_array_equal(want, got)
+    short = np.maximum(room - 1, 0)
+    lens2 = np.zeros(b.size, np.int64)
+    branch_solves(s, f, t, b, starts, short, idx, val, lens2)
+    assert np.all(lens2[lens > short] == -1)

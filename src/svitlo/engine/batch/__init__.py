@@ -214,7 +214,9 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
             G = G + solves
             ob = (outages.bus_ptr, outages.bus_idx, outages.branch_ptr, outages.branch_idx, outages.gen_ptr,
                   outages.gen_idx, outages.load_ptr, outages.load_idx)
-            n_chunks = max(1, min(n, 8 * numba.get_num_threads()))
+            # chunks balance the threads; on the sparse path each chunk's scratch is ~20 MB on a national grid,
+            # so fewer and larger chunks there
+            n_chunks = max(1, min(n, (2 if fac.use_sparse else 8) * numba.get_num_threads()))
             run_batch(ob, G, cg.n_bus, cg.n_branch, cg.n_gen, cg.n_load, fac.comp_size.size, nt, fac.bound,
                       return_flows, return_loads, out_f, out_t, out_i, flags, flows, lshed, n_chunks)
     exact = flags != 0

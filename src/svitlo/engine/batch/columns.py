@@ -68,40 +68,45 @@ class BranchSolves:
         duplicates allowed)."""
         import numba
 
-        from svitlo.engine.batch.sparse import branch_solves
+        from svitlo.engine.batch.sparse import branch_sizes, branch_solves
 
         b = np.unique(np.asarray(branches, dtype=np.int64))
         with self._lock:
             b = b[self._alive[b] & (self.ptr[b] < 0)] if b.size else b
             if b.size == 0 or self.full:
                 return
-            n_threads = max(1, int(threads if threads is not None else numba.get_num_threads()))
-            parts = [p for p in np.array_split(b, min(n_threads, b.size)) if p.size]
-            if len(parts) == 1:
-                res = [branch_solves(fac.sparse, self._f, self._t, parts[0])]
-            else:
-                with ThreadPoolExecutor(len(parts)) as ex:  # branch_solves releases the GIL
-                    res = list(ex.map(lambda p: branch_solves(fac.sparse, self._f, self._t, p), parts))
-            lens = np.concatenate([r[0] for r in res])
-            end = self.size + int(lens.sum())
+            room = branch_sizes(fac.sparse, self._f, self._t, b)
+            end = self.size + int(room.sum())
             if 16 * end > self.budget:
                 self.full = True  # the rest is solved per use in the kernel
                 return
-            if end > self._idx.size:  # room for every in-service branch at this batch's mean length (pages
-                # are taken from the system as they are written), doubling when that estimate was short
-                guess = int(1.25 * int(self._alive.sum()) * max(1.0, float(lens.mean())))
+            if end > self._idx.size:  # room for every in-service branch at this batch's mean size (pages are
+                # taken from the system as they are written), doubling when that estimate was short
+                guess = int(1.25 * int(self._alive.sum()) * max(1.0, float(room.mean())))
                 cap = min(max(end, 2 * self._idx.size, guess), self.budget // 16)
-                self._idx = np.concatenate([self._idx[: self.size], np.empty(cap - self.size, np.int64)])
-                self._val = np.concatenate([self._val[: self.size], np.empty(cap - self.size)])
-            at = self.size
-            for r in res:
-                self._idx[at: at + r[1].size] = r[1]
-                self._val[at: at + r[2].size] = r[2]
-                at += r[1].size
-            self.ptr[b] = self.size + np.concatenate([[0], np.cumsum(lens)[:-1]])
-            self.length[b] = lens
-            self.size = end
+                idx, val = np.empty(cap, np.int64), np.empty(cap)  # untouched pages cost nothing yet
+                idx[: self.size] = self._idx[: self.size]
+                val[: self.size] = self._val[: self.size]
+                self._idx, self._val = idx, val
+            starts = self.size + np.concatenate([[0], np.cumsum(room)[:-1]]).astype(np.int64)
+            lens = np.zeros(b.size, dtype=np.int64)
+            n_threads = max(1, int(threads if threads is not None else numba.get_num_threads()))
+            parts = [p for p in np.array_split(np.arange(b.size), min(n_threads, b.size)) if p.size]
 
+            def run(p: np.ndarray) -> None:  # each part writes its own slots (branch_solves releases the GIL)
+                out = np.zeros(p.size, dtype=np.int64)
+                branch_solves(fac.sparse, self._f, self._t, b[p], starts[p], room[p], self._idx, self._val, out)
+                lens[p] = out
+
+            if len(parts) == 1:
+                run(parts[0])
+            else:
+                with ThreadPoolExecutor(len(parts)) as ex:
+                    list(ex.map(run, parts))
+            ok = lens >= 0  # a solve that needed more room than its paths (a factor not closed) is not kept
+            self.ptr[b[ok]] = starts[ok]
+            self.length[b[ok]] = lens[ok]
+            self.size = end
 
 def branch_solves_for(cg: CompiledGrid, fac) -> BranchSolves:
     """The store of ``fac`` (a sparse factor of ``cg``), created on first use and kept with the factor."""

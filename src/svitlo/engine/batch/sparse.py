@@ -34,7 +34,7 @@ from scipy.sparse.linalg import splu
 from svitlo.engine.batch.woodbury import lu_solve_inplace
 from svitlo.errors import SolverError
 
-__all__ = ["branch_solves", "empty_structures", "sparse_angles", "sparse_structures", "sparse_workspace",
+__all__ = ["branch_sizes", "branch_solves", "empty_structures", "sparse_angles", "sparse_structures", "sparse_workspace",
            "solve_dense"]
 
 
@@ -530,10 +530,38 @@ def _symmetric_angles(theta, rlist, nr, br_f, br_t, br_b, nc, S, SW, C, mat, rhs
 
 
 @nb.njit(cache=True, nogil=True)
-def branch_solves(S, br_f, br_t, branches):  # pragma: no cover - numba
+def branch_sizes(S, br_f, br_t, branches):  # pragma: no cover - numba
+    """Room for each branch's ``Y_l`` (:func:`branch_solves`): the entries of its elimination-tree paths, the
+    last block whole (no arithmetic; a solve that falls back to the heap may need more, and is then not kept)."""
+    (lp, li, _lx, ldiag, top, _e, _dtop, _udiag, _urp, _urj, _urx, perm_r, _perm_c, pos, _active, _sym) = S
+    n0, tt = top[0], top[1]
+    mk = np.zeros(max(ldiag.size, 1), np.int64)
+    out = np.zeros(branches.size, np.int64)
+    for q in range(branches.size):
+        l = branches[q]
+        cnt = 0
+        top_hit = False
+        for e in range(2):
+            b = pos[br_f[l]] if e == 0 else pos[br_t[l]]
+            if b < 0:
+                continue
+            j = perm_r[b]
+            while j >= 0 and j < n0 and mk[j] != q + 1:
+                mk[j] = q + 1
+                cnt += 1
+                j = li[lp[j]] if lp[j + 1] > lp[j] else -1
+            if j >= n0:
+                top_hit = True
+        out[q] = cnt + (tt if top_hit else 0)
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def branch_solves(S, br_f, br_t, branches, starts, room, idx, val, lens):  # pragma: no cover - numba
     """``Y_l = L^{-1} Pr (e_f - e_t)`` for each branch of ``branches`` (reduced coordinates; the reference
-    and dead ends dropped): ``(lengths, positions, values)``, the vectors one after another, each by increasing
-    position. Releases the GIL, so that threads can share a long list."""
+    and dead ends dropped), written by increasing position into ``idx``/``val`` from ``starts[q]``; its length
+    in ``lens[q]``, or -1 where it needs more than ``room[q]`` (then nothing is written). Releases the GIL, so
+    that threads can fill disjoint parts of one store."""
     (lp, li, lx, ldiag, top, _e, dtop, _udiag, _urp, _urj, _urx, perm_r, _perm_c, pos, _active, _sym) = S
     n = max(ldiag.size, 1)
     xw = np.zeros(n)
@@ -542,26 +570,20 @@ def branch_solves(S, br_f, br_t, branches):  # pragma: no cover - numba
     stamp_box = np.ones(1, np.int64)
     rp = np.zeros(2, np.int64)
     rv = np.zeros(2)
-    lens = np.zeros(branches.size, np.int64)
-    idx = np.empty(max(1024, 256 * branches.size), np.int64)
-    val = np.empty(idx.size)
-    o = 0
+    oi = np.empty(n + 2, np.int64)  # a solve writes at most every position once
+    ov = np.empty(n + 2)
     for q in range(branches.size):
         l = branches[q]
         m = _two(rp, rv, pos[br_f[l]], pos[br_t[l]], perm_r)
-        while True:
-            o2 = _solve(lp, li, lx, ldiag, top, dtop, rp, rv, m, xw, mk, heap, stamp_box, idx, val, o)
-            if o2 >= 0:
-                break
-            grown = np.empty(2 * idx.size, np.int64)
-            grown[:o] = idx[:o]
-            idx = grown
-            grownv = np.empty(2 * val.size)
-            grownv[:o] = val[:o]
-            val = grownv
-        lens[q] = o2 - o
-        o = o2
-    return lens, idx[:o], val[:o]
+        o = _solve(lp, li, lx, ldiag, top, dtop, rp, rv, m, xw, mk, heap, stamp_box, oi, ov, 0)
+        if o < 0 or o > room[q]:
+            lens[q] = -1
+            continue
+        a = starts[q]
+        for k in range(o):
+            idx[a + k] = oi[k]
+            val[a + k] = ov[k]
+        lens[q] = o
 
 
 @nb.njit(cache=True)
