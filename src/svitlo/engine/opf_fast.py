@@ -319,7 +319,7 @@ class _State:
             if not (fo.cost_stage and fo.has_cost):
                 return self._unpack(np.asarray(h_.getSolution().col_value))
             h_.changeColsCost(nv, idx, self.cost)
-            h_.setOptionValue("simplex_strategy", 4)  # the shed optimum is primal feasible: primal simplex
+            h_.setOptionValue("simplex_strategy", 1)
             if self.quad:
                 qn = np.flatnonzero(self.q)
                 start = np.searchsorted(qn, np.arange(nv + 1)).astype(np.int32)
@@ -358,6 +358,14 @@ class _State:
             h.clearSolver()
             h.run()
             status = _status_name(h)
+        if status not in ("optimal", "infeasible"):
+            # without presolve HiGHS's dual simplex can end in an error on an infeasible LP (it reports no
+            # status at all); presolve decides those
+            h.setOptionValue("presolve", "on")
+            h.clearSolver()
+            h.run()
+            status = _status_name(h)
+            h.setOptionValue("presolve", "off")
         if status == "solve error" and self.quad:
             # the QP solver ends a hair outside its tolerance: accept that point, or one at QP_FEAS_TOL
             if not self._nearly_feasible():
