@@ -49,7 +49,7 @@ from svitlo.engine.damage import DamageState, damage_from_indices
 from svitlo.engine.dcflow import slack_references
 from svitlo.engine.dispatch import energised_islands, export_limit_mw
 from svitlo.engine.opf import STAGE2_FEAS_TOL, STAGE2_REL_TOL, STAGE_ABS_TOL, _new_highs, _status_name
-from svitlo.engine.opf_net import Network
+from svitlo.engine.opf_net import Intact, Network
 from svitlo.engine.state import StateResult, bus_injections_mw, evaluate_state
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.costs import marginal_cost_bound
@@ -64,6 +64,13 @@ VIOLATION_TOL = 1e-7
 QP_FEAS_TOL = 1e-6
 #: Rounds of adding monitored branches before a state goes to the reference path.
 MAX_ROUNDS = 30
+#: A shed left out of the staged LP joins it when its reduced cost is below minus this (weighted MW per MW).
+PRICE_TOL = 1e-9
+#: The staged LP starts with the sheds of islands short of capacity and of loads whose bus moves a monitored
+#: branch's flow by at least this (MW per MW); pricing calls in any other shed the optimum needs.
+SEED_PTDF = 0.05
+#: At most this many sheds seed the staged LP (those that move the branches at their rating the most).
+SEED_SHEDS = 100
 
 _LOCAL = threading.local()
 
@@ -116,6 +123,10 @@ class FastOpf:
         self.h = _new_highs()
         self.h.setOptionValue("presolve", "off")  # small LPs, re-solved warm as rows are added
         self.rounds = 0
+        # damaged states are solved as low-rank updates of the intact factorisation; not with quadratic costs:
+        # HiGHS's QP optimum of a degenerate cost stage moves by ~1e-5 (relative) with 1e-15 changes in the
+        # rows (seen on case118), so those states keep their own factorisation, whose rows the tests pin
+        self.intact = None if (np.any(self.q != 0) and self.cost_stage) else Intact(cg)
         self.solve(damage_from_indices(cg))  # the intact state seeds the monitored set
 
     # -- one state --------------------------------------------------------------------------------------
@@ -152,7 +163,7 @@ class FastOpf:
         full = (cut >= lt) & (lt > 0)
         part = (cut > 0) & ~full
         refs = slack_references(cg, labels, n, damage.gen_alive)
-        net = Network(cg, damage, labels, refs)
+        net = Network(cg, damage, labels, refs, intact=self.intact)
         br_en = np.zeros(cg.n_branch, dtype=bool)
         br_en[net.br] = bus_en[cg.br_f[net.br]] & np.isfinite(cg.br_rate_mw[net.br])
         st = _State(self, net, labels, n, energised, gens, pos, neg, br_en)
@@ -163,37 +174,70 @@ class FastOpf:
         z = (cut * part).sum(axis=0)
         x = st.run(shed_fixed=np.where(fb, p[pos], 0.0), shed_free=mb, z=z)
         stage = "bound"
-        if x is False:  # 2. ratings bind the shed: the stages of opf_dispatch
-            x = st.run(shed_fixed=np.zeros(pos.size), shed_free=np.ones(pos.size, dtype=bool), z=None)
+        if x is False:  # 2. ratings bind the shed: the stages of opf_dispatch, sheds called in by pricing
+            mon = np.zeros(cg.n_branch, dtype=bool)
+            mon[st.mon_rows] = True
+            score = np.zeros(pos.size)
+            if st.tight.size:  # how far a load moves a branch at its rating against the generators' median
+                hv, _ = net.rows(st.tight, np.r_[cg.load_bus[pos], cg.gen_bus[gens]], np.zeros(cg.n_bus))
+                hl, hg = hv[:, :pos.size], hv[:, pos.size:]
+                score = np.abs(hl - np.median(hg, axis=1)[:, None]).max(axis=0, initial=0.0)
+            seed = np.zeros(pos.size, dtype=bool)
+            seed[np.argsort(-score, kind="stable")[:SEED_SHEDS]] = True
+            seed &= score >= SEED_PTDF
+            seed |= (cut.sum(axis=1) > 0)[pi]  # islands short of capacity shed anyway
+            st = _State(self, net, labels, n, energised, gens, pos, neg, br_en)
+            x = st.run(shed_fixed=np.zeros(pos.size), shed_free=np.ones(pos.size, dtype=bool), z=None,
+                       omit=~seed, mon=mon, score=score)
             stage = "staged"
         if x is None or x is False:
             return None
         gen_p, served, flow, theta = x
         info = {"opf": {"status": "optimal", "solver": "highs", "fast": stage, "strict_priority": self.strict,
-                        "p_min": "zero", "monitored_branches": int(self.watch.sum())}}
+                        "p_min": "zero", "monitored_branches": int(self.watch.sum()),
+                        "priced_sheds": st.priced}}
         return StateResult(damage=damage, labels=labels, n_islands=n, energised=energised, capacity_mw=cap,
                            gen_p_mw=gen_p, load_served_mw=served, p_bus_mw=bus_injections_mw(cg, gen_p, served),
                            theta_rad=theta, flow_mw=flow, mode="opf", info=info, extras={})
 
 
 class _State:
-    """One state's small LP: generators, free sheds and curtailments, one balance row per energised island,
-    stage rows, and rating rows of the monitored branches, added as overloads are found (warm-started)."""
+    """One state's small LP: columns for generators, curtailments and free sheds (more sheds join by pricing,
+    :meth:`_price`), one balance row per energised island, stage rows, and rating rows of the monitored branches,
+    added as overloads are found (warm-started)."""
 
     def __init__(self, fo: FastOpf, net: Network, labels, n, energised, gens, pos, neg, br_en):
         self.fo, self.net, self.labels, self.n = fo, net, labels, n
         self.energised, self.gens, self.pos, self.neg, self.br_en = energised, gens, pos, neg, br_en
+        self.mon_rows = np.zeros(0, dtype=np.int64)
+        self.tight = np.zeros(0, dtype=np.int64)  # branches at or over their rating in the last round
+        self.priced = 0  # shed columns added by pricing
 
-    def run(self, *, shed_fixed: np.ndarray, shed_free: np.ndarray, z: np.ndarray | None):
+    def run(self, *, shed_fixed: np.ndarray, shed_free: np.ndarray, z: np.ndarray | None,
+            omit: np.ndarray | None = None, mon: np.ndarray | None = None, score: np.ndarray | None = None):
         """Solve until the flows meet every rating. ``z``: shed per weight group held (bound mode) or None
-        (run the shed stages). Returns (gen_p, served, flow, theta), False when infeasible, None on failure."""
+        (run the shed stages). ``omit``: free sheds left out of the LP until pricing calls them in.
+        ``mon``: branches to monitor from the start (default: those binding at past optima).
+        Returns (gen_p, served, flow, theta), False when infeasible, None on failure."""
         fo = self.fo
         rate = fo.cg.br_rate_mw
         lim = np.where(self.br_en, rate, np.inf)
-        mon = fo.watch & self.br_en  # past binding branches, then this state's overloads
-        self._build(shed_fixed, shed_free, z, np.flatnonzero(mon))
+        mon = (fo.watch if mon is None else mon | fo.watch) & self.br_en
+        omit = np.zeros(shed_free.size, dtype=bool) if omit is None else omit & shed_free
+        left = np.flatnonzero(omit)
+        if score is not None:  # most promising first: an infeasible LP calls them in by batches
+            left = left[np.argsort(-score[left], kind="stable")]
+        self._build(shed_fixed, shed_free & ~omit, z, np.flatnonzero(mon), self.pos[left])
+        held = z is not None  # the shed is held at its optimum (bound mode, or after the shed stages)
+        final = held or not (fo.cost_stage and fo.has_cost)
         for _ in range(MAX_ROUNDS):
-            x = self._solve(z)
+            if held:
+                x = self._cost_stage(z)
+                if x is False and z is None:  # new rows cut the shed stages' optimum off: run them again
+                    held = False
+                    continue
+            else:
+                x = self._shed_stages()
             if x is None or x is False:
                 return x
             gen_p, served, p_bus = x
@@ -202,61 +246,63 @@ class _State:
                 over = self.br_en & (np.abs(flow) > lim + VIOLATION_TOL * (1 + rate))
             new = over & ~mon
             if not over.any():
+                if not final:  # the shed stages' optimum meets every rating: it holds; now the cost stage
+                    held = final = True
+                    continue
                 with np.errstate(invalid="ignore"):
                     fo.watch |= self.br_en & (np.abs(flow) >= lim - 1e-6 * (1 + rate))  # binding at the optimum
                 return gen_p, served, flow, self.net.theta(p_bus)
             if not new.any():
                 return None  # a monitored row the LP holds is over its rating: numerical trouble
+            with np.errstate(invalid="ignore"):
+                self.tight = np.flatnonzero(self.br_en & (np.abs(flow) >= lim - 1e-6 * (1 + rate)))
             mon |= new
             self._add_ratings(np.flatnonzero(new))
             fo.rounds += 1
         return None
 
-    def _build(self, shed_fixed, shed_free, z, mon):
+    def _build(self, shed_fixed, shed_free, z, mon, omit):
         import highspy
 
         fo, cg = self.fo, self.fo.cg
         gens, pos, neg = self.gens, self.pos, self.neg
         self.sv = sv = pos[shed_free]
+        self.omit = omit
         self.shed_fixed = shed_fixed
         ng, ns, nc = gens.size, sv.size, neg.size
-        self.nv = nv = ng + ns + nc
+        self.n0 = ng + nc  # shed columns follow the generators and curtailments
+        self.nv = nv = ng + nc + ns
         p = cg.load_p_mw
-        isl_of = np.cumsum(self.energised) - 1  # energised island -> balance row
+        self.isl_of = isl_of = np.cumsum(self.energised) - 1  # energised island -> balance row
         ne = int(self.energised.sum())
         # base injection per bus: every served load at its demand, less fixed shed
         base = -np.bincount(cg.load_bus[pos], weights=p[pos] - shed_fixed, minlength=cg.n_bus)
         base -= np.bincount(cg.load_bus[neg], weights=p[neg], minlength=cg.n_bus)
         self.base = base
-        self.bus_v = bus_v = np.r_[cg.gen_bus[gens], cg.load_bus[sv], cg.load_bus[neg]]
-        self.sign_v = sign_v = np.r_[np.ones(ng), np.ones(ns), -np.ones(nc)]  # injection per unit
+        self.bus_v = bus_v = np.r_[cg.gen_bus[gens], cg.load_bus[neg], cg.load_bus[sv]]
+        self.sign_v = sign_v = np.r_[np.ones(ng), -np.ones(nc), np.ones(ns)]  # injection per unit
         # balance: Σ P + Σ s - Σ c = demand - fixed shed (per energised island)
         bal = np.zeros((ne, nv))
         bal[isl_of[self.labels[bus_v]], np.arange(nv)] = sign_v
         nzb = np.flatnonzero(base)
         rhs = -np.bincount(isl_of[self.labels[nzb]], weights=base[nzb], minlength=ne) if ne else np.zeros(0)
-        self.grp = grp = fo.group[sv]
         ngrp = fo.groups.size
-        if fo.strict:
-            st = np.zeros((ngrp, nv))
-            st[grp, ng + np.arange(ns)] = 1.0
-        else:
-            st = np.zeros((1, nv))
-            st[0, ng:ng + ns] = fo.w[sv]
         self.r_st = ne
-        self.n_st = st.shape[0]
+        self.n_st = ngrp if fo.strict else 1
+        st = np.zeros((self.n_st, nv))
+        st[self._stage_row(sv) - ne, self.n0 + np.arange(ns)] = self._stage_coef(sv)
         ub = self._stage_bound(z)
         a = np.vstack([bal, st])
         row_lo = np.r_[rhs, np.full(st.shape[0], -np.inf)]
         row_hi = np.r_[rhs, ub]
-        col_hi = np.r_[fo.pmax[gens], p[sv], -p[neg]]
-        self.cost = np.r_[fo.c1[gens], np.zeros(ns), np.full(nc, fo.c_curt)]
-        self.q = np.r_[fo.q[gens], np.zeros(ns + nc)]
+        col_hi = np.r_[fo.pmax[gens], -p[neg], p[sv]]
+        self.cost = np.r_[fo.c1[gens], np.full(nc, fo.c_curt), np.zeros(ns)]
+        self.q = np.r_[fo.q[gens], np.zeros(nc + ns)]
         inf = highspy.kHighsInf
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = nv, a.shape[0]
         lp.col_cost_ = self.cost
-        lp.col_lower_ = np.r_[fo.lo_g[gens], np.zeros(ns + nc)]
+        lp.col_lower_ = np.r_[fo.lo_g[gens], np.zeros(nc + ns)]
         lp.col_upper_ = np.where(np.isinf(col_hi), inf, col_hi)
         lp.row_lower_ = np.where(np.isinf(row_lo), -inf, row_lo)
         lp.row_upper_ = np.where(np.isinf(row_hi), inf, row_hi)
@@ -264,13 +310,27 @@ class _State:
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = _csc(a)
         fo.h.passModel(lp)
         self.quad = bool(np.any(self.q != 0) and fo.cost_stage)
-        if self.quad:
-            qn = np.flatnonzero(self.q)
-            start = np.searchsorted(qn, np.arange(nv + 1)).astype(np.int32)
-            fo.h.passHessian(nv, int(qn.size), int(highspy.HessianFormat.kTriangular), start,
-                             qn.astype(np.int32), self.q[qn].astype(float))
-        self._tolerances(self.quad)
+        self._hessian(self.quad)
         self._add_ratings(mon)
+
+    def _stage_row(self, loads):
+        return self.r_st + (self.fo.group[loads] if self.fo.strict else np.zeros(loads.size, dtype=np.int64))
+
+    def _stage_coef(self, loads):
+        return np.ones(loads.size) if self.fo.strict else self.fo.w[loads]
+
+    def _hessian(self, on: bool):
+        import highspy
+
+        nv = self.nv
+        qn = np.flatnonzero(self.q) if on else np.zeros(0, dtype=np.int64)
+        if not on and not self.quad:
+            return
+        start = np.searchsorted(qn, np.arange(nv + 1)).astype(np.int32)
+        self.fo.h.passHessian(nv, int(qn.size), int(highspy.HessianFormat.kTriangular), start,
+                              qn.astype(np.int32), self.q[qn].astype(float))
+        self.hess_on = on
+        self._tolerances(on)
 
     def _add_ratings(self, mon):
         if not mon.size:
@@ -278,58 +338,108 @@ class _State:
         import highspy
 
         cg, net = self.fo.cg, self.net
-        h = net.ptdf(mon)
-        const = h @ (self.base - net.shift) + net.off[net.pos[mon]]
-        rows = h[:, self.bus_v] * self.sign_v
+        hv, hq = net.rows(mon, self.bus_v, self.base - net.shift)
+        const = hq + net.off[net.pos[mon]]
+        rows = hv * self.sign_v
         rows[np.abs(rows) < 1e-9] = 0.0  # HiGHS drops these; |Δflow| < 1e-9 MW per MW of injection
         rate = cg.br_rate_mw[mon]
         m = _csc(rows.T)  # row-wise = the transpose column-wise
         inf = highspy.kHighsInf
         self.fo.h.addRows(int(mon.size), np.maximum(-rate - const, -inf), np.minimum(rate - const, inf),
                           int(m[0][-1]), m[0], m[1], m[2])
+        self.mon_rows = np.r_[self.mon_rows, mon]
 
-    def _solve(self, z):
+    def _shed_cost(self, loads, stage: int | None) -> np.ndarray:
+        """Objective of shed columns ``loads`` in shed stage ``stage`` (None: the cost stage)."""
+        fo = self.fo
+        if stage is None:
+            return np.zeros(loads.size)
+        if fo.strict:
+            return np.where(fo.group[loads] == stage, 1.0, 0.0)
+        return fo.w[loads]
+
+    def _price(self, stage: int | None, take_all: bool = False) -> bool:
+        """Add the left-out sheds whose reduced cost at the optimum just found is negative; False when none is
+        (then the optimum of the LP is one of the LP with every shed: its duals price every column)."""
+        if not self.omit.size:
+            return False
+        cg, h = self.fo.cg, self.fo.h
+        loads = self.omit
+        bus = cg.load_bus[loads]
+        col = np.zeros((self.r_st + self.n_st + self.mon_rows.size, loads.size))  # the columns, row-wise
+        col[self.isl_of[self.labels[bus]], np.arange(loads.size)] = 1.0
+        col[self._stage_row(loads), np.arange(loads.size)] = self._stage_coef(loads)
+        if self.mon_rows.size:
+            hv, _ = self.net.rows(self.mon_rows, bus, np.zeros(cg.n_bus))
+            hv[np.abs(hv) < 1e-9] = 0.0
+            col[self.r_st + self.n_st:] = hv
+        cost = self._shed_cost(loads, stage)
+        sol = h.getSolution()
+        if sol.dual_valid and not take_all:
+            d = cost - np.asarray(sol.row_dual) @ col
+            add = d < -PRICE_TOL
+        else:  # no duals to price with (an infeasible LP): the next batch, as many as the LP holds
+            add = np.arange(loads.size) < max(SEED_SHEDS, self.sv.size)
+        if not add.any():
+            return False
+        new = loads[add]
+        m = _csc(col[:, add])
+        h.addCols(int(new.size), cost[add], np.zeros(new.size), cg.load_p_mw[new], int(m[0][-1]), m[0], m[1],
+                  m[2])
+        self.sv = np.r_[self.sv, new]
+        self.omit = loads[~add]
+        self.bus_v = np.r_[self.bus_v, bus[add]]
+        self.sign_v = np.r_[self.sign_v, np.ones(new.size)]
+        self.cost = np.r_[self.cost, np.zeros(new.size)]
+        self.q = np.r_[self.q, np.zeros(new.size)]
+        self.nv += new.size
+        self.priced += new.size
+        if self.quad and self.hess_on:
+            self._hessian(True)
+        return True
+
+    def _solve_priced(self, stage: int | None) -> str:
+        """Run, then price the left-out sheds and run again while any joins."""
+        while True:
+            status = self._run()
+            if status == "infeasible" and self.omit.size and stage is not None:  # too few sheds: the next ones
+                self._price(stage, take_all=True)
+                continue
+            if status != "optimal" or not self._price(stage):
+                return status
+
+    def _shed_stages(self):
+        """The shed stages (most critical first, or the weighted one), each held at its optimum."""
         import highspy
 
-        fo, h_, nv = self.fo, self.fo.h, self.nv
-        ng, ns = self.gens.size, self.sv.size
-        if z is None:  # the shed stages, most critical first (or the weighted one)
-            inf = highspy.kHighsInf
-            ngrp = fo.groups.size
-            objs = ([np.where(self.grp == k, 1.0, 0.0) for k in range(ngrp)] if fo.strict else [fo.w[self.sv]])
-            idx = np.arange(nv, dtype=np.int32)
-            rs = np.arange(self.r_st, self.r_st + self.n_st, dtype=np.int32)
-            h_.changeRowsBounds(rs.size, rs, np.full(rs.size, -inf), np.full(rs.size, inf))
-            if self.quad:
-                h_.passHessian(nv, 0, int(highspy.HessianFormat.kTriangular), np.zeros(nv + 1, np.int32),
-                               np.zeros(0, np.int32), np.zeros(0))
-                self._tolerances(False)
-            for k, ob in enumerate(objs):
-                if not ob.any():
-                    continue
-                c = np.zeros(nv)
-                c[ng:ng + ns] = ob
-                h_.changeColsCost(nv, idx, c)
-                status = self._run()
-                if status != "optimal":
-                    return None
-                zk = float(ob @ np.asarray(h_.getSolution().col_value)[ng:ng + ns])
-                h_.changeRowBounds(self.r_st + (k if fo.strict else 0), -inf,
-                                   zk + STAGE2_REL_TOL * abs(zk) + STAGE_ABS_TOL)
-            if not (fo.cost_stage and fo.has_cost):
-                return self._unpack(np.asarray(h_.getSolution().col_value))
-            h_.changeColsCost(nv, idx, self.cost)
-            h_.setOptionValue("simplex_strategy", 1)
-            if self.quad:
-                qn = np.flatnonzero(self.q)
-                start = np.searchsorted(qn, np.arange(nv + 1)).astype(np.int32)
-                h_.passHessian(nv, int(qn.size), int(highspy.HessianFormat.kTriangular), start,
-                               qn.astype(np.int32), self.q[qn].astype(float))
-                self._tolerances(True)
-        status = self._run()
-        h_.setOptionValue("simplex_strategy", 1)
+        fo, h_ = self.fo, self.fo.h
+        inf = highspy.kHighsInf
+        rs = np.arange(self.r_st, self.r_st + self.n_st, dtype=np.int32)
+        h_.changeRowsBounds(rs.size, rs, np.full(rs.size, -inf), np.full(rs.size, inf))
+        if self.quad:
+            self._hessian(False)
+        for k in (range(fo.groups.size) if fo.strict else [0]):
+            if fo.strict and not (np.any(fo.group[self.sv] == k) or np.any(fo.group[self.omit] == k)):
+                continue
+            c = np.r_[np.zeros(self.n0), self._shed_cost(self.sv, k)]
+            h_.changeColsCost(self.nv, np.arange(self.nv, dtype=np.int32), c)
+            if self._solve_priced(k) != "optimal":
+                return None
+            x = np.asarray(h_.getSolution().col_value)
+            zk = float(self._shed_cost(self.sv, k) @ x[self.n0:])
+            h_.changeRowBounds(self.r_st + k, -inf, zk + STAGE2_REL_TOL * abs(zk) + STAGE_ABS_TOL)
+        return self._unpack(np.asarray(h_.getSolution().col_value))
+
+    def _cost_stage(self, z):
+        """The cost LP with the shed held (at the balance bound ``z``, or at the shed stages' optimum: then
+        False when rows added since cut that optimum off)."""
+        h_ = self.fo.h
+        h_.changeColsCost(self.nv, np.arange(self.nv, dtype=np.int32), self.cost)
+        if self.quad:
+            self._hessian(True)
+        status = self._solve_priced(None)
         if status != "optimal":
-            return False if ("infeasible" in status and z is not None) else None
+            return False if "infeasible" in status else None
         return self._unpack(np.asarray(h_.getSolution().col_value))
 
     def _stage_bound(self, z):
@@ -396,15 +506,15 @@ class _State:
     def _unpack(self, x):
         cg = self.fo.cg
         gens, pos, neg, sv = self.gens, self.pos, self.neg, self.sv
-        ng, ns = gens.size, sv.size
+        ng, nc = gens.size, neg.size
         p = cg.load_p_mw
         gen_p = np.zeros(cg.n_gen)
         gen_p[gens] = np.clip(x[:ng], self.fo.lo_g[gens], self.fo.pmax[gens])
         shed = self.shed_fixed.copy()
-        shed[np.searchsorted(pos, sv)] = np.clip(x[ng:ng + ns], 0.0, p[sv])
+        shed[np.searchsorted(pos, sv)] = np.clip(x[self.n0:], 0.0, p[sv])
         served = np.zeros(cg.n_load)
         served[pos] = p[pos] - shed
-        served[neg] = p[neg] + np.clip(x[ng + ns:], 0.0, -p[neg])
+        served[neg] = p[neg] + np.clip(x[ng:ng + nc], 0.0, -p[neg])
         return gen_p, served, bus_injections_mw(cg, gen_p, served)
 
 
