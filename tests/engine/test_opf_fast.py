@@ -167,3 +167,61 @@ def test_invariants_and_reference_shed_hold_on_random_strikes(case, seed, k, k_g
     rate = cg.br_rate_mw
     fin = np.isfinite(rate) & dmg.branch_alive
     assert np.all(np.abs(fast.flow_mw[fin]) <= rate[fin] + 1e-6 * (1 + rate[fin]))
+
+
+@pytest.mark.parametrize("seed_sheds", [1, 100])
+def test_sheds_left_out_of_the_staged_lp_are_called_in_by_pricing(seed_sheds, monkeypatch, check):
+    """The staged LP starts with a few sheds; any other the optimum needs joins by its reduced cost. With a
+    one-shed start the pricing must call sheds in (a pricing that misses them sheds more than the reference)."""
+    import svitlo.engine.opf_fast as opf_fast
+
+    monkeypatch.setattr(opf_fast, "SEED_SHEDS", seed_sheds)
+    cg = svitlo.compile_grid(svitlo.load_grid("case89pegase"))  # linear costs: the updated network too
+    cg = dataclasses.replace(cg, load_tier=np.random.default_rng(4).integers(1, 5, cg.n_load))
+    opts = {"tier_weights": default_tier_weights()}
+    fo = FastOpf(cg, opts)
+    priced = staged = 0
+    for seed in range(6):
+        dmg = _strike(cg, 500 + seed, 30, 3)
+        fast = fo.solve(dmg)
+        assert fast is not None
+        staged += fast.info["opf"]["fast"] == "staged"
+        priced += fast.info["opf"]["priced_sheds"]
+        _same(cg, fast, evaluate_state(cg, dmg, mode="opf", options=opts), check)
+    assert staged >= 3
+    if seed_sheds == 1:
+        assert priced > 0
+
+
+class _NoDualSimplex:
+    """A HiGHS instance whose dual simplex without presolve ends with no status (as it does on some infeasible
+    balance-bound LPs of case2869pegase, then the state went to the reference path)."""
+
+    def __init__(self, h):
+        self._h = h
+
+    def __getattr__(self, name):
+        return getattr(self._h, name)
+
+    def getModelStatus(self):
+        import highspy
+
+        h = self._h
+        if h.getOptionValue("presolve")[1] == "off" and h.getOptionValue("simplex_strategy")[1] == 1:
+            return highspy.HighsModelStatus.kNotset
+        return h.getModelStatus()
+
+
+@pytest.mark.parametrize("case", ["case30", "case89pegase"])
+def test_a_stage_the_dual_simplex_leaves_undecided_is_decided_on_the_fast_path(case, check):
+    """Presolve (or primal simplex) decides an LP the dual simplex reports no status for: the state stays on
+    the fast path and still equals the reference."""
+    cg = _case(case, 2)
+    opts = {"tier_weights": default_tier_weights()}
+    fo = FastOpf(cg, opts)
+    fo.h = _NoDualSimplex(fo.h)
+    for seed in range(3):
+        dmg = _strike(cg, 600 + seed, 12, 2)
+        fast = fo.solve(dmg)
+        assert fast is not None
+        _same(cg, fast, evaluate_state(cg, dmg, mode="opf", options=opts), check)

@@ -69,6 +69,9 @@ PRICE_TOL = 1e-9
 #: The staged LP starts with the sheds of islands short of capacity and of loads whose bus moves a monitored
 #: branch's flow by at least this (MW per MW); pricing calls in any other shed the optimum needs.
 SEED_PTDF = 0.05
+#: A branch binding at a past optimum is monitored from a state's first round when the intact dispatch loads
+#: it to at least this share of its rating in that state.
+WATCH_LOADING = 0.8
 #: At most this many sheds seed the staged LP (those that move the branches at their rating the most).
 SEED_SHEDS = 100
 
@@ -127,7 +130,9 @@ class FastOpf:
         # HiGHS's QP optimum of a degenerate cost stage moves by ~1e-5 (relative) with 1e-15 changes in the
         # rows (seen on case118), so those states keep their own factorisation, whose rows the tests pin
         self.intact = None if (np.any(self.q != 0) and self.cost_stage) else Intact(cg)
-        self.solve(damage_from_indices(cg))  # the intact state seeds the monitored set
+        self.p0: np.ndarray | None = None
+        r0 = self.solve(damage_from_indices(cg))  # the intact state seeds the monitored set
+        self.p0 = None if r0 is None else r0.p_bus_mw
 
     # -- one state --------------------------------------------------------------------------------------
     def solve(self, damage: DamageState) -> StateResult | None:
@@ -211,7 +216,8 @@ class _State:
         self.energised, self.gens, self.pos, self.neg, self.br_en = energised, gens, pos, neg, br_en
         self.mon_rows = np.zeros(0, dtype=np.int64)
         self.tight = np.zeros(0, dtype=np.int64)  # branches at or over their rating in the last round
-        self.priced = 0  # shed columns added by pricing
+        self.priced = 0  # shed columns called in by their reduced cost
+        self.batched = 0  # shed columns called in because the LP without them was infeasible
 
     def run(self, *, shed_fixed: np.ndarray, shed_free: np.ndarray, z: np.ndarray | None,
             omit: np.ndarray | None = None, mon: np.ndarray | None = None, score: np.ndarray | None = None):
@@ -222,7 +228,13 @@ class _State:
         fo = self.fo
         rate = fo.cg.br_rate_mw
         lim = np.where(self.br_en, rate, np.inf)
-        mon = (fo.watch if mon is None else mon | fo.watch) & self.br_en
+        watch = fo.watch & self.br_en
+        if fo.p0 is not None and watch.any():
+            # of the branches binding at past optima, those the intact dispatch loads near their rating in this
+            # state (a guess: any other that the optimum overloads joins in the rounds below)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                watch &= np.abs(self.net.flows(fo.p0)) >= WATCH_LOADING * rate
+        mon = watch if mon is None else (mon | watch) & self.br_en
         omit = np.zeros(shed_free.size, dtype=bool) if omit is None else omit & shed_free
         left = np.flatnonzero(omit)
         if score is not None:  # most promising first: an infeasible LP calls them in by batches
@@ -393,7 +405,10 @@ class _State:
         self.cost = np.r_[self.cost, np.zeros(new.size)]
         self.q = np.r_[self.q, np.zeros(new.size)]
         self.nv += new.size
-        self.priced += new.size
+        if take_all:
+            self.batched += new.size
+        else:
+            self.priced += new.size
         if self.quad and self.hess_on:
             self._hessian(True)
         return True
@@ -476,6 +491,12 @@ class _State:
             h.run()
             status = _status_name(h)
             h.setOptionValue("presolve", "off")
+        if status not in ("optimal", "infeasible"):  # where presolve fails too, primal simplex decides them
+            h.setOptionValue("simplex_strategy", 4)
+            h.clearSolver()
+            h.run()
+            status = _status_name(h)
+            h.setOptionValue("simplex_strategy", 1)
         if status == "solve error" and self.quad:
             # the QP solver ends a hair outside its tolerance: accept that point, or one at QP_FEAS_TOL
             if not self._nearly_feasible():
