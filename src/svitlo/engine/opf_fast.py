@@ -14,11 +14,25 @@ Per state:
    one LP instead of one per tier plus the cost stage;
 2. otherwise (ratings bind the shed) the shed stages and the cost stage run on the same small LP, as
    :func:`~svitlo.engine.opf.opf_dispatch` runs them (same stage tolerances), each warm-started from the last
-   (the cost stage with primal simplex: the shed optimum is primal feasible).
+   (dual simplex). The LP starts with the sheds of islands short of capacity and at most :data:`SEED_SHEDS`
+   others, those that move a branch at its rating the most (:data:`SEED_PTDF`); every other shed stays out at
+   0 until its reduced cost at a stage's optimum (``c - yᵀa`` with that optimum's row duals ``y``) falls below
+   ``-`` :data:`PRICE_TOL`, when it joins and the stage is solved again (column generation). An optimum no
+   left-out shed improves is the optimum with every shed in the LP (its duals are feasible for all columns), so
+   this too is exact; an LP infeasible without them calls the next sheds in by batches. Once the shed stages'
+   optimum meets every rating it is held, and only the cost stage is solved again as rows are added (the shed
+   stages run again only if a new row cuts their optimum off).
 
-Rating rows found in a round are added to the LP in place (dual simplex from the last basis). A QP optimum that
-HiGHS reports a hair outside its feasibility tolerance is accepted within :data:`QP_FEAS_TOL` MW, as the
-reference accepts its cost stage at :data:`svitlo.engine.opf.STAGE2_FEAS_TOL`.
+Rating rows found in a round are added to the LP in place (dual simplex from the last basis). A state's first
+round monitors the branches binding at past optima that the intact dispatch loads to :data:`WATCH_LOADING` of
+their rating in that state. With linear costs the network of a state is the intact factorisation updated by
+its dead branches and new grounds (:class:`~svitlo.engine.opf_net.Intact`, a low-rank update), with the PTDF
+rows of monitored branches computed once on the intact grid; with quadratic costs each state is factorised
+(HiGHS's QP optimum of a degenerate cost stage moves by ~1e-5 relative with 1e-15 changes in its rows, so those
+states keep the rows the reference comparison was pinned on). A stage HiGHS's dual simplex leaves without a
+status (seen on infeasible balance-bound LPs) is solved again from scratch, then with presolve, then with
+primal simplex. A QP optimum that HiGHS reports a hair outside its feasibility tolerance is accepted within
+:data:`QP_FEAS_TOL` MW, as the reference accepts its cost stage at :data:`svitlo.engine.opf.STAGE2_FEAS_TOL`.
 
 Anything this path does not model goes to :func:`~svitlo.engine.state.evaluate_state` (``mode="opf"``):
 ``p_min="case"``, a non-positive tier weight, an infeasible state (ratings that cannot hold however much is
@@ -66,8 +80,9 @@ QP_FEAS_TOL = 1e-6
 MAX_ROUNDS = 30
 #: A shed left out of the staged LP joins it when its reduced cost is below minus this (weighted MW per MW).
 PRICE_TOL = 1e-9
-#: The staged LP starts with the sheds of islands short of capacity and of loads whose bus moves a monitored
-#: branch's flow by at least this (MW per MW); pricing calls in any other shed the optimum needs.
+#: The staged LP starts with the sheds of islands short of capacity and of loads whose bus moves the flow of a
+#: branch at its rating, against the median generator bus, by at least this (MW per MW); pricing calls in any
+#: other shed the optimum needs.
 SEED_PTDF = 0.05
 #: A branch binding at a past optimum is monitored from a state's first round when the intact dispatch loads
 #: it to at least this share of its rating in that state.
@@ -378,24 +393,29 @@ class _State:
         cg, h = self.fo.cg, self.fo.h
         loads = self.omit
         bus = cg.load_bus[loads]
-        col = np.zeros((self.r_st + self.n_st + self.mon_rows.size, loads.size))  # the columns, row-wise
-        col[self.isl_of[self.labels[bus]], np.arange(loads.size)] = 1.0
-        col[self._stage_row(loads), np.arange(loads.size)] = self._stage_coef(loads)
-        if self.mon_rows.size:
-            hv, _ = self.net.rows(self.mon_rows, bus, np.zeros(cg.n_bus))
-            hv[np.abs(hv) < 1e-9] = 0.0
-            col[self.r_st + self.n_st:] = hv
         cost = self._shed_cost(loads, stage)
         sol = h.getSolution()
         if sol.dual_valid and not take_all:
-            d = cost - np.asarray(sol.row_dual) @ col
+            # reduced cost c - yᵀa of every left-out column, the rating rows' part as one combined row
+            y = np.asarray(sol.row_dual)
+            nr = self.r_st + self.n_st
+            d = cost - y[self.isl_of[self.labels[bus]]] - y[self._stage_row(loads)] * self._stage_coef(loads)
+            if self.mon_rows.size:
+                d -= self.net.rows(self.mon_rows, bus, np.zeros(cg.n_bus), weights=y[nr:])[0][0]
             add = d < -PRICE_TOL
         else:  # no duals to price with (an infeasible LP): the next batch, as many as the LP holds
             add = np.arange(loads.size) < max(SEED_SHEDS, self.sv.size)
         if not add.any():
             return False
         new = loads[add]
-        m = _csc(col[:, add])
+        col = np.zeros((self.r_st + self.n_st + self.mon_rows.size, new.size))  # the new columns, row-wise
+        col[self.isl_of[self.labels[bus[add]]], np.arange(new.size)] = 1.0
+        col[self._stage_row(new), np.arange(new.size)] = self._stage_coef(new)
+        if self.mon_rows.size:
+            hv, _ = self.net.rows(self.mon_rows, bus[add], np.zeros(cg.n_bus))
+            hv[np.abs(hv) < 1e-9] = 0.0  # as the rating rows hold them
+            col[self.r_st + self.n_st:] = hv
+        m = _csc(col)
         h.addCols(int(new.size), cost[add], np.zeros(new.size), cg.load_p_mw[new], int(m[0][-1]), m[0], m[1],
                   m[2])
         self.sv = np.r_[self.sv, new]

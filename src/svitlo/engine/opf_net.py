@@ -144,15 +144,20 @@ class Network:
         out[self.br] = self.yb * (th[self.cg.br_f[self.br]] - th[self.cg.br_t[self.br]]) + self.off
         return out
 
-    def rows(self, branches: np.ndarray, cols: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def rows(self, branches: np.ndarray, cols: np.ndarray, q: np.ndarray,
+             weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``H[:, cols]`` and ``H @ q`` of the PTDF rows ``H`` of ``branches`` (see :meth:`ptdf`), without the
-        full rows of an updated state."""
+        full rows of an updated state; with ``weights``, of the one row ``weights @ H``."""
         if not self.updated or not branches.size:
             h = self.ptdf(branches)
+            if weights is not None:
+                h = (weights @ h)[None, :]
             return h[:, cols], h @ q
         h0 = self.intact.rows(branches)
         # h0 @ u without a dense product: u holds ±1 per dead branch's ends and 1 at each new ground
         hu = h0[:, self.u_f] * self.u_fs + h0[:, self.u_t] * self.u_ts
+        if weights is not None:
+            h0, hu = (weights @ h0)[None, :], (weights @ hu)[None, :]
         kx = self.kinv_xt
         lab, refs = self.labels, self.refs
         at = np.r_[cols, refs]
