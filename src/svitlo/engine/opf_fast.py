@@ -146,6 +146,7 @@ class FastOpf:
         # rows (seen on case118), so those states keep their own factorisation, whose rows the tests pin
         self.intact = None if (np.any(self.q != 0) and self.cost_stage) else Intact(cg)
         self.p0: np.ndarray | None = None
+        self.last: str | None = None  # how the last state was solved: "bound", "staged", None (reference)
         r0 = self.solve(damage_from_indices(cg))  # the intact state seeds the monitored set
         self.p0 = None if r0 is None else r0.p_bus_mw
 
@@ -211,7 +212,9 @@ class FastOpf:
                        omit=~seed, mon=mon, score=score)
             stage = "staged"
         if x is None or x is False:
+            self.last = None
             return None
+        self.last = stage
         gen_p, served, flow, theta = x
         info = {"opf": {"status": "optimal", "solver": "highs", "fast": stage, "strict_priority": self.strict,
                         "p_min": "zero", "monitored_branches": int(self.watch.sum()),

@@ -213,14 +213,20 @@ class Intact:
         yb = self.net.yb
         self.g = float(np.median(np.abs(yb[yb != 0]))) if np.any(yb != 0) else 1.0  # shunt of a new ground
         self._slot = np.full(cg.n_branch, -1, dtype=np.int64)
-        self._rows = np.zeros((0, cg.n_bus))
+        self._rows = np.zeros((64, cg.n_bus))
+        self._n = 0  # rows held
 
     def rows(self, branches: np.ndarray) -> np.ndarray:
         """Intact PTDF rows (per bus; 0 at grounded buses) of ``branches`` (alive on the intact grid), cached."""
         new = np.unique(branches[self._slot[branches] < 0])
         if new.size:
-            self._slot[new] = self._rows.shape[0] + np.arange(new.size)
-            self._rows = np.vstack([self._rows, self.net.ptdf(new)])
+            if self._n + new.size > self._rows.shape[0]:  # grow by doubling
+                grown = np.zeros((max(2 * self._rows.shape[0], self._n + new.size), self._rows.shape[1]))
+                grown[:self._n] = self._rows[:self._n]
+                self._rows = grown
+            self._slot[new] = self._n + np.arange(new.size)
+            self._rows[self._n:self._n + new.size] = self.net.ptdf(new)
+            self._n += new.size
         return self._rows[self._slot[branches]]
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
