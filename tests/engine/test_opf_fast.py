@@ -15,6 +15,7 @@ import svitlo
 from svitlo.engine.batch import evaluate_batch, outages_from_ids
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import build_impact
+from svitlo.engine.opf import STAGE2_REL_TOL, STAGE_ABS_TOL
 from svitlo.engine.opf_fast import FastOpf, fallback_reason, opf_state
 from svitlo.engine.state import evaluate_state
 from svitlo.model.costs import generation_cost
@@ -163,7 +164,17 @@ def test_invariants_and_reference_shed_hold_on_random_strikes(case, seed, k, k_g
     fast = opf_state(cg, dmg, opts)
     check_impact(build_impact(cg, fast))
     ref = evaluate_state(cg, dmg, mode="opf", options=opts)
-    np.testing.assert_allclose(_shed_by_tier(cg, fast), _shed_by_tier(cg, ref), rtol=1e-7, atol=2e-5)
+    sf, sr = _shed_by_tier(cg, fast), _shed_by_tier(cg, ref)
+    atol = np.full(4, 2e-5)
+    if not strict:
+        # one weighted stage: its optimum z holds the cost stage only to z (1 + STAGE2_REL_TOL) + STAGE_ABS_TOL,
+        # and the reference's cost stage may spend that slack on a less critical tier (case118, seed 1334:
+        # 8.4e-4 MW of tier 4 at weight 0.1 for 0.03 of cost); the weighted shed itself must agree
+        w = np.array([default_tier_weights()[t] for t in range(1, 5)])
+        z = float(sr @ w)
+        assert float(sf @ w) == pytest.approx(z, rel=1e-7, abs=2e-5)
+        atol += (STAGE2_REL_TOL * abs(z) + STAGE_ABS_TOL) / w
+    assert np.all(np.abs(sf - sr) <= atol + 1e-7 * np.abs(sr)), (sf, sr)
     rate = cg.br_rate_mw
     fin = np.isfinite(rate) & dmg.branch_alive
     assert np.all(np.abs(fast.flow_mw[fin]) <= rate[fin] + 1e-6 * (1 + rate[fin]))
