@@ -459,16 +459,19 @@ class _State:
         h_.changeRowsBounds(rs.size, rs, np.full(rs.size, -inf), np.full(rs.size, inf))
         if self.quad:
             self._hessian(False)
+        h_.setOptionValue("simplex_scale_strategy", 2)  # scaled: unscaled shed stages stopped 1e-4 MW short
         for k in (range(fo.groups.size) if fo.strict else [0]):
             if fo.strict and not (np.any(fo.group[self.sv] == k) or np.any(fo.group[self.omit] == k)):
                 continue
             c = np.r_[np.zeros(self.n0), self._shed_cost(self.sv, k)]
             h_.changeColsCost(self.nv, np.arange(self.nv, dtype=np.int32), c)
             if self._solve_priced(k) != "optimal":
+                h_.setOptionValue("simplex_scale_strategy", 0)
                 return None
             x = np.asarray(h_.getSolution().col_value)
             zk = float(self._shed_cost(self.sv, k) @ x[self.n0:])
             h_.changeRowBounds(self.r_st + k, -inf, zk + STAGE2_REL_TOL * abs(zk) + STAGE_ABS_TOL)
+        h_.setOptionValue("simplex_scale_strategy", 0)
         return self._unpack(np.asarray(h_.getSolution().col_value))
 
     def _cost_stage(self, z):
