@@ -210,9 +210,8 @@ class FastOpf:
             seed[np.argsort(-score, kind="stable")[:SEED_SHEDS]] = True
             seed &= score >= SEED_PTDF
             seed |= (cut.sum(axis=1) > 0)[pi]  # islands short of capacity shed anyway
-            st = _State(self, net, labels, n, energised, gens, pos, neg, br_en)
-            x = st.run(shed_fixed=np.zeros(pos.size), shed_free=np.ones(pos.size, dtype=bool), z=None,
-                       omit=~seed, mon=mon, score=score)
+            st.restage(seed, score)
+            x = st.rounds(None, mon)
             stage = "staged"
         if x is None or x is False:
             self.last = None
@@ -261,6 +260,13 @@ class _State:
         if score is not None:  # most promising first: an infeasible LP calls them in by batches
             left = left[np.argsort(-score[left], kind="stable")]
         self._build(shed_fixed, shed_free & ~omit, z, np.flatnonzero(mon), self.pos[left])
+        return self.rounds(z, mon)
+
+    def rounds(self, z: np.ndarray | None, mon: np.ndarray):
+        """The rounds of :meth:`run` on the LP as built (``mon``: the monitored branches, a mask it updates)."""
+        fo = self.fo
+        rate = fo.cg.br_rate_mw
+        lim = np.where(self.br_en, rate, np.inf)
         held = z is not None  # the shed is held at its optimum (bound mode, or after the shed stages)
         final = held or not (fo.cost_stage and fo.has_cost)
         for _ in range(MAX_ROUNDS):
@@ -382,6 +388,35 @@ class _State:
                           int(m[0][-1]), m[0], m[1], m[2])
         self.mon_rows = np.r_[self.mon_rows, mon]
 
+    def restage(self, seed: np.ndarray, score: np.ndarray) -> None:
+        """Turn the balance-bound LP into the staged one in place, so that the shed stages start from its basis
+        (a cost-optimal dispatch, overloading few branches): every fixed shed becomes free, the sheds of
+        ``seed`` (per positive load) join as columns, the others wait for pricing, best ``score`` first."""
+        import highspy
+
+        cg, net, h = self.fo.cg, self.net, self.fo.h
+        inf = highspy.kHighsInf
+        pos = self.pos
+        fixed = np.flatnonzero(self.shed_fixed > 0)
+        self.base = self.base - np.bincount(cg.load_bus[pos[fixed]], weights=self.shed_fixed[fixed],
+                                            minlength=cg.n_bus)
+        self.shed_fixed = np.zeros(pos.size)
+        ne = self.r_st
+        nzb = np.flatnonzero(self.base)
+        rhs = -np.bincount(self.isl_of[self.labels[nzb]], weights=self.base[nzb], minlength=ne)
+        h.changeRowsBounds(ne, np.arange(ne, dtype=np.int32), rhs, rhs)
+        m = self.mon_rows
+        if m.size:
+            _, hq = net.rows(m, np.zeros(0, dtype=np.int64), self.base - net.shift)
+            const = hq + net.off[net.pos[m]]
+            rate = cg.br_rate_mw[m]
+            rs = np.arange(ne + self.n_st, ne + self.n_st + m.size, dtype=np.int32)
+            h.changeRowsBounds(m.size, rs, np.maximum(-rate - const, -inf), np.minimum(rate - const, inf))
+        out = np.flatnonzero(~np.isin(pos, self.sv))
+        out = out[np.lexsort((-score[out], ~seed[out]))]  # seeds first, then by score
+        self.omit = pos[out]
+        self._join(np.arange(out.size) < int(seed[out].sum()), None)
+
     def _shed_cost(self, loads, stage: int | None) -> np.ndarray:
         """Objective of shed columns ``loads`` in shed stage ``stage`` (None: the cost stage)."""
         fo = self.fo
@@ -413,6 +448,15 @@ class _State:
             add = np.arange(loads.size) < max(SEED_SHEDS, self.sv.size)
         if not add.any():
             return False
+        self._join(add, stage, take_all)
+        return True
+
+    def _join(self, add: np.ndarray, stage: int | None, batch: bool = True) -> None:
+        """Add the left-out sheds ``add`` (a mask on :attr:`omit`) as columns, costed for ``stage``."""
+        cg, h = self.fo.cg, self.fo.h
+        loads = self.omit
+        bus = cg.load_bus[loads]
+        cost = self._shed_cost(loads, stage)
         new = loads[add]
         col = np.zeros((self.r_st + self.n_st + self.mon_rows.size, new.size))  # the new columns, row-wise
         col[self.isl_of[self.labels[bus[add]]], np.arange(new.size)] = 1.0
@@ -431,13 +475,12 @@ class _State:
         self.cost = np.r_[self.cost, np.zeros(new.size)]
         self.q = np.r_[self.q, np.zeros(new.size)]
         self.nv += new.size
-        if take_all:
+        if batch:
             self.batched += new.size
         else:
             self.priced += new.size
         if self.quad and self.hess_on:
             self._hessian(True)
-        return True
 
     def _solve_priced(self, stage: int | None) -> str:
         """Run, then price the left-out sheds and run again while any joins."""
