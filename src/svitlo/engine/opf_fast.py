@@ -247,7 +247,6 @@ class _State:
         Returns (gen_p, served, flow, theta), False when infeasible, None on failure."""
         fo = self.fo
         rate = fo.cg.br_rate_mw
-        lim = np.where(self.br_en, rate, np.inf)
         watch = fo.watch & self.br_en
         if fo.p0 is not None and watch.any():
             # of the branches binding at past optima, those the intact dispatch loads near their rating in this
