@@ -14,7 +14,8 @@ Per state:
    one LP instead of one per tier plus the cost stage;
 2. otherwise (ratings bind the shed) the shed stages and the cost stage run on the same small LP, as
    :func:`~svitlo.engine.opf.opf_dispatch` runs them (same stage tolerances), each warm-started from the last
-   (dual simplex). The LP starts with the sheds of islands short of capacity and at most :data:`SEED_SHEDS`
+   (dual simplex), the first from the balance-bound LP's basis (that LP is turned into this one in place: its
+   fixed sheds freed). The LP starts with the sheds of islands short of capacity and at most :data:`SEED_SHEDS`
    others, those that move a branch at its rating the most (:data:`SEED_PTDF`); every other shed stays out at
    0 until its reduced cost at a stage's optimum (``c - yᵀa`` with that optimum's row duals ``y``) falls below
    ``-`` :data:`PRICE_TOL`, when it joins and the stage is solved again (column generation). An optimum no
