@@ -74,3 +74,15 @@ def test_a_rank_above_the_limit_is_factorised(monkeypatch):
     assert not net.updated
     p = _balanced(labels, n, np.random.default_rng(0))
     np.testing.assert_allclose(net.flows(p), Network(cg, d, labels, refs).flows(p), atol=1e-9)
+
+
+def test_rows_past_the_cache_limit_are_solved_each_time(monkeypatch):
+    cg = _case("case118")
+    intact = Intact(cg)
+    br = np.flatnonzero(intact.alive)[:40]
+    full = intact.rows(br[:10]).copy()
+    monkeypatch.setattr(opf_net, "MAX_CACHE_BYTES", 20 * cg.n_bus * 8)  # room for 20 rows
+    rows = intact.rows(br)
+    assert intact._n == 10  # nothing more cached
+    np.testing.assert_array_equal(rows[:10], full)
+    np.testing.assert_allclose(rows, intact.net.ptdf(br), atol=1e-12)

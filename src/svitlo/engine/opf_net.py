@@ -42,12 +42,14 @@ from scipy.sparse.linalg import splu
 from svitlo.engine.damage import DamageState
 from svitlo.model.compiled import CompiledGrid
 
-__all__ = ["Intact", "Network", "MAX_RANK", "MAX_COND"]
+__all__ = ["Intact", "Network", "MAX_RANK", "MAX_COND", "MAX_CACHE_BYTES"]
 
 #: Largest update rank (dead branches + new grounds) solved as an update of the intact factorisation.
 MAX_RANK = 200
 #: Largest condition number of the update's capacitance matrix; above it the state is factorised afresh.
 MAX_COND = 1e10
+#: Most memory (bytes) the intact PTDF rows may hold; rows beyond it are solved whenever they are needed.
+MAX_CACHE_BYTES = 512 * 2**20
 
 
 class Network:
@@ -219,6 +221,12 @@ class Intact:
     def rows(self, branches: np.ndarray) -> np.ndarray:
         """Intact PTDF rows (per bus; 0 at grounded buses) of ``branches`` (alive on the intact grid), cached."""
         new = np.unique(branches[self._slot[branches] < 0])
+        if new.size and (self._n + new.size) * self._rows.shape[1] * 8 > MAX_CACHE_BYTES:
+            out = np.empty((branches.size, self._rows.shape[1]))  # cache full: solve the others each time
+            have = self._slot[branches] >= 0
+            out[have] = self._rows[self._slot[branches[have]]]
+            out[~have] = self.net.ptdf(branches[~have])
+            return out
         if new.size:
             if self._n + new.size > self._rows.shape[0]:  # grow by doubling
                 grown = np.zeros((max(2 * self._rows.shape[0], self._n + new.size), self._rows.shape[1]))
