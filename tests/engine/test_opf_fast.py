@@ -184,9 +184,9 @@ def test_invariants_and_reference_shed_hold_on_random_strikes(case, seed, k, k_g
 def test_sheds_left_out_of_the_staged_lp_are_called_in_by_pricing(seed_sheds, monkeypatch, check):
     """The staged LP starts with a few sheds; any other the optimum needs joins by its reduced cost. With a
     one-shed start the pricing must call sheds in (a pricing that misses them sheds more than the reference)."""
-    import svitlo.engine.opf_fast as opf_fast
+    import svitlo.engine.opf_lp as opf_lp
 
-    monkeypatch.setattr(opf_fast, "SEED_SHEDS", seed_sheds)
+    monkeypatch.setattr(opf_lp, "SEED_SHEDS", seed_sheds)
     cg = svitlo.compile_grid(svitlo.load_grid("case89pegase"))  # linear costs: the updated network too
     cg = dataclasses.replace(cg, load_tier=np.random.default_rng(4).integers(1, 5, cg.n_load))
     opts = {"tier_weights": default_tier_weights()}
@@ -241,7 +241,7 @@ def test_a_stage_the_dual_simplex_leaves_undecided_is_decided_on_the_fast_path(c
 def test_rating_rows_keep_the_small_factors_a_large_grid_adds_up(check):
     """Dropping PTDF factors below HiGHS's default 1e-9 misses ~4e-5 MW of flow over case9241pegase's 10 GW, so a
     monitored row looked over its rating and the state went to the reference (5 of these 7 with 1e-9): rows
-    keep factors down to :data:`svitlo.engine.opf_fast.SMALL`."""
+    keep factors down to :data:`svitlo.engine.opf_lp.SMALL`."""
     cg = svitlo.compile_grid(svitlo.load_grid("case9241pegase"))
     rng = np.random.default_rng(2869)
     pool = cg.branch_ids[cg.br_in_service]
