@@ -15,6 +15,7 @@ import svitlo
 from svitlo.engine.batch import evaluate_batch, outages_from_ids
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import build_impact
+from svitlo.engine.opf import STAGE2_REL_TOL, STAGE_ABS_TOL
 from svitlo.engine.opf_fast import FastOpf, fallback_reason, opf_state
 from svitlo.engine.state import evaluate_state
 from svitlo.model.costs import generation_cost
@@ -163,7 +164,90 @@ def test_invariants_and_reference_shed_hold_on_random_strikes(case, seed, k, k_g
     fast = opf_state(cg, dmg, opts)
     check_impact(build_impact(cg, fast))
     ref = evaluate_state(cg, dmg, mode="opf", options=opts)
-    np.testing.assert_allclose(_shed_by_tier(cg, fast), _shed_by_tier(cg, ref), rtol=1e-7, atol=2e-5)
+    sf, sr = _shed_by_tier(cg, fast), _shed_by_tier(cg, ref)
+    atol = np.full(4, 2e-5)
+    if not strict:
+        # one weighted stage: its optimum z holds the cost stage only to z (1 + STAGE2_REL_TOL) + STAGE_ABS_TOL,
+        # and the reference's cost stage may spend that slack on a less critical tier (case118, seed 1334:
+        # 8.4e-4 MW of tier 4 at weight 0.1 for 0.03 of cost); the weighted shed itself must agree
+        w = np.array([default_tier_weights()[t] for t in range(1, 5)])
+        z = float(sr @ w)
+        assert float(sf @ w) == pytest.approx(z, rel=1e-7, abs=2e-5)
+        atol += (STAGE2_REL_TOL * abs(z) + STAGE_ABS_TOL) / w
+    assert np.all(np.abs(sf - sr) <= atol + 1e-7 * np.abs(sr)), (sf, sr)
     rate = cg.br_rate_mw
     fin = np.isfinite(rate) & dmg.branch_alive
     assert np.all(np.abs(fast.flow_mw[fin]) <= rate[fin] + 1e-6 * (1 + rate[fin]))
+
+
+@pytest.mark.parametrize("seed_sheds", [1, 100])
+def test_sheds_left_out_of_the_staged_lp_are_called_in_by_pricing(seed_sheds, monkeypatch, check):
+    """The staged LP starts with a few sheds; any other the optimum needs joins by its reduced cost. With a
+    one-shed start the pricing must call sheds in (a pricing that misses them sheds more than the reference)."""
+    import svitlo.engine.opf_lp as opf_lp
+
+    monkeypatch.setattr(opf_lp, "SEED_SHEDS", seed_sheds)
+    cg = svitlo.compile_grid(svitlo.load_grid("case89pegase"))  # linear costs: the updated network too
+    cg = dataclasses.replace(cg, load_tier=np.random.default_rng(4).integers(1, 5, cg.n_load))
+    opts = {"tier_weights": default_tier_weights()}
+    fo = FastOpf(cg, opts)
+    priced = staged = 0
+    for seed in range(6):
+        dmg = _strike(cg, 500 + seed, 30, 3)
+        fast = fo.solve(dmg)
+        assert fast is not None
+        staged += fast.info["opf"]["fast"] == "staged"
+        priced += fast.info["opf"]["priced_sheds"]
+        _same(cg, fast, evaluate_state(cg, dmg, mode="opf", options=opts), check)
+    assert staged >= 3
+    if seed_sheds == 1:
+        assert priced > 0
+
+
+class _NoDualSimplex:
+    """A HiGHS instance whose dual simplex without presolve ends with no status (as it does on some infeasible
+    balance-bound LPs of case2869pegase, then the state went to the reference path)."""
+
+    def __init__(self, h):
+        self._h = h
+
+    def __getattr__(self, name):
+        return getattr(self._h, name)
+
+    def getModelStatus(self):
+        import highspy
+
+        h = self._h
+        if h.getOptionValue("presolve")[1] == "off" and h.getOptionValue("simplex_strategy")[1] == 1:
+            return highspy.HighsModelStatus.kNotset
+        return h.getModelStatus()
+
+
+@pytest.mark.parametrize("case", ["case30", "case89pegase"])
+def test_a_stage_the_dual_simplex_leaves_undecided_is_decided_on_the_fast_path(case, check):
+    """Presolve (or primal simplex) decides an LP the dual simplex reports no status for: the state stays on
+    the fast path and still equals the reference."""
+    cg = _case(case, 2)
+    opts = {"tier_weights": default_tier_weights()}
+    fo = FastOpf(cg, opts)
+    fo.h = _NoDualSimplex(fo.h)
+    for seed in range(3):
+        dmg = _strike(cg, 600 + seed, 12, 2)
+        fast = fo.solve(dmg)
+        assert fast is not None
+        _same(cg, fast, evaluate_state(cg, dmg, mode="opf", options=opts), check)
+
+
+def test_rating_rows_keep_the_small_factors_a_large_grid_adds_up(check):
+    """Dropping PTDF factors below HiGHS's default 1e-9 misses ~4e-5 MW of flow over case9241pegase's 10 GW, so a
+    monitored row looked over its rating and the state went to the reference (5 of these 7 with 1e-9): rows
+    keep factors down to :data:`svitlo.engine.opf_lp.SMALL`."""
+    cg = svitlo.compile_grid(svitlo.load_grid("case9241pegase"))
+    rng = np.random.default_rng(2869)
+    pool = cg.branch_ids[cg.br_in_service]
+    opts = {"tier_weights": default_tier_weights()}
+    fo = FastOpf(cg, opts)
+    states = [apply_damage(cg, [str(b) for b in rng.choice(pool, 10, replace=False)]) for _ in range(7)]
+    fast = [fo.solve(d) for d in states]
+    assert all(r is not None for r in fast)
+    _same(cg, fast[5], evaluate_state(cg, states[5], mode="opf", options=opts), check)

@@ -14,11 +14,26 @@ Per state:
    one LP instead of one per tier plus the cost stage;
 2. otherwise (ratings bind the shed) the shed stages and the cost stage run on the same small LP, as
    :func:`~svitlo.engine.opf.opf_dispatch` runs them (same stage tolerances), each warm-started from the last
-   (the cost stage with primal simplex: the shed optimum is primal feasible).
+   (dual simplex), the first from the balance-bound LP's basis (that LP is turned into this one in place: its
+   fixed sheds freed). The LP starts with the sheds of islands short of capacity and at most :data:`~svitlo.engine.opf_lp.SEED_SHEDS`
+   others, those that move a branch at its rating the most (:data:`~svitlo.engine.opf_lp.SEED_PTDF`); every other shed stays out at
+   0 until its reduced cost at a stage's optimum (``c - yᵀa`` with that optimum's row duals ``y``) falls below
+   ``-`` :data:`~svitlo.engine.opf_lp.PRICE_TOL`, when it joins and the stage is solved again (column generation). An optimum no
+   left-out shed improves is the optimum with every shed in the LP (its duals are feasible for all columns), so
+   this too is exact; an LP infeasible without them calls the next sheds in by batches. Once the shed stages'
+   optimum meets every rating it is held, and only the cost stage is solved again as rows are added (the shed
+   stages run again only if a new row cuts their optimum off).
 
-Rating rows found in a round are added to the LP in place (dual simplex from the last basis). A QP optimum that
-HiGHS reports a hair outside its feasibility tolerance is accepted within :data:`QP_FEAS_TOL` MW, as the
-reference accepts its cost stage at :data:`svitlo.engine.opf.STAGE2_FEAS_TOL`.
+Rating rows found in a round are added to the LP in place (dual simplex from the last basis). A state's first
+round monitors the branches binding at past optima that the intact dispatch loads to :data:`~svitlo.engine.opf_lp.WATCH_LOADING` of
+their rating in that state. With linear costs the network of a state is the intact factorisation updated by
+its dead branches and new grounds (:class:`~svitlo.engine.opf_net.Intact`, a low-rank update), with the PTDF
+rows of monitored branches computed once on the intact grid; with quadratic costs each state is factorised
+(HiGHS's QP optimum of a degenerate cost stage moves by ~1e-5 relative with 1e-15 changes in its rows, so those
+states keep the rows the reference comparison was pinned on). A stage HiGHS's dual simplex leaves without a
+status (seen on infeasible balance-bound LPs) is solved again from scratch, then with presolve, then with
+primal simplex. A QP optimum that HiGHS reports a hair outside its feasibility tolerance is accepted within
+:data:`~svitlo.engine.opf_lp.QP_FEAS_TOL` MW, as the reference accepts its cost stage at :data:`svitlo.engine.opf.STAGE2_FEAS_TOL`.
 
 Anything this path does not model goes to :func:`~svitlo.engine.state.evaluate_state` (``mode="opf"``):
 ``p_min="case"``, a non-positive tier weight, an infeasible state (ratings that cannot hold however much is
@@ -45,11 +60,13 @@ from typing import Any
 
 import numpy as np
 
+from svitlo.engine import opf_lp
 from svitlo.engine.damage import DamageState, damage_from_indices
 from svitlo.engine.dcflow import slack_references
 from svitlo.engine.dispatch import energised_islands, export_limit_mw
-from svitlo.engine.opf import STAGE2_FEAS_TOL, STAGE2_REL_TOL, STAGE_ABS_TOL, _new_highs, _status_name
-from svitlo.engine.opf_net import Network
+from svitlo.engine.opf import _new_highs
+from svitlo.engine.opf_lp import StateLp
+from svitlo.engine.opf_net import Intact, Network
 from svitlo.engine.state import StateResult, bus_injections_mw, evaluate_state
 from svitlo.model.compiled import CompiledGrid
 from svitlo.model.costs import marginal_cost_bound
@@ -57,13 +74,6 @@ from svitlo.model.tiers import tier_weight_array
 from svitlo.topology.islands import islands
 
 __all__ = ["FastOpf", "fallback_reason", "fast_opf", "opf_state"]
-
-#: A branch whose checked flow exceeds its rating by more than this (relative to ``1 + rating``) is monitored.
-VIOLATION_TOL = 1e-7
-#: Largest row or bound violation (MW) accepted from a QP optimum HiGHS reports as a solve error.
-QP_FEAS_TOL = 1e-6
-#: Rounds of adding monitored branches before a state goes to the reference path.
-MAX_ROUNDS = 30
 
 _LOCAL = threading.local()
 
@@ -115,8 +125,19 @@ class FastOpf:
         self.watch = np.zeros(cg.n_branch, dtype=bool)  # branches binding at some past optimum (grows)
         self.h = _new_highs()
         self.h.setOptionValue("presolve", "off")  # small LPs, re-solved warm as rows are added
+        self.h.setOptionValue("small_matrix_value", opf_lp.SMALL)
+        # the rows are MW balances and PTDF factors (|a| <= 1 or a tier weight): scaling them only costs
+        # iterations (a third fewer without it on case2869pegase)
+        self.h.setOptionValue("simplex_scale_strategy", 0)
         self.rounds = 0
-        self.solve(damage_from_indices(cg))  # the intact state seeds the monitored set
+        # damaged states are solved as low-rank updates of the intact factorisation; not with quadratic costs:
+        # HiGHS's QP optimum of a degenerate cost stage moves by ~1e-5 (relative) with 1e-15 changes in the
+        # rows (seen on case118), so those states keep their own factorisation, whose rows the tests pin
+        self.intact = None if (np.any(self.q != 0) and self.cost_stage) else Intact(cg)
+        self.p0: np.ndarray | None = None
+        self.last: str | None = None  # how the last state was solved: "bound", "staged", None (reference)
+        r0 = self.solve(damage_from_indices(cg))  # the intact state seeds the monitored set
+        self.p0 = None if r0 is None else r0.p_bus_mw
 
     # -- one state --------------------------------------------------------------------------------------
     def solve(self, damage: DamageState) -> StateResult | None:
@@ -152,10 +173,10 @@ class FastOpf:
         full = (cut >= lt) & (lt > 0)
         part = (cut > 0) & ~full
         refs = slack_references(cg, labels, n, damage.gen_alive)
-        net = Network(cg, damage, labels, refs)
+        net = Network(cg, damage, labels, refs, intact=self.intact)
         br_en = np.zeros(cg.n_branch, dtype=bool)
         br_en[net.br] = bus_en[cg.br_f[net.br]] & np.isfinite(cg.br_rate_mw[net.br])
-        st = _State(self, net, labels, n, energised, gens, pos, neg, br_en)
+        st = StateLp(self, net, labels, n, energised, gens, pos, neg, br_en)
 
         # 1. every island's shed at the balance bound: the cost LP alone
         fb = full[pi, self.group[pos]]
@@ -163,248 +184,32 @@ class FastOpf:
         z = (cut * part).sum(axis=0)
         x = st.run(shed_fixed=np.where(fb, p[pos], 0.0), shed_free=mb, z=z)
         stage = "bound"
-        if x is False:  # 2. ratings bind the shed: the stages of opf_dispatch
-            x = st.run(shed_fixed=np.zeros(pos.size), shed_free=np.ones(pos.size, dtype=bool), z=None)
+        if x is False:  # 2. ratings bind the shed: the stages of opf_dispatch, sheds called in by pricing
+            mon = np.zeros(cg.n_branch, dtype=bool)
+            mon[st.mon_rows] = True
+            score = np.zeros(pos.size)
+            if st.tight.size:  # how far a load moves a branch at its rating against the generators' median
+                hv, _ = net.rows(st.tight, np.r_[cg.load_bus[pos], cg.gen_bus[gens]], np.zeros(cg.n_bus))
+                hl, hg = hv[:, :pos.size], hv[:, pos.size:]
+                score = np.abs(hl - np.median(hg, axis=1)[:, None]).max(axis=0, initial=0.0)
+            seed = np.zeros(pos.size, dtype=bool)
+            seed[np.argsort(-score, kind="stable")[:opf_lp.SEED_SHEDS]] = True
+            seed &= score >= opf_lp.SEED_PTDF
+            seed |= (cut.sum(axis=1) > 0)[pi]  # islands short of capacity shed anyway
+            st.restage(seed, score)
+            x = st.rounds(None, mon)
             stage = "staged"
         if x is None or x is False:
+            self.last = None
             return None
+        self.last = stage
         gen_p, served, flow, theta = x
         info = {"opf": {"status": "optimal", "solver": "highs", "fast": stage, "strict_priority": self.strict,
-                        "p_min": "zero", "monitored_branches": int(self.watch.sum())}}
+                        "p_min": "zero", "monitored_branches": int(self.watch.sum()),
+                        "priced_sheds": st.priced}}
         return StateResult(damage=damage, labels=labels, n_islands=n, energised=energised, capacity_mw=cap,
                            gen_p_mw=gen_p, load_served_mw=served, p_bus_mw=bus_injections_mw(cg, gen_p, served),
                            theta_rad=theta, flow_mw=flow, mode="opf", info=info, extras={})
-
-
-class _State:
-    """One state's small LP: generators, free sheds and curtailments, one balance row per energised island,
-    stage rows, and rating rows of the monitored branches, added as overloads are found (warm-started)."""
-
-    def __init__(self, fo: FastOpf, net: Network, labels, n, energised, gens, pos, neg, br_en):
-        self.fo, self.net, self.labels, self.n = fo, net, labels, n
-        self.energised, self.gens, self.pos, self.neg, self.br_en = energised, gens, pos, neg, br_en
-
-    def run(self, *, shed_fixed: np.ndarray, shed_free: np.ndarray, z: np.ndarray | None):
-        """Solve until the flows meet every rating. ``z``: shed per weight group held (bound mode) or None
-        (run the shed stages). Returns (gen_p, served, flow, theta), False when infeasible, None on failure."""
-        fo = self.fo
-        rate = fo.cg.br_rate_mw
-        lim = np.where(self.br_en, rate, np.inf)
-        mon = fo.watch & self.br_en  # past binding branches, then this state's overloads
-        self._build(shed_fixed, shed_free, z, np.flatnonzero(mon))
-        for _ in range(MAX_ROUNDS):
-            x = self._solve(z)
-            if x is None or x is False:
-                return x
-            gen_p, served, p_bus = x
-            flow = self.net.flows(p_bus)
-            with np.errstate(invalid="ignore"):
-                over = self.br_en & (np.abs(flow) > lim + VIOLATION_TOL * (1 + rate))
-            new = over & ~mon
-            if not over.any():
-                with np.errstate(invalid="ignore"):
-                    fo.watch |= self.br_en & (np.abs(flow) >= lim - 1e-6 * (1 + rate))  # binding at the optimum
-                return gen_p, served, flow, self.net.theta(p_bus)
-            if not new.any():
-                return None  # a monitored row the LP holds is over its rating: numerical trouble
-            mon |= new
-            self._add_ratings(np.flatnonzero(new))
-            fo.rounds += 1
-        return None
-
-    def _build(self, shed_fixed, shed_free, z, mon):
-        import highspy
-
-        fo, cg = self.fo, self.fo.cg
-        gens, pos, neg = self.gens, self.pos, self.neg
-        self.sv = sv = pos[shed_free]
-        self.shed_fixed = shed_fixed
-        ng, ns, nc = gens.size, sv.size, neg.size
-        self.nv = nv = ng + ns + nc
-        p = cg.load_p_mw
-        isl_of = np.cumsum(self.energised) - 1  # energised island -> balance row
-        ne = int(self.energised.sum())
-        # base injection per bus: every served load at its demand, less fixed shed
-        base = -np.bincount(cg.load_bus[pos], weights=p[pos] - shed_fixed, minlength=cg.n_bus)
-        base -= np.bincount(cg.load_bus[neg], weights=p[neg], minlength=cg.n_bus)
-        self.base = base
-        self.bus_v = bus_v = np.r_[cg.gen_bus[gens], cg.load_bus[sv], cg.load_bus[neg]]
-        self.sign_v = sign_v = np.r_[np.ones(ng), np.ones(ns), -np.ones(nc)]  # injection per unit
-        # balance: Σ P + Σ s - Σ c = demand - fixed shed (per energised island)
-        bal = np.zeros((ne, nv))
-        bal[isl_of[self.labels[bus_v]], np.arange(nv)] = sign_v
-        nzb = np.flatnonzero(base)
-        rhs = -np.bincount(isl_of[self.labels[nzb]], weights=base[nzb], minlength=ne) if ne else np.zeros(0)
-        self.grp = grp = fo.group[sv]
-        ngrp = fo.groups.size
-        if fo.strict:
-            st = np.zeros((ngrp, nv))
-            st[grp, ng + np.arange(ns)] = 1.0
-        else:
-            st = np.zeros((1, nv))
-            st[0, ng:ng + ns] = fo.w[sv]
-        self.r_st = ne
-        self.n_st = st.shape[0]
-        ub = self._stage_bound(z)
-        a = np.vstack([bal, st])
-        row_lo = np.r_[rhs, np.full(st.shape[0], -np.inf)]
-        row_hi = np.r_[rhs, ub]
-        col_hi = np.r_[fo.pmax[gens], p[sv], -p[neg]]
-        self.cost = np.r_[fo.c1[gens], np.zeros(ns), np.full(nc, fo.c_curt)]
-        self.q = np.r_[fo.q[gens], np.zeros(ns + nc)]
-        inf = highspy.kHighsInf
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = nv, a.shape[0]
-        lp.col_cost_ = self.cost
-        lp.col_lower_ = np.r_[fo.lo_g[gens], np.zeros(ns + nc)]
-        lp.col_upper_ = np.where(np.isinf(col_hi), inf, col_hi)
-        lp.row_lower_ = np.where(np.isinf(row_lo), -inf, row_lo)
-        lp.row_upper_ = np.where(np.isinf(row_hi), inf, row_hi)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = _csc(a)
-        fo.h.passModel(lp)
-        self.quad = bool(np.any(self.q != 0) and fo.cost_stage)
-        if self.quad:
-            qn = np.flatnonzero(self.q)
-            start = np.searchsorted(qn, np.arange(nv + 1)).astype(np.int32)
-            fo.h.passHessian(nv, int(qn.size), int(highspy.HessianFormat.kTriangular), start,
-                             qn.astype(np.int32), self.q[qn].astype(float))
-        self._tolerances(self.quad)
-        self._add_ratings(mon)
-
-    def _add_ratings(self, mon):
-        if not mon.size:
-            return
-        import highspy
-
-        cg, net = self.fo.cg, self.net
-        h = net.ptdf(mon)
-        const = h @ (self.base - net.shift) + net.off[net.pos[mon]]
-        rows = h[:, self.bus_v] * self.sign_v
-        rows[np.abs(rows) < 1e-9] = 0.0  # HiGHS drops these; |Δflow| < 1e-9 MW per MW of injection
-        rate = cg.br_rate_mw[mon]
-        m = _csc(rows.T)  # row-wise = the transpose column-wise
-        inf = highspy.kHighsInf
-        self.fo.h.addRows(int(mon.size), np.maximum(-rate - const, -inf), np.minimum(rate - const, inf),
-                          int(m[0][-1]), m[0], m[1], m[2])
-
-    def _solve(self, z):
-        import highspy
-
-        fo, h_, nv = self.fo, self.fo.h, self.nv
-        ng, ns = self.gens.size, self.sv.size
-        if z is None:  # the shed stages, most critical first (or the weighted one)
-            inf = highspy.kHighsInf
-            ngrp = fo.groups.size
-            objs = ([np.where(self.grp == k, 1.0, 0.0) for k in range(ngrp)] if fo.strict else [fo.w[self.sv]])
-            idx = np.arange(nv, dtype=np.int32)
-            rs = np.arange(self.r_st, self.r_st + self.n_st, dtype=np.int32)
-            h_.changeRowsBounds(rs.size, rs, np.full(rs.size, -inf), np.full(rs.size, inf))
-            if self.quad:
-                h_.passHessian(nv, 0, int(highspy.HessianFormat.kTriangular), np.zeros(nv + 1, np.int32),
-                               np.zeros(0, np.int32), np.zeros(0))
-                self._tolerances(False)
-            for k, ob in enumerate(objs):
-                if not ob.any():
-                    continue
-                c = np.zeros(nv)
-                c[ng:ng + ns] = ob
-                h_.changeColsCost(nv, idx, c)
-                status = self._run()
-                if status != "optimal":
-                    return None
-                zk = float(ob @ np.asarray(h_.getSolution().col_value)[ng:ng + ns])
-                h_.changeRowBounds(self.r_st + (k if fo.strict else 0), -inf,
-                                   zk + STAGE2_REL_TOL * abs(zk) + STAGE_ABS_TOL)
-            if not (fo.cost_stage and fo.has_cost):
-                return self._unpack(np.asarray(h_.getSolution().col_value))
-            h_.changeColsCost(nv, idx, self.cost)
-            h_.setOptionValue("simplex_strategy", 4)  # the shed optimum is primal feasible: primal simplex
-            if self.quad:
-                qn = np.flatnonzero(self.q)
-                start = np.searchsorted(qn, np.arange(nv + 1)).astype(np.int32)
-                h_.passHessian(nv, int(qn.size), int(highspy.HessianFormat.kTriangular), start,
-                               qn.astype(np.int32), self.q[qn].astype(float))
-                self._tolerances(True)
-        status = self._run()
-        h_.setOptionValue("simplex_strategy", 1)
-        if status != "optimal":
-            return False if ("infeasible" in status and z is not None) else None
-        return self._unpack(np.asarray(h_.getSolution().col_value))
-
-    def _stage_bound(self, z):
-        fo = self.fo
-        n_rows = fo.groups.size if fo.strict else 1
-        if z is None:
-            return np.full(n_rows, np.inf)
-        if not fo.strict:
-            z = np.array([float(fo.groups @ z)])
-        return z + STAGE2_REL_TOL * np.abs(z) + STAGE_ABS_TOL
-
-    def _tolerances(self, qp: bool):
-        h, tol = self.fo.h, self.fo.tol
-        t = max(tol, STAGE2_FEAS_TOL) if qp else tol
-        for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
-            h.setOptionValue(opt, t)
-        if qp:
-            h.setOptionValue("qp_regularization_value", 1e-10)
-            h.setOptionValue("qp_iteration_limit", 20_000)
-
-    def _run(self) -> str:
-        h = self.fo.h
-        h.run()
-        status = _status_name(h)
-        if status not in ("optimal", "infeasible"):  # a warm start HiGHS could not continue: solve afresh
-            h.clearSolver()
-            h.run()
-            status = _status_name(h)
-        if status == "solve error" and self.quad:
-            # the QP solver ends a hair outside its tolerance: accept that point, or one at QP_FEAS_TOL
-            if not self._nearly_feasible():
-                for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
-                    h.setOptionValue(opt, QP_FEAS_TOL)
-                h.clearSolver()
-                h.run()
-                status = _status_name(h)
-                self._tolerances(True)
-            if status == "optimal" or self._nearly_feasible():
-                status = "optimal"
-        return status
-
-    def _nearly_feasible(self) -> bool:
-        h = self.fo.h
-        sol = h.getSolution()
-        if not sol.value_valid:
-            return False
-        lp = h.getLp()
-        r = np.asarray(sol.row_value)
-        x = np.asarray(sol.col_value)
-        bad = max(float(np.max(np.asarray(lp.row_lower_) - r, initial=0.0)),
-                  float(np.max(r - np.asarray(lp.row_upper_), initial=0.0)),
-                  float(np.max(np.asarray(lp.col_lower_) - x, initial=0.0)),
-                  float(np.max(x - np.asarray(lp.col_upper_), initial=0.0)))
-        return bad <= QP_FEAS_TOL
-
-    def _unpack(self, x):
-        cg = self.fo.cg
-        gens, pos, neg, sv = self.gens, self.pos, self.neg, self.sv
-        ng, ns = gens.size, sv.size
-        p = cg.load_p_mw
-        gen_p = np.zeros(cg.n_gen)
-        gen_p[gens] = np.clip(x[:ng], self.fo.lo_g[gens], self.fo.pmax[gens])
-        shed = self.shed_fixed.copy()
-        shed[np.searchsorted(pos, sv)] = np.clip(x[ng:ng + ns], 0.0, p[sv])
-        served = np.zeros(cg.n_load)
-        served[pos] = p[pos] - shed
-        served[neg] = p[neg] + np.clip(x[ng + ns:], 0.0, -p[neg])
-        return gen_p, served, bus_injections_mw(cg, gen_p, served)
-
-
-def _csc(a: np.ndarray):
-    import scipy.sparse as sp
-
-    m = sp.csc_matrix(a)
-    return m.indptr.astype(np.int32), m.indices.astype(np.int32), m.data.astype(float)
 
 
 def fast_opf(cg: CompiledGrid, options: dict | None = None) -> FastOpf:
