@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import svitlo
-from svitlo.engine.batch import evaluate_batch, outages_from_ids
+from svitlo.engine.batch import evaluate_batch, outages_from_ids, outages_from_indices
 from svitlo.engine.damage import apply_damage
 from svitlo.engine.impact import build_impact
 from svitlo.engine.opf import STAGE2_REL_TOL, STAGE_ABS_TOL
@@ -251,3 +251,29 @@ def test_rating_rows_keep_the_small_factors_a_large_grid_adds_up(check):
     fast = [fo.solve(d) for d in states]
     assert all(r is not None for r in fast)
     _same(cg, fast[5], evaluate_state(cg, states[5], mode="opf", options=opts), check)
+
+
+def test_opf_states_run_with_one_blas_thread(monkeypatch):
+    """The opf states of a batch run with BLAS on one thread (spinning BLAS threads take HiGHS's core)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from svitlo.engine.batch import opf_batch
+
+    seen = []
+    real = opf_batch.opf_scenario
+
+    def spy(*a, **k):
+        seen.append(max((i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"),
+                        default=1))
+        return real(*a, **k)
+
+    monkeypatch.setattr(opf_batch, "opf_scenario", spy)
+    cg = svitlo.compile_grid(svitlo.load_grid("case30"))
+    def blas():
+        return max((i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"), default=0)
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = blas()
+        evaluate_batch(cg, outages_from_indices(branches=[[1, 5], [7]]), mode="opf")
+        after = blas()
+    assert seen == [1, 1]
+    assert after == before  # restored on the way out

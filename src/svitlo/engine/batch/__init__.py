@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import importlib.util
+from contextlib import ExitStack
 from typing import Literal
 
 import numpy as np
@@ -223,24 +224,29 @@ def evaluate_batch(cg: CompiledGrid, outages: Outages, *, mode: Literal["balance
     opf_options = (dict(options) if options is not None else
                    {"tier_weights": dict(tier_weights) if tier_weights is not None else default_tier_weights()}) \
         if mode == "opf" else None
-    for s in np.flatnonzero(exact):
-        if mode == "opf":  # the fast opf path where it applies (svitlo.engine.opf_fast), else the reference
-            from svitlo.engine.batch.opf_batch import opf_scenario
+    with ExitStack() as stack:
+        if mode == "opf" and exact.any():
+            from svitlo.engine.batch.opf_batch import one_blas_thread
 
-            m = opf_scenario(cg, outages, int(s), tier_weights=tier_weights, options=opf_options, viability=via,
-                             engine=engine)
-        else:
-            m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights, options=opf_options,
-                               viability=via)
-        out_v[s] = [m["islands_collapsed"], m["ufls_shed_mw"], m["units_decommitted"]]
-        out_f[s, :9] = [m["served_mw"], m["shed_mw"], m["weighted_shed_mw"], m["generation_mw"],
-                        m["people_without_power"], m["islands"], m["energised_islands"],
-                        m["overloaded_branches"], m["max_loading_percent"]]
-        out_f[s, 9:9 + nt] = [m["shed_by_tier"].get(int(t), 0.0) for t in tiers]
-        if return_flows:
-            flows[s] = m["flows_mw"]
-        if return_loads:
-            lshed[s] = m["load_shed_mw"]
+            stack.enter_context(one_blas_thread())
+        for s in np.flatnonzero(exact):
+            if mode == "opf":  # the fast opf path where it applies (svitlo.engine.opf_fast), else the reference
+                from svitlo.engine.batch.opf_batch import opf_scenario
+
+                m = opf_scenario(cg, outages, int(s), tier_weights=tier_weights, options=opf_options, viability=via,
+                                 engine=engine)
+            else:
+                m = exact_scenario(cg, outages, int(s), mode=mode, tier_weights=tier_weights, options=opf_options,
+                                   viability=via)
+            out_v[s] = [m["islands_collapsed"], m["ufls_shed_mw"], m["units_decommitted"]]
+            out_f[s, :9] = [m["served_mw"], m["shed_mw"], m["weighted_shed_mw"], m["generation_mw"],
+                            m["people_without_power"], m["islands"], m["energised_islands"],
+                            m["overloaded_branches"], m["max_loading_percent"]]
+            out_f[s, 9:9 + nt] = [m["shed_by_tier"].get(int(t), 0.0) for t in tiers]
+            if return_flows:
+                flows[s] = m["flows_mw"]
+            if return_loads:
+                lshed[s] = m["load_shed_mw"]
     cols = dict(zip(("served_mw", "shed_mw", "weighted_shed_mw", "generation_mw", "people_without_power",
                      "islands", "energised_islands", "overloaded_branches", "max_loading_percent"), out_f[:, :9].T))
     for k in ("islands", "energised_islands", "overloaded_branches"):
