@@ -6,29 +6,25 @@ stage, and HiGHS's retries. See :mod:`svitlo.engine.opf_fast` for the method and
 Examples
 --------
 >>> import svitlo
->>> from svitlo.engine.damage import apply_damage
->>> from svitlo.engine.opf_fast import FastOpf
+>>> from svitlo.engine.batch import evaluate_batch, outages_from_ids
 >>> cg = svitlo.compile_grid(svitlo.load_grid("case30"))
->>> fo = FastOpf(cg)
->>> r = fo.solve(apply_damage(cg, ["line:3", "line:10"]))
->>> fo.last, r.info["opf"]["priced_sheds"]
-('bound', 0)
+>>> res = evaluate_batch(cg, outages_from_ids(cg, [["line:3", "line:10"]]), mode="opf")
+>>> round(float(res.shed_mw[0]), 3), round(float(res.generation_mw[0]), 3)
+(0.0, 189.2)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
 from svitlo.engine.opf import STAGE2_FEAS_TOL, STAGE2_REL_TOL, STAGE_ABS_TOL, _status_name
 from svitlo.engine.opf_net import Network
 from svitlo.engine.state import bus_injections_mw
+from svitlo.model.compiled import CompiledGrid
 
-if TYPE_CHECKING:
-    from svitlo.engine.opf_fast import FastOpf
-
-__all__ = ["StateLp", "MAX_ROUNDS", "PRICE_TOL", "QP_FEAS_TOL", "SEED_PTDF", "SEED_SHEDS", "SMALL", "VIOLATION_TOL",
+__all__ = ["LpOwner", "StateLp", "MAX_ROUNDS", "PRICE_TOL", "QP_FEAS_TOL", "SEED_PTDF", "SEED_SHEDS", "SMALL", "VIOLATION_TOL",
            "WATCH_LOADING"]
 
 #: A branch whose checked flow exceeds its rating by more than this (relative to ``1 + rating``) is monitored.
@@ -54,12 +50,36 @@ SMALL = 1e-11
 SEED_SHEDS = 100
 
 
+
+class LpOwner(Protocol):
+    """What a :class:`StateLp` reads from and updates on the solver that owns it
+    (:class:`svitlo.engine.opf_fast.FastOpf`): per-grid arrays, options, the HiGHS instance, and the branches
+    found binding so far."""
+
+    cg: CompiledGrid
+    strict: bool
+    cost_stage: bool
+    has_cost: bool
+    tol: float
+    c_curt: float
+    w: np.ndarray
+    groups: np.ndarray
+    group: np.ndarray
+    pmax: np.ndarray
+    lo_g: np.ndarray
+    c1: np.ndarray
+    q: np.ndarray
+    watch: np.ndarray
+    p0: np.ndarray | None
+    rounds: int
+    h: Any
+
 class StateLp:
     """One state's small LP: columns for generators, curtailments and free sheds (more sheds join by pricing,
     :meth:`_price`), one balance row per energised island, stage rows, and rating rows of the monitored branches,
     added as overloads are found (warm-started)."""
 
-    def __init__(self, fo: FastOpf, net: Network, labels, n, energised, gens, pos, neg, br_en):
+    def __init__(self, fo: LpOwner, net: Network, labels, n, energised, gens, pos, neg, br_en):
         self.fo, self.net, self.labels, self.n = fo, net, labels, n
         self.energised, self.gens, self.pos, self.neg, self.br_en = energised, gens, pos, neg, br_en
         self.mon_rows = np.zeros(0, dtype=np.int64)
