@@ -13,7 +13,7 @@ from svitlo.engine.batch.factor import _CACHE, factorise
 
 pytest.importorskip("numba")
 
-from svitlo.engine.batch.sparse import _lower_solve, _solve, _two  # noqa: E402
+from svitlo.engine.batch.sparse_solve import _lower_solve, _solve, _two  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_path_solve_falls_back_when_the_tree_misses_an_entry():
 
 def test_solves_fit_their_path_room_and_refuse_less(cg300):
     """Each solve fits the room its elimination-tree paths give; one given less room is refused, not cut."""
-    from svitlo.engine.batch.sparse import branch_sizes, branch_solves
+    from svitlo.engine.batch.sparse_solve import branch_sizes, branch_solves
 
     fac = factorise(cg300, path="sparse")
     s = fac.sparse

@@ -68,7 +68,7 @@ class BranchSolves:
         duplicates allowed)."""
         import numba
 
-        from svitlo.engine.batch.sparse import branch_sizes, branch_solves
+        from svitlo.engine.batch.sparse_solve import branch_sizes, branch_solves
 
         b = np.unique(np.asarray(branches, dtype=np.int64))
         with self._lock:

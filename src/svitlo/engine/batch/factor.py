@@ -42,7 +42,8 @@ from svitlo.engine.batch.island_rule import (
     n_features,
 )
 from svitlo.engine.batch.memory import Path, plan_path
-from svitlo.engine.batch.sparse import empty_structures, solve_dense, sparse_structures
+from svitlo.engine.batch.sparse import empty_structures, sparse_structures
+from svitlo.engine.batch.sparse_solve import solve_dense
 from svitlo.engine.batch.trisolve import row_differences, sparse_inverse_rows
 from svitlo.model.compiled import CompiledGrid
 from svitlo.topology.islands import islands
