@@ -195,6 +195,7 @@ class Network:
         h[:, self.keep] = self.lu.solve(rhs).T
         return h
 
+
 class Intact:
     """The intact network's factorisation (one reference bus per intact island grounded), shared by the states
     of one grid: a damaged state is the intact one less its dead branches, plus a ground (a shunt) in every new
